@@ -1,0 +1,164 @@
+/*
+ * fastnn.h: the whole C ABI of fastnn's kernels.
+ *
+ * Conventions (the same for every kernel):
+ *  - Samples are rows. X is (n, d_in), W is (d_out, d_in), S is (n, d_out).
+ *  - Matrices are passed BLAS-style as a pointer plus strides counted in
+ *    elements. GEMM operands take a row stride and a column stride (any
+ *    view of a NumPy array, transposed ones included); elementwise kernels
+ *    take a row stride and require unit column stride.
+ *  - Every kernel exists for float (_f32) and double (_f64); both are
+ *    instantiated from one source.
+ *  - Kernels return FNN_OK or a negative FNN_E* code; they never abort and
+ *    never allocate inside their hot loops. Arguments are assumed to have
+ *    been checked by the caller (fastnn/_validation.py).
+ *  - Reductions over the batch are split into pieces that do not depend
+ *    on the thread count, so results are bit-identical for any number of
+ *    threads.
+ */
+#ifndef FASTNN_H
+#define FASTNN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef ptrdiff_t fnn_index;
+
+enum fnn_status {
+    FNN_OK = 0,
+    FNN_ENOMEM = -1,   /* a workspace could not be allocated */
+    FNN_EINVAL = -2    /* an argument the caller should have rejected */
+};
+
+enum fnn_activation {
+    FNN_IDENTITY = 0,
+    FNN_SIGMOID = 1,
+    FNN_TANH = 2,
+    FNN_RELU = 3,
+    FNN_LEAKY_RELU = 4,
+    FNN_ELU = 5
+};
+
+/* SIMD levels of the GEMM micro-kernels, lowest first. */
+enum fnn_simd_level {
+    FNN_SIMD_GENERIC = 0,
+    FNN_SIMD_AVX2 = 1,
+    FNN_SIMD_AVX512 = 2
+};
+
+/* ---- runtime: threads, SIMD dispatch, build facts (runtime.c) ---- */
+int fnn_has_openmp(void);
+int fnn_get_num_threads(void);
+void fnn_set_num_threads(int n);         /* n >= 1 */
+int fnn_simd_supported(int level);       /* can this CPU run that level? */
+int fnn_simd_level(void);                /* the level in use (detected once, cached) */
+int fnn_set_simd_level(int level);       /* force a level; FNN_EINVAL if unsupported */
+const char *fnn_simd_name(int level);
+const char *fnn_compiler(void);
+const char *fnn_build_cflags(void);      /* the flags setup.py compiled the kernels with */
+
+/* ---- GEMM (gemm.c and friends) ----
+ * C[i, j] = (accumulate ? C[i, j] : (bias ? bias[j] : 0)) + sum_p A[i, p] B[p, j]
+ * for an m x n result; C has row stride ldc and unit column stride.
+ * The sum over p is always split into the same blocks in the same order.
+ */
+int fnn_gemm_f32(fnn_index m, fnn_index n, fnn_index k,
+                 const float *A, fnn_index rs_a, fnn_index cs_a,
+                 const float *B, fnn_index rs_b, fnn_index cs_b,
+                 float *C, fnn_index ldc, const float *bias, int accumulate);
+int fnn_gemm_f64(fnn_index m, fnn_index n, fnn_index k,
+                 const double *A, fnn_index rs_a, fnn_index cs_a,
+                 const double *B, fnn_index rs_b, fnn_index cs_b,
+                 double *C, fnn_index ldc, const double *bias, int accumulate);
+
+/* ---- dense layer (linear.c) ----
+ * forward:  S = X W^T + b            (S is n x d_out, row stride lds; b contiguous)
+ * backward: dX = dS W, dW = dS^T X, db = column sums of dS
+ *           (dX, dW, db are contiguous outputs)
+ */
+int fnn_linear_forward_f32(fnn_index n, fnn_index d_in, fnn_index d_out,
+                           const float *X, fnn_index rs_x, fnn_index cs_x,
+                           const float *W, fnn_index rs_w, fnn_index cs_w,
+                           const float *b,
+                           float *S, fnn_index lds);
+int fnn_linear_forward_f64(fnn_index n, fnn_index d_in, fnn_index d_out,
+                           const double *X, fnn_index rs_x, fnn_index cs_x,
+                           const double *W, fnn_index rs_w, fnn_index cs_w,
+                           const double *b,
+                           double *S, fnn_index lds);
+int fnn_linear_backward_f32(fnn_index n, fnn_index d_in, fnn_index d_out,
+                            const float *dS, fnn_index rs_ds, fnn_index cs_ds,
+                            const float *X, fnn_index rs_x, fnn_index cs_x,
+                            const float *W, fnn_index rs_w, fnn_index cs_w,
+                            float *dX, float *dW, float *db);
+int fnn_linear_backward_f64(fnn_index n, fnn_index d_in, fnn_index d_out,
+                            const double *dS, fnn_index rs_ds, fnn_index cs_ds,
+                            const double *X, fnn_index rs_x, fnn_index cs_x,
+                            const double *W, fnn_index rs_w, fnn_index cs_w,
+                            double *dX, double *dW, double *db);
+
+/* column sums of an n x d matrix with general strides, in a fixed order */
+int fnn_column_sum_f32(fnn_index n, fnn_index d, const float *A, fnn_index rs, fnn_index cs,
+                       float *out);
+int fnn_column_sum_f64(fnn_index n, fnn_index d, const double *A, fnn_index rs, fnn_index cs,
+                       double *out);
+
+/* ---- activations (activation.c) ----
+ * forward:  H = f(S)
+ * backward: dS = dH * f'(S), with f' computed from the output H
+ * alpha is the slope of leaky_relu or the scale of elu (ignored otherwise).
+ * Rows have strides lds/ldh/lddh/ldds; columns are contiguous.
+ */
+int fnn_activation_forward_f32(int activation, fnn_index n, fnn_index d,
+                               const float *S, fnn_index lds, float *H, fnn_index ldh,
+                               float alpha);
+int fnn_activation_forward_f64(int activation, fnn_index n, fnn_index d,
+                               const double *S, fnn_index lds, double *H, fnn_index ldh,
+                               double alpha);
+int fnn_activation_backward_f32(int activation, fnn_index n, fnn_index d,
+                                const float *dH, fnn_index lddh, const float *H, fnn_index ldh,
+                                float *dS, fnn_index ldds, float alpha);
+int fnn_activation_backward_f64(int activation, fnn_index n, fnn_index d,
+                                const double *dH, fnn_index lddh, const double *H, fnn_index ldh,
+                                double *dS, fnn_index ldds, double alpha);
+
+/* ---- batch normalisation (batchnorm.c) ----
+ * forward: mean, biased var per column; Y = gamma (S - mean)/sqrt(var + eps) + beta
+ * backward: the three-term gradient; dgamma, dbeta are column reductions.
+ * n >= 2; rows strided, columns contiguous; vectors contiguous.
+ */
+int fnn_batchnorm_forward_f32(fnn_index n, fnn_index d, const float *S, fnn_index lds,
+                              const float *gamma, const float *beta, float eps,
+                              float *Y, fnn_index ldy, float *mean, float *var);
+int fnn_batchnorm_forward_f64(fnn_index n, fnn_index d, const double *S, fnn_index lds,
+                              const double *gamma, const double *beta, double eps,
+                              double *Y, fnn_index ldy, double *mean, double *var);
+int fnn_batchnorm_backward_f32(fnn_index n, fnn_index d, const float *dY, fnn_index lddy,
+                               const float *S, fnn_index lds, const float *gamma,
+                               const float *mean, const float *var, float eps,
+                               float *dS, fnn_index ldds, float *dgamma, float *dbeta);
+int fnn_batchnorm_backward_f64(fnn_index n, fnn_index d, const double *dY, fnn_index lddy,
+                               const double *S, fnn_index lds, const double *gamma,
+                               const double *mean, const double *var, double eps,
+                               double *dS, fnn_index ldds, double *dgamma, double *dbeta);
+
+/* ---- softmax cross-entropy (loss.c) ----
+ * loss = mean_i (logsumexp(s_i) - s_i[y_i]); dS = (softmax(S) - onehot(y)) / n.
+ * row_loss is a caller-owned workspace of n elements; labels lie in [0, c).
+ */
+int fnn_softmax_cross_entropy_f32(fnn_index n, fnn_index c, const float *S, fnn_index lds,
+                                  const int64_t *y, float *dS, fnn_index ldds,
+                                  float *row_loss, float *loss);
+int fnn_softmax_cross_entropy_f64(fnn_index n, fnn_index c, const double *S, fnn_index lds,
+                                  const int64_t *y, double *dS, fnn_index ldds,
+                                  double *row_loss, double *loss);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FASTNN_H */

@@ -1,0 +1,73 @@
+/*
+ * gemm_internal.h: the pieces of the GEMM, BLIS-style.
+ *
+ *   gemm.c                   the loops: jc (NC) -> pc (KC) -> ic (MC) -> macro-kernel
+ *   gemm_pack.c              packing of A blocks into MR-row slivers and of
+ *                            B panels into NR-column slivers
+ *   gemm_ukernel_generic.c   portable micro-kernel: always present, the fallback and oracle
+ *   gemm_ukernel_avx2.c      AVX2+FMA micro-kernels      } one template,
+ *   gemm_ukernel_avx512.c    AVX-512 micro-kernels       } gemm_ukernel_vector.h
+ *   gemm_config.c            picks the architecture for the SIMD level in use
+ *
+ * Every architecture provides one blocking table and micro-kernels with the
+ * same signature. A micro-kernel computes one full MR x NR tile of C:
+ *
+ *   c[i, j] = (accumulate ? c[i, j] : (bias ? bias[j] : 0)) + sum_p a[p, i] b[p, j]
+ *
+ * where a is a packed sliver (k rows of MR), b a packed sliver (k rows of NR),
+ * and c has row stride ldc and contiguous columns. Partial tiles at the edges
+ * never reach a micro-kernel directly: the macro-kernel runs it on a
+ * temporary tile and copies the valid part.
+ */
+#ifndef FASTNN_GEMM_INTERNAL_H
+#define FASTNN_GEMM_INTERNAL_H
+
+#include "internal.h"
+
+typedef void (*fnn_ukr_f32)(fnn_index k, const float *a, const float *b, float *c,
+                            fnn_index ldc, const float *bias, int accumulate);
+typedef void (*fnn_ukr_f64)(fnn_index k, const double *a, const double *b, double *c,
+                            fnn_index ldc, const double *bias, int accumulate);
+
+typedef struct {
+    int mr, nr;   /* register tile of the micro-kernel */
+    int kc;       /* depth of a packed sliver: B sliver stays in L1 */
+    int mc;       /* rows of the packed A block (multiple of mr): stays in L2 */
+    int nc;       /* columns of the packed B panel (multiple of nr) */
+} fnn_blocking;
+
+typedef struct {
+    const char *name;
+    fnn_blocking f32, f64;
+    fnn_ukr_f32 ukr_f32;
+    fnn_ukr_f64 ukr_f64;
+} fnn_gemm_arch;
+
+/* the largest MR * NR of any architecture: size of the temporary edge tile */
+#define FNN_MAX_TILE 512
+
+extern const fnn_gemm_arch fnn_gemm_arch_generic;
+#ifdef FNN_HAVE_X86_SIMD
+extern const fnn_gemm_arch fnn_gemm_arch_avx2;
+extern const fnn_gemm_arch fnn_gemm_arch_avx512;
+#endif
+
+/* the architecture for the SIMD level in use (cached in runtime.c) */
+const fnn_gemm_arch *fnn_gemm_arch_current(void);
+
+/* Pack rows [0, mr_cur) x depth [0, k) of A (strides rs, cs) into one sliver of
+ * k x mr, zero-filling rows mr_cur..mr-1. */
+void fnn_pack_sliver_f32(fnn_index k, int mr, int mr_cur, const float *A,
+                         fnn_index rs, fnn_index cs, float *dst);
+void fnn_pack_sliver_f64(fnn_index k, int mr, int mr_cur, const double *A,
+                         fnn_index rs, fnn_index cs, double *dst);
+
+#if defined(__clang__)
+#define FNN_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define FNN_UNROLL _Pragma("GCC unroll 64")
+#else
+#define FNN_UNROLL
+#endif
+
+#endif

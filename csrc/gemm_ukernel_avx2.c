@@ -1,0 +1,52 @@
+/*
+ * gemm_ukernel_avx2.c: AVX2+FMA micro-kernels (16 ymm registers: a tile of
+ * 6 x 2 vectors of accumulators, 2 for the B row, 1 for the broadcast).
+ * Only entered after fnn_simd_supported(FNN_SIMD_AVX2) said yes.
+ */
+#include "gemm_internal.h"
+
+#ifdef FNN_HAVE_X86_SIMD
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#endif
+
+#define REAL float
+#define VLEN 8
+#define UKR_MR 6
+#define UKR_NR 16
+#define UKR_NAME avx2_ukernel_f32
+#include "gemm_ukernel_vector.h"
+#undef REAL
+#undef VLEN
+#undef UKR_MR
+#undef UKR_NR
+#undef UKR_NAME
+
+#define REAL double
+#define VLEN 4
+#define UKR_MR 6
+#define UKR_NR 8
+#define UKR_NAME avx2_ukernel_f64
+#include "gemm_ukernel_vector.h"
+#undef REAL
+#undef VLEN
+#undef UKR_MR
+#undef UKR_NR
+#undef UKR_NAME
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#endif
+#pragma GCC pop_options
+
+const fnn_gemm_arch fnn_gemm_arch_avx2 = {
+    "avx2",
+    /* mr, nr, kc, mc, nc */
+    {6, 16, 256, 120, 3072},
+    {6, 8, 256, 96, 3072},
+    avx2_ukernel_f32,
+    avx2_ukernel_f64,
+};
+#endif

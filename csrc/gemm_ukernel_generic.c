@@ -1,0 +1,30 @@
+/*
+ * gemm_ukernel_generic.c: the portable micro-kernel, plain C.
+ * Always compiled, always available: the fallback on any CPU and the oracle
+ * the SIMD kernels are tested against (FASTNN_SIMD=generic).
+ */
+#include "gemm_internal.h"
+
+#define GENERIC_MR 4
+#define GENERIC_NR 8
+
+#define REAL float
+#define FN(name) name##_f32
+#include "gemm_ukernel_generic_impl.h"
+#undef REAL
+#undef FN
+
+#define REAL double
+#define FN(name) name##_f64
+#include "gemm_ukernel_generic_impl.h"
+#undef REAL
+#undef FN
+
+const fnn_gemm_arch fnn_gemm_arch_generic = {
+    "generic",
+    /* mr, nr, kc, mc, nc */
+    {GENERIC_MR, GENERIC_NR, 256, 128, 2048},
+    {GENERIC_MR, GENERIC_NR, 256, 64, 2048},
+    generic_ukernel_f32,
+    generic_ukernel_f64,
+};

@@ -1,0 +1,54 @@
+"""fastnn: a from-scratch multilayer-perceptron engine.
+
+Hot kernels are C (a blocked, packed GEMM with SIMD micro-kernels chosen at run
+time; batch norm, activations, softmax cross-entropy), called through Cython
+with the GIL released and parallel with OpenMP over the batch. ``fastnn.ops``
+holds the compiled kernels and ``fastnn.reference`` their NumPy twins.
+"""
+
+from __future__ import annotations
+
+import numbers as _numbers
+
+from . import _ops, ops, reference
+
+__version__ = "0.1.0"
+
+__all__ = ["ops", "reference", "build_info", "get_num_threads", "set_num_threads", "__version__"]
+
+
+def set_num_threads(n: int) -> None:
+    """Set how many OpenMP threads the kernels use (default: OMP_NUM_THREADS or all cores).
+
+    Results do not depend on this number: reductions over the batch are split
+    the same way for any thread count.
+    """
+    if isinstance(n, bool) or not isinstance(n, _numbers.Integral):
+        raise TypeError(f"n must be an integer, got {type(n).__name__}")
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    _ops.set_num_threads(int(n))
+
+
+def get_num_threads() -> int:
+    """The number of threads the kernels use (1 in a build without OpenMP)."""
+    return _ops.get_num_threads()
+
+
+def build_info() -> dict:
+    """How the compiled kernels were built and what they use on this machine.
+
+    Keys: ``openmp`` (bool), ``max_threads`` (threads the kernels use now),
+    ``compiler``, ``cflags``, ``simd`` (the GEMM micro-kernel level chosen for
+    this CPU: "avx512", "avx2" or "generic"; FASTNN_SIMD=generic|avx2 caps it),
+    ``simd_supported`` (levels this CPU can run).
+    """
+    return {
+        "openmp": _ops.has_openmp(),
+        "max_threads": _ops.get_num_threads(),
+        "compiler": _ops.compiler(),
+        "cflags": _ops.build_cflags(),
+        "simd": _ops.simd_level(),
+        "simd_supported": _ops.simd_supported(),
+        "version": __version__,
+    }

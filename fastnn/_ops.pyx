@@ -1,0 +1,317 @@
+# cython: language_level=3
+"""The only Cython in fastnn: take checked arrays, pick the dtype, drop the GIL, call C.
+
+Arguments reaching these functions have been validated and, where the kernel
+needs it, made contiguous along columns by :mod:`fastnn.ops`. Each function is
+also callable directly (tests use them as the compiled twins of
+:mod:`fastnn.reference`), but without those checks.
+"""
+
+from cython cimport floating
+from libc.stdint cimport int64_t
+
+import numpy as np
+
+cdef extern from "fastnn.h" nogil:
+    ctypedef ptrdiff_t fnn_index
+    enum:
+        FNN_OK
+        FNN_ENOMEM
+        FNN_EINVAL
+
+    int fnn_has_openmp()
+    int fnn_get_num_threads()
+    void fnn_set_num_threads(int n)
+    int fnn_simd_supported(int level)
+    int fnn_simd_level()
+    int fnn_set_simd_level(int level)
+    const char *fnn_simd_name(int level)
+    const char *fnn_compiler()
+    const char *fnn_build_cflags()
+
+    int fnn_gemm_f32(fnn_index m, fnn_index n, fnn_index k,
+                     const float *A, fnn_index rs_a, fnn_index cs_a,
+                     const float *B, fnn_index rs_b, fnn_index cs_b,
+                     float *C, fnn_index ldc, const float *bias, int accumulate)
+    int fnn_gemm_f64(fnn_index m, fnn_index n, fnn_index k,
+                     const double *A, fnn_index rs_a, fnn_index cs_a,
+                     const double *B, fnn_index rs_b, fnn_index cs_b,
+                     double *C, fnn_index ldc, const double *bias, int accumulate)
+
+    int fnn_linear_forward_f32(fnn_index n, fnn_index d_in, fnn_index d_out,
+                               const float *X, fnn_index rs_x, fnn_index cs_x,
+                               const float *W, fnn_index rs_w, fnn_index cs_w,
+                               const float *b, float *S, fnn_index lds)
+    int fnn_linear_forward_f64(fnn_index n, fnn_index d_in, fnn_index d_out,
+                               const double *X, fnn_index rs_x, fnn_index cs_x,
+                               const double *W, fnn_index rs_w, fnn_index cs_w,
+                               const double *b, double *S, fnn_index lds)
+    int fnn_linear_backward_f32(fnn_index n, fnn_index d_in, fnn_index d_out,
+                                const float *dS, fnn_index rs_ds, fnn_index cs_ds,
+                                const float *X, fnn_index rs_x, fnn_index cs_x,
+                                const float *W, fnn_index rs_w, fnn_index cs_w,
+                                float *dX, float *dW, float *db)
+    int fnn_linear_backward_f64(fnn_index n, fnn_index d_in, fnn_index d_out,
+                                const double *dS, fnn_index rs_ds, fnn_index cs_ds,
+                                const double *X, fnn_index rs_x, fnn_index cs_x,
+                                const double *W, fnn_index rs_w, fnn_index cs_w,
+                                double *dX, double *dW, double *db)
+
+    int fnn_activation_forward_f32(int activation, fnn_index n, fnn_index d,
+                                   const float *S, fnn_index lds, float *H, fnn_index ldh,
+                                   float alpha)
+    int fnn_activation_forward_f64(int activation, fnn_index n, fnn_index d,
+                                   const double *S, fnn_index lds, double *H, fnn_index ldh,
+                                   double alpha)
+    int fnn_activation_backward_f32(int activation, fnn_index n, fnn_index d,
+                                    const float *dH, fnn_index lddh, const float *H,
+                                    fnn_index ldh, float *dS, fnn_index ldds, float alpha)
+    int fnn_activation_backward_f64(int activation, fnn_index n, fnn_index d,
+                                    const double *dH, fnn_index lddh, const double *H,
+                                    fnn_index ldh, double *dS, fnn_index ldds, double alpha)
+
+    int fnn_batchnorm_forward_f32(fnn_index n, fnn_index d, const float *S, fnn_index lds,
+                                  const float *gamma, const float *beta, float eps,
+                                  float *Y, fnn_index ldy, float *mean, float *var)
+    int fnn_batchnorm_forward_f64(fnn_index n, fnn_index d, const double *S, fnn_index lds,
+                                  const double *gamma, const double *beta, double eps,
+                                  double *Y, fnn_index ldy, double *mean, double *var)
+    int fnn_batchnorm_backward_f32(fnn_index n, fnn_index d, const float *dY, fnn_index lddy,
+                                   const float *S, fnn_index lds, const float *gamma,
+                                   const float *mean, const float *var, float eps,
+                                   float *dS, fnn_index ldds, float *dgamma, float *dbeta)
+    int fnn_batchnorm_backward_f64(fnn_index n, fnn_index d, const double *dY, fnn_index lddy,
+                                   const double *S, fnn_index lds, const double *gamma,
+                                   const double *mean, const double *var, double eps,
+                                   double *dS, fnn_index ldds, double *dgamma, double *dbeta)
+
+    int fnn_softmax_cross_entropy_f32(fnn_index n, fnn_index c, const float *S, fnn_index lds,
+                                      const int64_t *y, float *dS, fnn_index ldds,
+                                      float *row_loss, float *loss)
+    int fnn_softmax_cross_entropy_f64(fnn_index n, fnn_index c, const double *S,
+                                      fnn_index lds, const int64_t *y, double *dS,
+                                      fnn_index ldds, double *row_loss, double *loss)
+
+# Activation codes, in the order of fastnn.h's enum fnn_activation.
+ACTIVATION_CODES = {
+    "identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "leaky_relu": 4, "elu": 5,
+}
+SIMD_LEVELS = ("generic", "avx2", "avx512")
+
+cdef inline int _check(int status) except -1:
+    if status == FNN_OK:
+        return 0
+    if status == FNN_ENOMEM:
+        raise MemoryError("fastnn: a kernel workspace could not be allocated")
+    raise RuntimeError(f"fastnn: a kernel rejected its arguments (status {status})")
+
+
+# The pointer argument only selects the fused specialisation; it is never read.
+cdef inline object _dtype(floating *tag):
+    if floating is float:
+        return np.float32
+    else:
+        return np.float64
+
+
+# Element strides of a memoryview (its byte strides divided by the item size;
+# fastnn.ops hands over only views whose strides are whole elements).
+cdef inline fnn_index _rs(const floating[:, :] a) noexcept nogil:
+    return a.strides[0] // <fnn_index>sizeof(floating)
+
+cdef inline fnn_index _cs(const floating[:, :] a) noexcept nogil:
+    return a.strides[1] // <fnn_index>sizeof(floating)
+
+
+# ---- runtime ----
+
+def has_openmp():
+    return bool(fnn_has_openmp())
+
+def get_num_threads():
+    return fnn_get_num_threads()
+
+def set_num_threads(int n):
+    fnn_set_num_threads(n)
+
+def simd_level():
+    """Name of the SIMD level the GEMM micro-kernels use."""
+    return fnn_simd_name(fnn_simd_level()).decode()
+
+def simd_supported():
+    """Names of the SIMD levels this CPU can run, lowest first."""
+    return [SIMD_LEVELS[i] for i in range(len(SIMD_LEVELS)) if fnn_simd_supported(i)]
+
+def set_simd_level(str name):
+    """Force a SIMD level (for tests and comparisons); ValueError if this CPU lacks it."""
+    if name not in SIMD_LEVELS:
+        raise ValueError(f"name must be one of {SIMD_LEVELS}, got {name!r}")
+    if fnn_set_simd_level(SIMD_LEVELS.index(name)) != FNN_OK:
+        raise ValueError(f"this CPU cannot run the {name!r} kernels; it supports {simd_supported()}")
+
+def compiler():
+    return fnn_compiler().decode()
+
+def build_cflags():
+    return fnn_build_cflags().decode()
+
+
+# ---- kernels ----
+
+def gemm(const floating[:, :] A, const floating[:, :] B):
+    """C = A @ B through the blocked GEMM (any strides): a test hook for the driver."""
+    cdef fnn_index m = A.shape[0], k = A.shape[1], n = B.shape[1]
+    out = np.empty((m, n), dtype=_dtype(<floating *>NULL))
+    cdef floating[:, ::1] C = out
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_gemm_f32(m, n, k, &A[0, 0], _rs(A), _cs(A), &B[0, 0], _rs(B), _cs(B),
+                                  &C[0, 0], n, NULL, 0)
+        else:
+            status = fnn_gemm_f64(m, n, k, &A[0, 0], _rs(A), _cs(A), &B[0, 0], _rs(B), _cs(B),
+                                  &C[0, 0], n, NULL, 0)
+    _check(status)
+    return out
+
+
+def linear_forward(const floating[:, :] X, const floating[:, :] W, const floating[::1] b):
+    cdef fnn_index n = X.shape[0], d_in = X.shape[1], d_out = W.shape[0]
+    out = np.empty((n, d_out), dtype=_dtype(<floating *>NULL))
+    cdef floating[:, ::1] S = out
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_linear_forward_f32(n, d_in, d_out, &X[0, 0], _rs(X), _cs(X),
+                                            &W[0, 0], _rs(W), _cs(W), &b[0], &S[0, 0], d_out)
+        else:
+            status = fnn_linear_forward_f64(n, d_in, d_out, &X[0, 0], _rs(X), _cs(X),
+                                            &W[0, 0], _rs(W), _cs(W), &b[0], &S[0, 0], d_out)
+    _check(status)
+    return out
+
+
+def linear_backward(const floating[:, :] dS, const floating[:, :] X, const floating[:, :] W):
+    cdef fnn_index n = X.shape[0], d_in = X.shape[1], d_out = W.shape[0]
+    dtype = _dtype(<floating *>NULL)
+    dX_arr = np.empty((n, d_in), dtype=dtype)
+    dW_arr = np.empty((d_out, d_in), dtype=dtype)
+    db_arr = np.empty((d_out,), dtype=dtype)
+    cdef floating[:, ::1] dX = dX_arr
+    cdef floating[:, ::1] dW = dW_arr
+    cdef floating[::1] db = db_arr
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_linear_backward_f32(n, d_in, d_out, &dS[0, 0], _rs(dS), _cs(dS),
+                                             &X[0, 0], _rs(X), _cs(X), &W[0, 0], _rs(W), _cs(W),
+                                             &dX[0, 0], &dW[0, 0], &db[0])
+        else:
+            status = fnn_linear_backward_f64(n, d_in, d_out, &dS[0, 0], _rs(dS), _cs(dS),
+                                             &X[0, 0], _rs(X), _cs(X), &W[0, 0], _rs(W), _cs(W),
+                                             &dX[0, 0], &dW[0, 0], &db[0])
+    _check(status)
+    return dX_arr, dW_arr, db_arr
+
+
+def activation_forward(int code, const floating[:, :] S, double alpha):
+    """S must have contiguous columns (row stride is free)."""
+    cdef fnn_index n = S.shape[0], d = S.shape[1]
+    out = np.empty((n, d), dtype=_dtype(<floating *>NULL))
+    cdef floating[:, ::1] H = out
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_activation_forward_f32(code, n, d, &S[0, 0], _rs(S), &H[0, 0], d,
+                                                <float>alpha)
+        else:
+            status = fnn_activation_forward_f64(code, n, d, &S[0, 0], _rs(S), &H[0, 0], d, alpha)
+    _check(status)
+    return out
+
+
+def activation_backward(int code, const floating[:, :] dH, const floating[:, :] H, double alpha):
+    """dH and H must have contiguous columns (row strides are free)."""
+    cdef fnn_index n = H.shape[0], d = H.shape[1]
+    out = np.empty((n, d), dtype=_dtype(<floating *>NULL))
+    cdef floating[:, ::1] dS = out
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_activation_backward_f32(code, n, d, &dH[0, 0], _rs(dH), &H[0, 0], _rs(H),
+                                                 &dS[0, 0], d, <float>alpha)
+        else:
+            status = fnn_activation_backward_f64(code, n, d, &dH[0, 0], _rs(dH), &H[0, 0], _rs(H),
+                                                 &dS[0, 0], d, alpha)
+    _check(status)
+    return out
+
+
+def batchnorm_forward(const floating[:, :] S, const floating[::1] gamma,
+                      const floating[::1] beta, double eps):
+    """S must have contiguous columns and at least two rows."""
+    cdef fnn_index n = S.shape[0], d = S.shape[1]
+    dtype = _dtype(<floating *>NULL)
+    Y_arr = np.empty((n, d), dtype=dtype)
+    mean_arr = np.empty((d,), dtype=dtype)
+    var_arr = np.empty((d,), dtype=dtype)
+    cdef floating[:, ::1] Y = Y_arr
+    cdef floating[::1] mean = mean_arr
+    cdef floating[::1] var = var_arr
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_batchnorm_forward_f32(n, d, &S[0, 0], _rs(S), &gamma[0], &beta[0],
+                                               <float>eps, &Y[0, 0], d, &mean[0], &var[0])
+        else:
+            status = fnn_batchnorm_forward_f64(n, d, &S[0, 0], _rs(S), &gamma[0], &beta[0],
+                                               eps, &Y[0, 0], d, &mean[0], &var[0])
+    _check(status)
+    return Y_arr, mean_arr, var_arr
+
+
+def batchnorm_backward(const floating[:, :] dY, const floating[:, :] S,
+                       const floating[::1] gamma, const floating[::1] mean,
+                       const floating[::1] var, double eps):
+    """dY and S must have contiguous columns and at least two rows."""
+    cdef fnn_index n = S.shape[0], d = S.shape[1]
+    dtype = _dtype(<floating *>NULL)
+    dS_arr = np.empty((n, d), dtype=dtype)
+    dgamma_arr = np.empty((d,), dtype=dtype)
+    dbeta_arr = np.empty((d,), dtype=dtype)
+    cdef floating[:, ::1] dS = dS_arr
+    cdef floating[::1] dgamma = dgamma_arr
+    cdef floating[::1] dbeta = dbeta_arr
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_batchnorm_backward_f32(n, d, &dY[0, 0], _rs(dY), &S[0, 0], _rs(S),
+                                                &gamma[0], &mean[0], &var[0], <float>eps,
+                                                &dS[0, 0], d, &dgamma[0], &dbeta[0])
+        else:
+            status = fnn_batchnorm_backward_f64(n, d, &dY[0, 0], _rs(dY), &S[0, 0], _rs(S),
+                                                &gamma[0], &mean[0], &var[0], eps,
+                                                &dS[0, 0], d, &dgamma[0], &dbeta[0])
+    _check(status)
+    return dS_arr, dgamma_arr, dbeta_arr
+
+
+def softmax_cross_entropy(const floating[:, :] S, const int64_t[::1] y):
+    """S must have contiguous columns; labels must lie in [0, S.shape[1])."""
+    cdef fnn_index n = S.shape[0], c = S.shape[1]
+    dtype = _dtype(<floating *>NULL)
+    dS_arr = np.empty((n, c), dtype=dtype)
+    row_loss_arr = np.empty((n,), dtype=dtype)
+    cdef floating[:, ::1] dS = dS_arr
+    cdef floating[::1] row_loss = row_loss_arr
+    cdef floating loss = 0
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_softmax_cross_entropy_f32(n, c, &S[0, 0], _rs(S), &y[0], &dS[0, 0], c,
+                                                   &row_loss[0], &loss)
+        else:
+            status = fnn_softmax_cross_entropy_f64(n, c, &S[0, 0], _rs(S), &y[0], &dS[0, 0], c,
+                                                   &row_loss[0], &loss)
+    _check(status)
+    return dtype(loss), dS_arr

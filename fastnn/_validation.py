@@ -1,0 +1,209 @@
+"""Argument checks shared by both backends.
+
+Both ``fastnn.ops`` and ``fastnn.reference`` call these before doing any
+work, so the two backends reject exactly the same inputs with the same
+messages, and nothing reaches C that C would have to second-guess.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu")
+DEFAULT_ALPHA = {"leaky_relu": 0.01, "elu": 1.0}
+
+
+def _describe(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f"array of dtype {value.dtype} and shape {value.shape}"
+    return f"{type(value).__name__}"
+
+
+def as_float_array(value, name: str, ndim: int) -> np.ndarray:
+    """Return ``value`` as a float32/float64 ndarray of ``ndim`` dimensions.
+
+    Lists and other array-likes are converted (floats become float64, as in
+    NumPy); arrays of any other dtype are refused rather than converted,
+    because a silent cast hides the real bug in the caller.
+    """
+    if value is None:
+        raise TypeError(f"{name} must be a float32 or float64 array, got None")
+    if not isinstance(value, np.ndarray):
+        try:
+            value = np.asarray(value)
+        except Exception as exc:  # ragged lists and the like
+            raise TypeError(f"{name} must be a float32 or float64 array: {exc}") from None
+        if value.dtype.kind in "iub" and value.size == 0:
+            value = value.astype(np.float64)
+        elif value.dtype.kind in "iu":
+            # Python ints in a list are a common, harmless way to write data.
+            value = value.astype(np.float64)
+    if value.dtype not in FLOAT_DTYPES:
+        raise TypeError(
+            f"{name} must have dtype float32 or float64, got dtype {value.dtype}"
+        )
+    if value.ndim != ndim:
+        raise ValueError(
+            f"{name} must be {ndim}-dimensional, got {value.ndim} dimensions "
+            f"(shape {value.shape})"
+        )
+    return value
+
+
+def same_dtype(pairs) -> np.dtype:
+    """All named arrays must share one dtype: kernels never mix precisions."""
+    (first_name, first), *rest = pairs
+    for name, arr in rest:
+        if arr.dtype != first.dtype:
+            raise TypeError(
+                f"{name} has dtype {arr.dtype} but {first_name} has dtype "
+                f"{first.dtype}; pass arrays of one dtype (float32 or float64)"
+            )
+    return first.dtype
+
+
+def expect_shape(arr: np.ndarray, name: str, shape: tuple) -> None:
+    if arr.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got shape {arr.shape}")
+
+
+def check_eps(eps) -> float:
+    if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, numbers.Real):
+        raise TypeError(f"eps must be a real number, got {type(eps).__name__}")
+    eps = float(eps)
+    if not eps >= 0.0 or not np.isfinite(eps):
+        raise ValueError(f"eps must be a finite number >= 0, got {eps}")
+    return eps
+
+
+def check_activation(name, alpha):
+    """Return (name, alpha) with alpha filled in from the defaults."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string, one of {ACTIVATIONS}, got {_describe(name)}")
+    if name not in ACTIVATIONS:
+        raise ValueError(f"name must be one of {ACTIVATIONS}, got {name!r}")
+    if alpha is None:
+        return name, DEFAULT_ALPHA.get(name, 0.0)
+    if name not in DEFAULT_ALPHA:
+        raise ValueError(f"alpha is only used by 'leaky_relu' and 'elu', not by {name!r}")
+    if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numbers.Real):
+        raise TypeError(f"alpha must be a real number, got {type(alpha).__name__}")
+    alpha = float(alpha)
+    # The backward pass works from the output H, which only determines the
+    # side of zero the input was on when the negative branch keeps its sign.
+    if name == "leaky_relu" and not (alpha >= 0.0 and np.isfinite(alpha)):
+        raise ValueError(f"alpha for 'leaky_relu' must be finite and >= 0, got {alpha}")
+    if name == "elu" and not (alpha > 0.0 and np.isfinite(alpha)):
+        raise ValueError(f"alpha for 'elu' must be finite and > 0, got {alpha}")
+    return name, alpha
+
+
+# --- one checker per kernel: returns the converted arrays -----------------
+
+def linear_forward_args(X, W, b):
+    X = as_float_array(X, "X", 2)
+    W = as_float_array(W, "W", 2)
+    b = as_float_array(b, "b", 1)
+    same_dtype([("X", X), ("W", W), ("b", b)])
+    if W.shape[1] != X.shape[1]:
+        raise ValueError(
+            f"W must have shape (D_out, {X.shape[1]}) to match X's {X.shape[1]} "
+            f"features, got shape {W.shape}"
+        )
+    expect_shape(b, "b", (W.shape[0],))
+    return X, W, b
+
+
+def linear_backward_args(dS, X, W):
+    dS = as_float_array(dS, "dS", 2)
+    X = as_float_array(X, "X", 2)
+    W = as_float_array(W, "W", 2)
+    same_dtype([("dS", dS), ("X", X), ("W", W)])
+    if W.shape[1] != X.shape[1]:
+        raise ValueError(
+            f"W must have shape (D_out, {X.shape[1]}) to match X's {X.shape[1]} "
+            f"features, got shape {W.shape}"
+        )
+    expect_shape(dS, "dS", (X.shape[0], W.shape[0]))
+    return dS, X, W
+
+
+def activation_forward_args(name, S, alpha):
+    name, alpha = check_activation(name, alpha)
+    S = as_float_array(S, "S", 2)
+    return name, S, alpha
+
+
+def activation_backward_args(name, dH, H, alpha):
+    name, alpha = check_activation(name, alpha)
+    dH = as_float_array(dH, "dH", 2)
+    H = as_float_array(H, "H", 2)
+    same_dtype([("dH", dH), ("H", H)])
+    expect_shape(H, "H", dH.shape)
+    return name, dH, H, alpha
+
+
+def _batch_of_at_least_two(S, name):
+    if S.shape[0] < 2:
+        raise ValueError(
+            f"{name} must hold at least 2 samples for batch statistics, got shape {S.shape}"
+        )
+
+
+def batchnorm_forward_args(S, gamma, beta, eps):
+    S = as_float_array(S, "S", 2)
+    gamma = as_float_array(gamma, "gamma", 1)
+    beta = as_float_array(beta, "beta", 1)
+    same_dtype([("S", S), ("gamma", gamma), ("beta", beta)])
+    _batch_of_at_least_two(S, "S")
+    expect_shape(gamma, "gamma", (S.shape[1],))
+    expect_shape(beta, "beta", (S.shape[1],))
+    return S, gamma, beta, check_eps(eps)
+
+
+def batchnorm_backward_args(dY, S, gamma, mean, var, eps):
+    dY = as_float_array(dY, "dY", 2)
+    S = as_float_array(S, "S", 2)
+    gamma = as_float_array(gamma, "gamma", 1)
+    mean = as_float_array(mean, "mean", 1)
+    var = as_float_array(var, "var", 1)
+    same_dtype([("dY", dY), ("S", S), ("gamma", gamma), ("mean", mean), ("var", var)])
+    _batch_of_at_least_two(S, "S")
+    expect_shape(dY, "dY", S.shape)
+    for name, arr in (("gamma", gamma), ("mean", mean), ("var", var)):
+        expect_shape(arr, name, (S.shape[1],))
+    return dY, S, gamma, mean, var, check_eps(eps)
+
+
+def softmax_cross_entropy_args(S, y):
+    S = as_float_array(S, "S", 2)
+    if y is None:
+        raise TypeError("y must be an array of integer class labels, got None")
+    y_arr = np.asarray(y)
+    if y_arr.dtype.kind not in "iu":
+        if y_arr.size == 0 and y_arr.dtype.kind == "f":
+            y_arr = y_arr.astype(np.intp)  # np.asarray([]) is float64: still no labels
+        else:
+            raise TypeError(f"y must hold integer class labels, got dtype {y_arr.dtype}")
+    if y_arr.ndim != 1:
+        raise ValueError(f"y must be 1-dimensional with shape ({S.shape[0]},), got shape {y_arr.shape}")
+    if y_arr.shape[0] != S.shape[0]:
+        raise ValueError(
+            f"y must have shape ({S.shape[0]},) to match S's {S.shape[0]} rows, got shape {y_arr.shape}"
+        )
+    if S.shape[0] == 0:
+        raise ValueError("S must hold at least one sample: the mean loss of an empty batch is undefined")
+    n_classes = S.shape[1]
+    if n_classes == 0:
+        raise ValueError("S must have at least one column (class), got shape (N, 0)")
+    lo, hi = int(y_arr.min()), int(y_arr.max())
+    if lo < 0 or hi >= n_classes:
+        bad = lo if lo < 0 else hi
+        raise ValueError(
+            f"y must hold labels in [0, {n_classes}) for S with {n_classes} columns, found {bad}"
+        )
+    return S, y_arr.astype(np.intp, copy=False)

@@ -1,0 +1,91 @@
+"""The compiled kernels: same names, signatures and results as :mod:`fastnn.reference`.
+
+Each function checks its arguments (the same checks as the reference, from
+:mod:`fastnn._validation`), hands NumPy views to C without copying where the
+kernel can read them in place (any strides for the matrix products; any row
+stride with contiguous columns for the elementwise kernels), copies once
+otherwise, and runs the C kernel with the GIL released, its rows split over
+OpenMP threads. Results are new C-ordered arrays of the input dtype.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _ops
+from . import _validation as check
+
+__all__ = [
+    "linear_forward",
+    "linear_backward",
+    "activation_forward",
+    "activation_backward",
+    "batchnorm_forward",
+    "batchnorm_backward",
+    "softmax_cross_entropy",
+]
+
+
+def _strided(a: np.ndarray) -> np.ndarray:
+    """A view GEMM can read in place: any strides that are whole elements."""
+    item = a.itemsize
+    if a.strides[0] % item or a.strides[1] % item:
+        return np.ascontiguousarray(a)
+    return a
+
+
+def _rows(a: np.ndarray) -> np.ndarray:
+    """A view with contiguous columns (any row stride), copying only if needed."""
+    item = a.itemsize
+    columns_ok = a.shape[1] <= 1 or a.strides[1] == item
+    if columns_ok and a.strides[0] % item == 0:
+        return a
+    return np.ascontiguousarray(a)
+
+
+def _vector(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a)
+
+
+def linear_forward(X, W, b):
+    """S = X W^T + b, computed by the blocked GEMM with the bias in its epilogue."""
+    X, W, b = check.linear_forward_args(X, W, b)
+    return _ops.linear_forward(_strided(X), _strided(W), _vector(b))
+
+
+def linear_backward(dS, X, W):
+    """(dX, dW, db) = (dS W, dS^T X, column sums of dS); transposes are read in place."""
+    dS, X, W = check.linear_backward_args(dS, X, W)
+    return _ops.linear_backward(_strided(dS), _strided(X), _strided(W))
+
+
+def activation_forward(name, S, alpha=None):
+    """H = f(S) for "identity", "sigmoid", "tanh", "relu", "leaky_relu" (alpha 0.01), "elu" (alpha 1.0)."""
+    name, S, alpha = check.activation_forward_args(name, S, alpha)
+    return _ops.activation_forward(_ops.ACTIVATION_CODES[name], _rows(S), alpha)
+
+
+def activation_backward(name, dH, H, alpha=None):
+    """dS = dH * f'(S), with f' computed from the activation's output H."""
+    name, dH, H, alpha = check.activation_backward_args(name, dH, H, alpha)
+    return _ops.activation_backward(_ops.ACTIVATION_CODES[name], _rows(dH), _rows(H), alpha)
+
+
+def batchnorm_forward(S, gamma, beta, eps=1e-5):
+    """(Y, mean, var): per-column batch mean and biased variance, Y = gamma * S_hat + beta."""
+    S, gamma, beta, eps = check.batchnorm_forward_args(S, gamma, beta, eps)
+    return _ops.batchnorm_forward(_rows(S), _vector(gamma), _vector(beta), eps)
+
+
+def batchnorm_backward(dY, S, gamma, mean, var, eps=1e-5):
+    """(dS, dgamma, dbeta): the lectures' three-term batch-norm gradient."""
+    dY, S, gamma, mean, var, eps = check.batchnorm_backward_args(dY, S, gamma, mean, var, eps)
+    return _ops.batchnorm_backward(
+        _rows(dY), _rows(S), _vector(gamma), _vector(mean), _vector(var), eps
+    )
+
+
+def softmax_cross_entropy(S, y):
+    """(loss, dS): mean cross-entropy of softmax(S) against integer labels y, and its gradient."""
+    S, y = check.softmax_cross_entropy_args(S, y)
+    return _ops.softmax_cross_entropy(_rows(S), np.ascontiguousarray(y, dtype=np.int64))
