@@ -1,4 +1,4 @@
-/* Activations, instantiated per type by activation.c (REAL, FN, MATH). */
+/* Activations, instantiated per type by activation.c (see instantiate.h). */
 
 static void FN(activation_forward_row)(int activation, fnn_index d, const REAL *restrict s,
                                        REAL *restrict h, REAL alpha)
@@ -40,12 +40,19 @@ static void FN(activation_backward_row)(int activation, fnn_index d, const REAL 
     case FNN_TANH:
         for (fnn_index j = 0; j < d; ++j) ds[j] = dh[j] * ((REAL)1 - h[j] * h[j]);
         break;
+    /* The slope multiplies dH (a product, not a select) so a NaN in dH survives where the
+       unit is off; a NaN output has a NaN slope (h == h is false only for NaN). */
     case FNN_RELU:
-        /* a product, not a select, so a NaN in dH survives */
-        for (fnn_index j = 0; j < d; ++j) ds[j] = dh[j] * (h[j] > 0 ? (REAL)1 : (REAL)0);
+        for (fnn_index j = 0; j < d; ++j) {
+            const REAL slope = h[j] > 0 ? (REAL)1 : (REAL)0;
+            ds[j] = dh[j] * (h[j] == h[j] ? slope : h[j]);
+        }
         break;
     case FNN_LEAKY_RELU:
-        for (fnn_index j = 0; j < d; ++j) ds[j] = dh[j] * (h[j] > 0 ? (REAL)1 : alpha);
+        for (fnn_index j = 0; j < d; ++j) {
+            const REAL slope = h[j] > 0 ? (REAL)1 : alpha;
+            ds[j] = dh[j] * (h[j] == h[j] ? slope : h[j]);
+        }
         break;
     case FNN_ELU:
         for (fnn_index j = 0; j < d; ++j) ds[j] = dh[j] * (h[j] > 0 ? (REAL)1 : h[j] + alpha);

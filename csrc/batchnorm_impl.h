@@ -1,5 +1,5 @@
 /*
- * Batch normalisation, instantiated per type by batchnorm.c (REAL, FN, MATH).
+ * Batch normalisation, instantiated per type by batchnorm.c (see instantiate.h).
  *
  * The columns are cut into fixed blocks of FNN_COLUMN_BLOCK; one thread takes a
  * whole block and sweeps its rows in order, so each column's statistics are

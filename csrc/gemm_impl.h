@@ -1,5 +1,5 @@
 /*
- * The blocked GEMM driver, instantiated per type by gemm.c (REAL, FN, UKR, BLOCKING).
+ * The blocked GEMM driver, instantiated per type by gemm.c (see instantiate.h).
  *
  * Loop nest (BLIS): jc over NC-column panels of B, pc over KC-deep slices,
  * ic over MC-row blocks of A, then the macro-kernel over MR x NR tiles.
@@ -41,8 +41,8 @@ int FN(fnn_gemm)(fnn_index m, fnn_index n, fnn_index k,
     }
 
     const fnn_gemm_arch *arch = fnn_gemm_arch_current();
-    const fnn_blocking bl = arch->BLOCKING;
-    const UKR_TYPE ukr = arch->UKR;
+    const fnn_blocking bl = arch->FN(blocking);
+    const FN(fnn_ukr) ukr = arch->FN(ukr);
     const int MR = bl.mr, NR = bl.nr;
 
     const fnn_index kc_max = FNN_MIN((fnn_index)bl.kc, k);

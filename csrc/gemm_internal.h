@@ -38,7 +38,7 @@ typedef struct {
 
 typedef struct {
     const char *name;
-    fnn_blocking f32, f64;
+    fnn_blocking blocking_f32, blocking_f64;
     fnn_ukr_f32 ukr_f32;
     fnn_ukr_f64 ukr_f64;
 } fnn_gemm_arch;

@@ -1,4 +1,4 @@
-/* Packing of one sliver, instantiated per type by gemm_pack.c (REAL, FN). */
+/* Packing of one sliver, instantiated per type by gemm_pack.c (see instantiate.h). */
 
 void FN(fnn_pack_sliver)(fnn_index k, int mr, int mr_cur, const REAL *A,
                          fnn_index rs, fnn_index cs, REAL *restrict dst)

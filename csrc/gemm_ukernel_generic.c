@@ -8,17 +8,8 @@
 #define GENERIC_MR 4
 #define GENERIC_NR 8
 
-#define REAL float
-#define FN(name) name##_f32
-#include "gemm_ukernel_generic_impl.h"
-#undef REAL
-#undef FN
-
-#define REAL double
-#define FN(name) name##_f64
-#include "gemm_ukernel_generic_impl.h"
-#undef REAL
-#undef FN
+#define FNN_TEMPLATE "gemm_ukernel_generic_impl.h"
+#include "instantiate.h"
 
 const fnn_gemm_arch fnn_gemm_arch_generic = {
     "generic",

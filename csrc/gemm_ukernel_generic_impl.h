@@ -1,4 +1,4 @@
-/* The portable micro-kernel, instantiated per type (REAL, FN). */
+/* The portable micro-kernel, instantiated per type by gemm_ukernel_generic.c (see instantiate.h). */
 
 static void FN(generic_ukernel)(fnn_index k, const REAL *restrict a, const REAL *restrict b,
                                 REAL *restrict c, fnn_index ldc, const REAL *restrict bias,

@@ -1,4 +1,4 @@
-/* The dense layer, instantiated per type by linear.c (REAL, FN). */
+/* The dense layer, instantiated per type by linear.c (see instantiate.h). */
 
 int FN(fnn_column_sum)(fnn_index n, fnn_index d, const REAL *A, fnn_index rs, fnn_index cs,
                        REAL *out)

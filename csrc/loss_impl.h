@@ -1,4 +1,4 @@
-/* Softmax cross-entropy, instantiated per type by loss.c (REAL, FN, MATH). */
+/* Softmax cross-entropy, instantiated per type by loss.c (see instantiate.h). */
 
 /* Sum in a fixed pairwise order: accurate, and the same for any thread count. */
 static REAL FN(pairwise_sum)(const REAL *x, fnn_index n)
@@ -17,6 +17,9 @@ int FN(fnn_softmax_cross_entropy)(fnn_index n, fnn_index c, const REAL *S, fnn_i
                                   REAL *row_loss, REAL *loss)
 {
     if (n < 1 || c < 1) return FNN_EINVAL;
+    /* A bad label would index outside the row: refuse it here, whatever the caller checked. */
+    for (fnn_index i = 0; i < n; ++i)
+        if (y[i] < 0 || y[i] >= c) return FNN_EINVAL;
     const REAL inv_n = (REAL)1 / (REAL)n;
     const int nthreads = fnn_threads_for((double)n * (double)c * 8.0);
     (void)nthreads;

@@ -10,7 +10,19 @@ from __future__ import annotations
 
 import numbers as _numbers
 
-from . import _ops, ops, reference
+try:
+    from . import _ops
+except ImportError as exc:  # pragma: no cover - only without a build
+    # The usual cause: Python found the source tree (the current directory is
+    # the repository) rather than the installed package.
+    raise ImportError(
+        "fastnn's compiled kernels (fastnn._ops) are not built here. Install with "
+        "`pip install .` and run from outside the source tree (the `fastnn` command and "
+        "`pytest` are fine from anywhere), or build in place with "
+        "`python setup.py build_ext --inplace`."
+    ) from exc
+
+from . import ops, reference
 
 __version__ = "0.1.0"
 

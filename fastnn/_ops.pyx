@@ -4,7 +4,8 @@
 Arguments reaching these functions have been validated and, where the kernel
 needs it, made contiguous along columns by :mod:`fastnn.ops`. Each function is
 also callable directly (tests use them as the compiled twins of
-:mod:`fastnn.reference`), but without those checks.
+:mod:`fastnn.reference`); called that way it still refuses shapes that would make
+C read or write outside an array (ValueError), but gives terser messages.
 """
 
 from cython cimport floating
@@ -103,7 +104,16 @@ cdef inline int _check(int status) except -1:
         return 0
     if status == FNN_ENOMEM:
         raise MemoryError("fastnn: a kernel workspace could not be allocated")
-    raise RuntimeError(f"fastnn: a kernel rejected its arguments (status {status})")
+    if status == FNN_EINVAL:
+        raise ValueError("fastnn: a kernel rejected its arguments (a label out of range, "
+                         "or a size the kernel cannot take)")
+    raise RuntimeError(f"fastnn: unexpected kernel status {status}")
+
+
+cdef inline int _need(bint ok, str what) except -1:
+    if not ok:
+        raise ValueError(f"fastnn._ops: {what}")
+    return 0
 
 
 # The pointer argument only selects the fused specialisation; it is never read.
@@ -161,6 +171,7 @@ def build_cflags():
 def gemm(const floating[:, :] A, const floating[:, :] B):
     """C = A @ B through the blocked GEMM (any strides): a test hook for the driver."""
     cdef fnn_index m = A.shape[0], k = A.shape[1], n = B.shape[1]
+    _need(B.shape[0] == k, f"inner dimensions differ: A is {A.shape[0]}x{k}, B is {B.shape[0]}x{n}")
     out = np.empty((m, n), dtype=_dtype(<floating *>NULL))
     cdef floating[:, ::1] C = out
     cdef int status
@@ -177,6 +188,7 @@ def gemm(const floating[:, :] A, const floating[:, :] B):
 
 def linear_forward(const floating[:, :] X, const floating[:, :] W, const floating[::1] b):
     cdef fnn_index n = X.shape[0], d_in = X.shape[1], d_out = W.shape[0]
+    _need(W.shape[1] == d_in and b.shape[0] == d_out, "X, W and b shapes do not fit")
     out = np.empty((n, d_out), dtype=_dtype(<floating *>NULL))
     cdef floating[:, ::1] S = out
     cdef int status
@@ -193,6 +205,8 @@ def linear_forward(const floating[:, :] X, const floating[:, :] W, const floatin
 
 def linear_backward(const floating[:, :] dS, const floating[:, :] X, const floating[:, :] W):
     cdef fnn_index n = X.shape[0], d_in = X.shape[1], d_out = W.shape[0]
+    _need(W.shape[1] == d_in and dS.shape[0] == n and dS.shape[1] == d_out,
+          "dS, X and W shapes do not fit")
     dtype = _dtype(<floating *>NULL)
     dX_arr = np.empty((n, d_in), dtype=dtype)
     dW_arr = np.empty((d_out, d_in), dtype=dtype)
@@ -217,6 +231,7 @@ def linear_backward(const floating[:, :] dS, const floating[:, :] X, const float
 def activation_forward(int code, const floating[:, :] S, double alpha):
     """S must have contiguous columns (row stride is free)."""
     cdef fnn_index n = S.shape[0], d = S.shape[1]
+    _need(d <= 1 or _cs(S) == 1, "S needs contiguous columns")
     out = np.empty((n, d), dtype=_dtype(<floating *>NULL))
     cdef floating[:, ::1] H = out
     cdef int status
@@ -233,6 +248,8 @@ def activation_forward(int code, const floating[:, :] S, double alpha):
 def activation_backward(int code, const floating[:, :] dH, const floating[:, :] H, double alpha):
     """dH and H must have contiguous columns (row strides are free)."""
     cdef fnn_index n = H.shape[0], d = H.shape[1]
+    _need(dH.shape[0] == n and dH.shape[1] == d, "dH and H shapes differ")
+    _need(d <= 1 or (_cs(dH) == 1 and _cs(H) == 1), "dH and H need contiguous columns")
     out = np.empty((n, d), dtype=_dtype(<floating *>NULL))
     cdef floating[:, ::1] dS = out
     cdef int status
@@ -251,6 +268,8 @@ def batchnorm_forward(const floating[:, :] S, const floating[::1] gamma,
                       const floating[::1] beta, double eps):
     """S must have contiguous columns and at least two rows."""
     cdef fnn_index n = S.shape[0], d = S.shape[1]
+    _need(n >= 2 and gamma.shape[0] == d and beta.shape[0] == d, "S, gamma and beta do not fit")
+    _need(d <= 1 or _cs(S) == 1, "S needs contiguous columns")
     dtype = _dtype(<floating *>NULL)
     Y_arr = np.empty((n, d), dtype=dtype)
     mean_arr = np.empty((d,), dtype=dtype)
@@ -275,6 +294,10 @@ def batchnorm_backward(const floating[:, :] dY, const floating[:, :] S,
                        const floating[::1] var, double eps):
     """dY and S must have contiguous columns and at least two rows."""
     cdef fnn_index n = S.shape[0], d = S.shape[1]
+    _need(n >= 2 and dY.shape[0] == n and dY.shape[1] == d, "dY and S shapes differ")
+    _need(gamma.shape[0] == d and mean.shape[0] == d and var.shape[0] == d,
+          "gamma, mean and var must have S.shape[1] entries")
+    _need(d <= 1 or (_cs(dY) == 1 and _cs(S) == 1), "dY and S need contiguous columns")
     dtype = _dtype(<floating *>NULL)
     dS_arr = np.empty((n, d), dtype=dtype)
     dgamma_arr = np.empty((d,), dtype=dtype)
@@ -299,6 +322,8 @@ def batchnorm_backward(const floating[:, :] dY, const floating[:, :] S,
 def softmax_cross_entropy(const floating[:, :] S, const int64_t[::1] y):
     """S must have contiguous columns; labels must lie in [0, S.shape[1])."""
     cdef fnn_index n = S.shape[0], c = S.shape[1]
+    _need(n >= 1 and c >= 1 and y.shape[0] == n, "S and y shapes do not fit")
+    _need(c <= 1 or _cs(S) == 1, "S needs contiguous columns")
     dtype = _dtype(<floating *>NULL)
     dS_arr = np.empty((n, c), dtype=dtype)
     row_loss_arr = np.empty((n,), dtype=dtype)

@@ -74,10 +74,19 @@ def activation_backward(name, dH, H, alpha=None):
     if name == "tanh":
         return dH * (one - H * H)
     if name == "relu":
-        return np.where(H > 0, dH, H.dtype.type(0))
+        return dH * _slope(H, below=H.dtype.type(0))
     if name == "leaky_relu":
-        return np.where(H > 0, dH, a * dH)
-    return np.where(H > 0, dH, dH * (H + a))
+        return dH * _slope(H, below=a)
+    return dH * np.where(H > 0, one, H + a)
+
+
+def _slope(H, below):
+    """1 where H > 0, `below` elsewhere, NaN where H is NaN.
+
+    The gradient multiplies by the slope (rather than selecting dH) so that a NaN
+    arriving in dH is not silently turned into 0 where the unit is off.
+    """
+    return np.where(np.isnan(H), H, np.where(H > 0, H.dtype.type(1), below))
 
 
 def batchnorm_forward(S, gamma, beta, eps=1e-5):
