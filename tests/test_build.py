@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -87,8 +88,10 @@ def _fresh_interpreter(code, set_env=None, unset=()):
     """Run code in a new Python (settings are read once at start-up); return its JSON output."""
     env = {k: v for k, v in os.environ.items() if k not in unset}
     env.update(set_env or {})
+    # `python -c` puts the working directory on sys.path: run from a neutral one so
+    # the child imports the installed package, not the source tree of a checkout.
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         timeout=120)
+                         timeout=120, cwd=tempfile.gettempdir())
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
