@@ -60,6 +60,13 @@ static void FN(activation_backward_row)(int activation, fnn_index d, const REAL 
     }
 }
 
+void FN(fnn_activation_forward_block)(int activation, fnn_index m, fnn_index n, const REAL *S,
+                                      fnn_index lds, REAL *H, fnn_index ldh, REAL alpha)
+{
+    for (fnn_index i = 0; i < m; ++i)
+        FN(activation_forward_row)(activation, n, S + i * lds, H + i * ldh, alpha);
+}
+
 int FN(fnn_activation_forward)(int activation, fnn_index n, fnn_index d,
                                const REAL *S, fnn_index lds, REAL *H, fnn_index ldh, REAL alpha)
 {
@@ -68,7 +75,7 @@ int FN(fnn_activation_forward)(int activation, fnn_index n, fnn_index d,
     (void)nthreads;
 #pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
     for (fnn_index i = 0; i < n; ++i)
-        FN(activation_forward_row)(activation, d, S + i * lds, H + i * ldh, alpha);
+        FN(fnn_activation_forward_block)(activation, 1, d, S + i * lds, lds, H + i * ldh, ldh, alpha);
     return FNN_OK;
 }
 
