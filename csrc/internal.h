@@ -8,31 +8,11 @@
 
 #ifdef _OPENMP
 #include <omp.h>
-/*
- * H = f(S) on an m x n block, serially: for callers that are already inside a
- * parallel region, such as the GEMM epilogue of a fused dense layer. H must not
- * overlap S.
- */
-void fnn_activation_forward_block_f32(int activation, fnn_index m, fnn_index n, const float *S,
-                                      fnn_index lds, float *H, fnn_index ldh, float alpha);
-void fnn_activation_forward_block_f64(int activation, fnn_index m, fnn_index n, const double *S,
-                                      fnn_index lds, double *H, fnn_index ldh, double alpha);
-
 #endif
 
 /* x86-64 SIMD micro-kernels need GCC/Clang target attributes and cpu detection. */
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #define FNN_HAVE_X86_SIMD 1
-/*
- * H = f(S) on an m x n block, serially: for callers that are already inside a
- * parallel region, such as the GEMM epilogue of a fused dense layer. H must not
- * overlap S.
- */
-void fnn_activation_forward_block_f32(int activation, fnn_index m, fnn_index n, const float *S,
-                                      fnn_index lds, float *H, fnn_index ldh, float alpha);
-void fnn_activation_forward_block_f64(int activation, fnn_index m, fnn_index n, const double *S,
-                                      fnn_index lds, double *H, fnn_index ldh, double alpha);
-
 #endif
 
 #define FNN_MIN(a, b) ((a) < (b) ? (a) : (b))
