@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import assert_close
-from fastnn import _bench
+from fastnn import _bench, ops
 
 SAME = 1e-10
 
@@ -73,3 +73,24 @@ def test_the_cases_are_those_of_issue_4():
 ])
 def test_flops_count_the_matrix_products(op, shape, flops):
     assert _bench.Case(op, shape, "relu" if op == "dense_forward" else None).flops == flops
+
+
+def test_a_fused_dense_forward_is_used_and_named_when_the_build_has_it(monkeypatch):
+    calls = []
+
+    def dense_forward(X, W, b, activation, alpha=None):
+        calls.append(activation)
+        S = ops.linear_forward(X, W, b)
+        return S, ops.activation_forward(activation, S)
+
+    case = _bench.Case("dense_forward", (8, 16, 4), "relu")
+    monkeypatch.delattr(ops, "dense_forward", raising=False)
+    assert case.label == "linear_forward+activation(relu)"
+    [(_, unfused)] = _bench.case_competitors(case, "float64", backends=["c"])
+    unfused()
+    assert calls == []
+    monkeypatch.setattr(ops, "dense_forward", dense_forward, raising=False)
+    assert case.label == "dense_forward(relu)"
+    [(_, fused)] = _bench.case_competitors(case, "float64", backends=["c"])
+    fused()
+    assert calls == ["relu"]
