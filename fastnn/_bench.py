@@ -372,23 +372,31 @@ def _warm_up(fn: Callable[[], object], seconds: float) -> float:
             return elapsed / calls
 
 
-def time_interleaved(
+def time_interleaved(competitors: Sequence[Competitor], **options) -> dict[str, float]:
+    """Median seconds per call of each competitor, timed in alternation (see :func:`sample_interleaved`).
+
+    The median, not the mean, so a few samples hit by an interrupt or by
+    another process do not move the result.
+    """
+    return {name: statistics.median(s) for name, s in sample_interleaved(competitors, **options).items()}
+
+
+def sample_interleaved(
     competitors: Sequence[Competitor],
     target_seconds: float = 0.3,
     warmup_seconds: float = 0.01,
     min_sample_seconds: float = 2e-4,
     min_rounds: int = 5,
     max_rounds: int = 2000,
-) -> dict[str, float]:
-    """Median seconds per call of each competitor, timed in alternation.
+) -> dict[str, list[float]]:
+    """Seconds per call of each competitor, one sample per round, timed in alternation.
 
     Each round takes one sample of every competitor; a sample loops the
     callable enough times to last at least ``min_sample_seconds`` so that the
     timer's resolution and the loop's overhead are negligible. The number of
     rounds is chosen so the whole case takes about ``target_seconds`` (but at
     least ``min_rounds``). The order within a round flips every round so no
-    competitor always runs right after the same other one. The median, not
-    the mean, so a few samples hit by an interrupt do not move the result.
+    competitor always runs right after the same other one.
     """
     estimate = {name: _warm_up(fn, warmup_seconds) for name, fn in competitors}
     loops = {name: max(1, math.ceil(min_sample_seconds / max(t, 1e-9))) for name, t in estimate.items()}
@@ -408,7 +416,7 @@ def time_interleaved(
     finally:
         if gc_was_enabled:
             gc.enable()
-    return {name: statistics.median(s) for name, s in samples.items()}
+    return samples
 
 
 # ---------------------------------------------------------------- output
@@ -437,6 +445,8 @@ class Result:
     case: Case
     dtype: str
     seconds: dict[str, float]
+    quartiles: dict[str, tuple[float, float]]  # 25th and 75th percentiles of the samples
+    rounds: int
 
     def gflops(self, backend: str) -> float | None:
         flops = self.case.flops
@@ -458,6 +468,8 @@ class Result:
             "dtype": self.dtype,
             "flops": self.case.flops,
             "seconds": dict(self.seconds),
+            "seconds_quartiles": {b: list(q) for b, q in self.quartiles.items()},
+            "rounds": self.rounds,
             "gflops": {b: self.gflops(b) for b in self.seconds} if self.case.flops else None,
             "speedup": {f"{b}/c": self.speedup(b) for b in others},
         }
@@ -465,8 +477,10 @@ class Result:
 
 def run_case(case: Case, dtype: str, target_seconds: float, min_rounds: int) -> Result:
     """Time every available backend on ``case`` in ``dtype``, interleaved."""
-    seconds = time_interleaved(case_competitors(case, dtype), target_seconds=target_seconds, min_rounds=min_rounds)
-    return Result(case, str(np.dtype(dtype)), seconds)
+    samples = sample_interleaved(case_competitors(case, dtype), target_seconds=target_seconds, min_rounds=min_rounds)
+    median = {name: statistics.median(s) for name, s in samples.items()}
+    quartiles = {name: (float(np.percentile(s, 25)), float(np.percentile(s, 75))) for name, s in samples.items()}
+    return Result(case, str(np.dtype(dtype)), median, quartiles, len(next(iter(samples.values()))))
 
 
 # ---------------------------------------------------------------- machine facts
@@ -506,7 +520,7 @@ def cpu_facts() -> dict:
             continue
         if key.lower() == "flags":
             flags = value.split()
-        elif key not in facts:
+        elif key not in facts and not key.startswith("Vulnerability"):
             facts[key] = value
     wanted = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512dq", "avx512bw", "avx512vl")
     facts["simd_flags"] = [f for f in wanted if f in flags]

@@ -121,6 +121,9 @@ def test_bench_json_has_every_number_and_the_machine(capsys, tmp_path):
         assert result["shape"] == [256, 10] and result["flops"] is None and result["gflops"] is None
         assert set(result["seconds"]) == backends
         assert all(0 < s < 1 for s in result["seconds"].values())
+        assert result["rounds"] >= 2
+        for backend, (low, high) in result["seconds_quartiles"].items():
+            assert low <= result["seconds"][backend] <= high
         assert set(result["speedup"]) == {f"{b}/c" for b in backends - {"c"}}
         for key, value in result["speedup"].items():
             other = key.split("/")[0]
