@@ -217,6 +217,7 @@ def _bench_command(args: argparse.Namespace) -> int:
             "torch": None if torch is None else torch.get_num_threads(),
             "numpy_blas": _bench.blas_threads(),
         }
+        build = fastnn.build_info()  # now, while max_threads is the count in use
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
         _print_bench_heading(threads_used, torch, seconds, rounds, load)
         results = []
@@ -224,6 +225,9 @@ def _bench_command(args: argparse.Namespace) -> int:
             rows = [_bench.run_case(case, dtype, seconds, rounds) for case in cases]
             results.extend(rows)
             _print_results(dtype, rows)
+    except KeyboardInterrupt:
+        print("\nfastnn bench: interrupted", file=sys.stderr)
+        return 130
     finally:
         if blas_limit is not None:
             blas_limit.restore_original_limits()
@@ -238,7 +242,7 @@ def _bench_command(args: argparse.Namespace) -> int:
                          "dtypes": dtypes, "cases_filter": args.cases},
             "threads": threads_used,
             "load_average_at_start": load,
-            "build": fastnn.build_info(),
+            "build": build,
             "cpu": _bench.cpu_facts(),
             "versions": _bench.versions(torch),
             "backends": {"c": "fastnn.ops", "numpy": "fastnn.reference",

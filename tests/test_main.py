@@ -103,14 +103,16 @@ def test_bench_shows_gflops_for_matrix_products_and_the_scaling_table(capsys, no
     assert float(row[3]) > 0  # c's GFLOP/s
 
 
-def test_bench_json_has_every_number_and_the_machine(capsys, tmp_path):
+def test_bench_json_has_every_number_and_the_machine(capsys, tmp_path, thread_count):
+    fastnn.set_num_threads(2)
     path = tmp_path / "bench.json"
-    code, _, err = run(capsys, "bench", "--quick", *SMALL, "--json", str(path))
+    code, _, err = run(capsys, "bench", "--quick", "--threads", "1", *SMALL, "--json", str(path))
     assert code == 0, err
     record = json.loads(path.read_text())
     assert {"settings", "threads", "build", "cpu", "versions", "backends", "results",
             "fused_dense_forward", "load_average_at_start"} <= set(record)
     assert record["build"]["simd"] == fastnn.build_info()["simd"]
+    assert record["build"]["max_threads"] == record["threads"]["fastnn"] == 1
     assert record["versions"]["fastnn"] == fastnn.__version__
     assert record["cpu"]["cpu_count"] == os.cpu_count()
     assert record["settings"]["min_rounds"] == 2 and record["settings"]["quick"] is True
