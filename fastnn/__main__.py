@@ -4,11 +4,20 @@
 
 prints how the kernels were built and a quick timing of the compiled kernels
 (fastnn.ops) against their NumPy twins (fastnn.reference).
+
+    fastnn bench [--threads N] [--dtype float32|float64|both] [--quick]
+                 [--cases SUBSTRING] [--json PATH] [--plot PATH]
+
+times fastnn.ops against fastnn.reference and PyTorch (when importable) on the
+cases of fastnn._bench.BENCH_CASES, all on the same inputs and thread count,
+in alternation, and prints median times, GFLOP/s and speed-ups.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 
 import numpy as np
@@ -63,7 +72,49 @@ def _build_parser() -> argparse.ArgumentParser:
         "NumPy's BLAS keeps its own setting",
     )
     info.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="(default: float32)")
+
+    bench = commands.add_parser(
+        "bench",
+        help="time fastnn against NumPy and PyTorch on the benchmark cases",
+        description="Time fastnn.ops (c) against fastnn.reference (numpy) and PyTorch (torch, when importable) "
+        "in one process, on the same inputs and thread count, in alternation, and print median times, "
+        "GFLOP/s of the matrix products and speed-ups (other's time / fastnn's time). "
+        "fwd+bwd cases time a forward and a backward pass per call; what each competitor computes "
+        "is described in fastnn/_bench.py.",
+    )
+    bench.add_argument(
+        "--threads",
+        type=_positive_int,
+        metavar="N",
+        help="threads for every competitor: fastnn, torch.set_num_threads and NumPy's BLAS (the last "
+        "through threadpoolctl, when installed) (default: fastnn's current count)",
+    )
+    bench.add_argument("--dtype", choices=["float32", "float64", "both"], default="both", help="(default: both)")
+    bench.add_argument("--quick", action="store_true",
+                       help=f"every case, fewer rounds: about {QUICK[0]} s and at least {QUICK[1]} rounds per case "
+                       "(the whole run in well under a minute)")
+    bench.add_argument("--seconds", type=_non_negative_float, metavar="S",
+                       help=f"about how long to time each case in each dtype (default {FULL[0]}, {QUICK[0]} with --quick)")
+    bench.add_argument("--rounds", type=_positive_int, metavar="R",
+                       help=f"at least this many rounds per case (default {FULL[1]}, {QUICK[1]} with --quick)")
+    bench.add_argument("--cases", metavar="SUBSTRING",
+                       help="only the cases whose name contains SUBSTRING (case-insensitive), e.g. 'batchnorm' "
+                       "or 'linear_forward 100x3072'; a full case name selects that case alone")
+    bench.add_argument("--json", metavar="PATH", help="write every number, the machine and the versions as JSON")
+    bench.add_argument("--plot", metavar="PATH", help="draw the speed-ups and the scaling table (needs matplotlib)")
     return parser
+
+
+# (seconds per case, minimum rounds) of a full and of a --quick run
+FULL = (1.0, 20)
+QUICK = (0.1, 5)
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
 
 
 def _print_build_info() -> None:
@@ -109,6 +160,163 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fail(message: str, code: int) -> int:
+    print(f"fastnn bench: error: {message}", file=sys.stderr)
+    return code
+
+
+def _check_output_path(option: str, path: str) -> str | None:
+    """Why ``path`` cannot be written (checked before the timings, not after), or None."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return f"{option} {path}: the folder {folder} does not exist"
+    if os.path.isdir(path):
+        return f"{option} {path}: is a folder, expected a file name"
+    return None
+
+
+def _bench_command(args: argparse.Namespace) -> int:
+    cases = list(_bench.BENCH_CASES)
+    if args.cases is not None:
+        wanted = args.cases.lower()
+        # A full name selects that case alone ("... 256x10" is also in "... 256x1000").
+        exact = [c for c in cases if c.name.lower() == wanted]
+        cases = exact or [c for c in cases if wanted in c.name.lower()]
+        if not cases:
+            names = "\n  ".join(c.name for c in _bench.BENCH_CASES)
+            return _fail(f"no case name contains {args.cases!r}; the cases are:\n  {names}", 2)
+    for option, path in (("--json", args.json), ("--plot", args.plot)):
+        problem = path is not None and _check_output_path(option, path)
+        if problem:
+            return _fail(problem, 2)
+    if args.plot is not None:
+        try:
+            import matplotlib  # noqa: F401  (checked now: failing after the timings would waste them)
+        except ImportError:
+            return _fail("--plot needs matplotlib, which is not installed (pip install matplotlib); "
+                         "run without --plot, or with --json to keep the numbers", 1)
+
+    seconds, rounds = QUICK if args.quick else FULL
+    seconds = seconds if args.seconds is None else args.seconds
+    rounds = rounds if args.rounds is None else args.rounds
+    dtypes = ["float32", "float64"] if args.dtype == "both" else [args.dtype]
+
+    torch = _bench.import_torch()
+    threads = args.threads if args.threads is not None else fastnn.get_num_threads()
+    # Same thread count for every competitor; put back afterwards, since main()
+    # may be called from a Python session that has its own settings.
+    fastnn_before = fastnn.get_num_threads()
+    torch_before = None if torch is None else torch.get_num_threads()
+    fastnn.set_num_threads(threads)
+    if torch is not None:
+        torch.set_num_threads(threads)
+    blas_limit = _bench.limit_blas_threads(threads)
+    try:
+        threads_used = {
+            "fastnn": fastnn.get_num_threads(),
+            "torch": None if torch is None else torch.get_num_threads(),
+            "numpy_blas": _bench.blas_threads(),
+        }
+        build = fastnn.build_info()  # now, while max_threads is the count in use
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+        _print_bench_heading(threads_used, torch, seconds, rounds, load)
+        results = []
+        for dtype in dtypes:
+            rows = [_bench.run_case(case, dtype, seconds, rounds) for case in cases]
+            results.extend(rows)
+            _print_results(dtype, rows)
+    except KeyboardInterrupt:
+        print("\nfastnn bench: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        if blas_limit is not None:
+            blas_limit.restore_original_limits()
+        fastnn.set_num_threads(fastnn_before)
+        if torch is not None:
+            torch.set_num_threads(torch_before)
+
+    if args.json is not None:
+        record = {
+            "command": "fastnn bench",
+            "settings": {"quick": args.quick, "seconds_per_case": seconds, "min_rounds": rounds,
+                         "dtypes": dtypes, "cases_filter": args.cases},
+            "threads": threads_used,
+            "load_average_at_start": load,
+            "build": build,
+            "cpu": _bench.cpu_facts(),
+            "versions": _bench.versions(torch),
+            "backends": {"c": "fastnn.ops", "numpy": "fastnn.reference",
+                         **({"torch": "torch.nn.functional + autograd"} if torch is not None else {})},
+            "fused_dense_forward": _bench.has_fused_dense(),
+            "results": [r.as_dict() for r in results],
+        }
+        with open(args.json, "w") as f:
+            json.dump(record, f, indent=2)
+        print(f"\nwrote {args.json}")
+    if args.plot is not None:
+        _bench.plot_results(results, args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def _print_bench_heading(threads: dict, torch, seconds: float, rounds: int, load: float | None) -> None:
+    info = fastnn.build_info()
+    blas = threads["numpy_blas"]
+    print(f"fastnn {fastnn.__version__} bench: GEMM kernel {info['simd']}, OpenMP {'on' if info['openmp'] else 'off'}")
+    print(f"  NumPy {np.__version__}, " + (f"PyTorch {torch.__version__}" if torch is not None
+                                              else "PyTorch not importable: no torch column"))
+    print(f"  threads: fastnn {threads['fastnn']}"
+          + ("" if torch is None else f", torch {threads['torch']}")
+          + (f", NumPy BLAS {blas}" if blas is not None
+             else ", NumPy BLAS its own default (install threadpoolctl to set and report it)"))
+    print(f"  median time per call in µs over >= {rounds} interleaved rounds (about {seconds:g} s per case);")
+    print("  GFLOP/s for the matrix products (2 per multiply-add); numpy/c and torch/c = their time / fastnn's time")
+    cpus = os.cpu_count() or 1
+    if load is not None and load + threads["fastnn"] > cpus + 0.5:
+        # Seen here: with one core taken by a compiler, a 2-thread kernel waits
+        # for the scheduler at every barrier and runs up to 100x slower.
+        print(f"  warning: load average {load:.2f} on {cpus} CPUs: other processes are busy, and kernels "
+              f"using {threads['fastnn']} threads wait for them; expect noisy times (or try --threads 1)")
+    if not _bench.has_fused_dense():
+        print("  linear_forward+activation: this build has no fused ops.dense_forward, so the two kernels are timed in turn")
+    print(flush=True)
+
+
+def _result_table(rows, first_headers, first_cells) -> str:
+    backends = list(rows[0].seconds)
+    others = [b for b in backends if b != "c"]
+    gemm = any(r.case.flops for r in rows)
+    headers = [*first_headers, *(f"{b} µs" for b in backends),
+               *((f"{b} GFLOP/s" for b in backends) if gemm else ()), *(f"{b}/c" for b in others)]
+
+    def micro(s):
+        us = s * 1e6
+        return f"{us:.1f}" if us < 1000 else f"{us:.0f}"
+
+    table = []
+    for r in rows:
+        gflops = [f"{r.gflops(b):.1f}" if r.case.flops else "-" for b in backends] if gemm else []
+        table.append([*first_cells(r), *(micro(r.seconds[b]) for b in backends), *gflops,
+                      *(f"{r.speedup(b):.2f}x" for b in others)])
+    return _bench.format_table(headers, table, left_columns=len(first_headers))
+
+
+def _print_results(dtype: str, rows) -> None:
+    main_rows = [r for r in rows if r.case.group == "kernels"]
+    if main_rows:
+        print(f"{dtype}")
+        print(_result_table(main_rows, ["kernel", "size"], lambda r: [r.case.label, r.case.size]))
+        print()
+    scaling = set(_bench.scaling_cases([r.case for r in rows]))
+    scale_rows = sorted((r for r in rows if r.case in scaling), key=lambda r: r.case.shape[0])
+    if any(r.case.group == "scaling" for r in scale_rows):
+        d_in, d_out = _bench.SCALING_LAYER
+        print(f"{dtype}: linear_forward {d_in}->{d_out} against the batch size N")
+        print(_result_table(scale_rows, ["N"], lambda r: [str(r.case.shape[0])]))
+        print()
+    sys.stdout.flush()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
     try:
@@ -119,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else 2
     if args.command == "info":
         return _info(args)
+    if args.command == "bench":
+        return _bench_command(args)
     parser.print_help(sys.stderr)
     return 2
 

@@ -1,0 +1,160 @@
+"""The perceptron of the lecture notes, drawn: ``python -m fastnn.examples.perceptron [--out DIR] [--small]``.
+
+Two runs of :class:`fastnn.classic.Perceptron` on 2-D data:
+
+* separable data (two seeded clouds on either side of a line): the boundary
+  w . x + b = 0 after each update, one panel per update as in the slides,
+  with the misclassified sample that caused it circled; it converges;
+* XOR (the four corners of the unit square): no line separates the classes,
+  so it never has a pass without a mistake and stops at max_iter; the figure
+  shows its last boundaries and the mistakes per pass.
+
+Prints a table (converged, passes, updates, training accuracy, margin) and
+saves perceptron_separable.png and perceptron_xor.png in DIR. ``--small``
+uses fewer points and passes (for tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+from fastnn.classic import Perceptron, margin
+
+XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+XOR_Y = np.array([0, 1, 1, 0])
+MAX_PANELS = 12
+
+
+def separable_data(n: int, seed: int = 2):
+    """n points in [-2, 2]^2, labelled by the side of the line x2 = 0.6 x1 + 0.3, kept 0.25 away from it."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-2, 2, size=(8 * n, 2))
+    side = X[:, 1] - 0.6 * X[:, 0] - 0.3
+    keep = np.abs(side) / np.hypot(1, 0.6) >= 0.25
+    return X[keep][:n], (side[keep][:n] > 0).astype(int)
+
+
+def _draw_boundary(ax, w, b, limits, **style):
+    """The line w0 x + w1 y + b = 0 across the box ``limits`` (nothing when w = 0)."""
+    (x_lo, x_hi), (y_lo, y_hi) = limits
+    if abs(w[1]) > 1e-12:
+        xs = np.array([x_lo, x_hi])
+        ax.plot(xs, -(w[0] * xs + b) / w[1], **style)
+    elif abs(w[0]) > 1e-12:
+        ax.axvline(-b / w[0], **style)
+
+
+def _scatter(ax, X, y):
+    ax.scatter(*X[y == 1].T, marker="o", color="tab:blue", s=18, label="class 1", zorder=3)
+    ax.scatter(*X[y != 1].T, marker="x", color="tab:red", s=18, label="class 0", zorder=3)
+
+
+def _panels(n_updates: int) -> list[int]:
+    """Which updates get a panel: all of them, or MAX_PANELS spread out with the first and last."""
+    if n_updates <= MAX_PANELS:
+        return list(range(n_updates))
+    return sorted({int(round(k)) for k in np.linspace(0, n_updates - 1, MAX_PANELS)})
+
+
+def plot_updates(plt, p, X, y, title, path):
+    limits = (X[:, 0].min() - 0.5, X[:, 0].max() + 0.5), (X[:, 1].min() - 0.5, X[:, 1].max() + 0.5)
+    shown = _panels(len(p.updates_))
+    cols = min(4, len(shown))
+    rows = -(-len(shown) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.0 * rows), squeeze=False)
+    for ax in axes.flat[len(shown):]:
+        ax.axis("off")
+    for ax, k in zip(axes.flat, shown):
+        index, w, b = p.updates_[k]
+        _scatter(ax, X, y)
+        ax.scatter(*X[index], s=160, facecolors="none", edgecolors="black", linewidths=1.2)
+        _draw_boundary(ax, w, b, limits, color="black")
+        ax.set_xlim(limits[0])
+        ax.set_ylim(limits[1])
+        ax.set_title(f"update {k + 1}: w = ({w[0]:.2g}, {w[1]:.2g}), b = {b:.2g}", fontsize=8)
+        ax.tick_params(labelsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_xor(plt, p, path):
+    limits = (-0.5, 1.5), (-0.5, 1.5)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4))
+    _scatter(left, XOR_X, XOR_Y)
+    last = p.updates_[-4:]
+    for k, (_, w, b) in enumerate(last):
+        # label every update, also those whose w = 0 draws no line (XOR makes the perceptron cycle through them)
+        _draw_boundary(left, w, b, limits, color=f"C{k + 2}", linewidth=1.5,
+                       label=f"w = ({w[0]:.2g}, {w[1]:.2g}), b = {b:.2g}")
+        if not np.any(w):
+            left.plot([], [], color=f"C{k + 2}", label=f"w = (0, 0), b = {b:.2g}: no line")
+    left.set_xlim(limits[0])
+    left.set_ylim(limits[1])
+    left.set_title(f"XOR: the boundaries of the last {len(last)} updates", fontsize=9)
+    left.legend(fontsize=7, loc="center")
+    counts = p.updates_per_pass_
+    right.plot(np.arange(1, len(counts) + 1), counts, marker=".")
+    right.set_xlabel("pass over the data")
+    right.set_ylabel("updates (mistakes) in the pass")
+    right.set_ylim(bottom=0)
+    right.set_title(f"no pass without a mistake in {p.n_iter_} passes", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _import_pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fastnn.examples.perceptron",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=".", metavar="DIR", help="folder for the PNG files (default: .)")
+    parser.add_argument("--small", action="store_true", help="fewer points and passes (a quick check)")
+    args = parser.parse_args(argv)
+
+    plt = _import_pyplot()
+    if plt is None:
+        print("this example draws with matplotlib, which is not installed: pip install matplotlib",
+              file=sys.stderr)
+        return 1
+    os.makedirs(args.out, exist_ok=True)
+
+    n, xor_passes = (16, 20) if args.small else (40, 100)
+    X, y = separable_data(n)
+    separable = Perceptron(max_iter=1000, record_updates=True).fit(X, y)
+    xor = Perceptron(max_iter=xor_passes, record_updates=True).fit(XOR_X, XOR_Y)
+
+    rows = [("separable", len(X), separable, margin(X, y, separable.w, separable.b), separable.score(X, y)),
+            ("XOR", 4, xor, margin(XOR_X, XOR_Y, xor.w, xor.b), xor.score(XOR_X, XOR_Y))]
+    print(f"{'data':<10} {'samples':>7} {'converged':>9} {'passes':>6} {'updates':>7} {'accuracy':>8} {'margin':>8}")
+    for name, count, p, m, accuracy in rows:
+        print(f"{name:<10} {count:>7} {str(p.converged_):>9} {p.n_iter_:>6} {p.n_updates_:>7} "
+              f"{accuracy:>8.0%} {m:>8.3g}")
+
+    paths = [os.path.join(args.out, "perceptron_separable.png"), os.path.join(args.out, "perceptron_xor.png")]
+    plot_updates(plt, separable, X, y,
+                 f"Perceptron on separable data: the boundary after each update "
+                 f"({separable.n_updates_} updates, {separable.n_iter_} passes)", paths[0])
+    plot_xor(plt, xor, paths[1])
+    for path in paths:
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,203 @@
+"""The `fastnn` command line (fastnn/__main__.py): `info` and `bench`.
+
+Timings are never checked (the machine is shared and noisy); these tests check
+that the commands run, print their tables, write valid JSON and plots, refuse
+bad options with the help text, and work with and without PyTorch. Runs are
+kept to a second or so with --cases (one small case), --rounds and --seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+import fastnn
+from fastnn import __main__ as cli
+from fastnn import _bench
+
+SMALL = ["--cases", "softmax_cross_entropy 256x10", "--rounds", "2", "--seconds", "0"]
+
+
+def run(capsys, *argv):
+    """main(argv) -> (exit code, stdout, stderr)."""
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def no_torch(monkeypatch):
+    """Make `import torch` fail, as on an install without PyTorch."""
+    monkeypatch.setitem(sys.modules, "torch", None)
+    assert _bench.import_torch() is None
+
+
+@pytest.fixture
+def torch():
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    yield torch
+    torch.set_num_threads(before)
+
+
+# ------------------------------------------------------------------ info
+
+def test_info_prints_build_facts_and_a_timing_table(capsys, monkeypatch, thread_count):
+    monkeypatch.setattr(cli, "INFO_CASES", [("softmax_cross_entropy", (256, 10), None)])
+    code, out, _ = run(capsys, "info", "--threads", "1", "--dtype", "float64")
+    assert code == 0
+    assert "Build (fastnn.build_info())" in out and "simd:" in out
+    assert "float64, 1 fastnn threads" in out
+    assert "softmax_cross_entropy" in out and "speed-up vs numpy" in out
+
+
+# ------------------------------------------------------------------ bench
+
+def table_rows(out, first_cell):
+    return [line.split() for line in out.splitlines() if line.startswith(first_cell)]
+
+
+def test_bench_without_torch_times_c_and_numpy(capsys, no_torch):
+    code, out, err = run(capsys, "bench", "--quick", "--dtype", "float32", *SMALL)
+    assert code == 0, err
+    assert "PyTorch not importable" in out
+    header = next(line for line in out.splitlines() if line.startswith("kernel"))
+    assert header.split() == ["kernel", "size", "c", "µs", "numpy", "µs", "numpy/c"]
+    [row] = table_rows(out, "softmax_cross_entropy")
+    assert row[1] == "256x10"
+    c_us, numpy_us, ratio = float(row[2]), float(row[3]), row[4]
+    assert c_us > 0 and numpy_us > 0
+    assert ratio.endswith("x") and math.isclose(float(ratio[:-1]), numpy_us / c_us, rel_tol=0.05, abs_tol=0.01)
+    assert "float64" not in out
+
+
+def test_bench_with_torch_adds_a_column_and_uses_the_same_threads(capsys, torch, thread_count):
+    torch.set_num_threads(2)
+    fastnn.set_num_threads(2)
+    code, out, err = run(capsys, "bench", "--quick", "--threads", "1", *SMALL)
+    assert code == 0, err
+    assert f"PyTorch {torch.__version__}" in out
+    assert "threads: fastnn 1, torch 1" in out
+    assert "torch/c" in out
+    rows = table_rows(out, "softmax_cross_entropy")
+    assert len(rows) == 2  # float32 and float64 (the default: both)
+    assert all(len(row) == 2 + 3 + 2 for row in rows)  # kernel, size, 3 times, 2 speed-ups
+    # the settings of the calling session are put back
+    assert fastnn.get_num_threads() == 2 and torch.get_num_threads() == 2
+
+
+def test_bench_shows_gflops_for_matrix_products_and_the_scaling_table(capsys, no_torch):
+    code, out, err = run(capsys, "bench", "--dtype", "float32", "--cases", "linear_forward 8x784",
+                         "--rounds", "2", "--seconds", "0")
+    assert code == 0, err
+    # the only case is a scaling-table row, so only the scaling table is printed
+    assert "float32: linear_forward 784->512 against the batch size N" in out
+    assert "c GFLOP/s" in out
+    [row] = table_rows(out, "8 ")
+    assert float(row[3]) > 0  # c's GFLOP/s
+
+
+def test_bench_json_has_every_number_and_the_machine(capsys, tmp_path, thread_count):
+    fastnn.set_num_threads(2)
+    path = tmp_path / "bench.json"
+    code, _, err = run(capsys, "bench", "--quick", "--threads", "1", *SMALL, "--json", str(path))
+    assert code == 0, err
+    record = json.loads(path.read_text())
+    assert {"settings", "threads", "build", "cpu", "versions", "backends", "results",
+            "fused_dense_forward", "load_average_at_start"} <= set(record)
+    assert record["build"]["simd"] == fastnn.build_info()["simd"]
+    assert record["build"]["max_threads"] == record["threads"]["fastnn"] == 1
+    assert record["versions"]["fastnn"] == fastnn.__version__
+    assert record["cpu"]["cpu_count"] == os.cpu_count()
+    assert record["settings"]["min_rounds"] == 2 and record["settings"]["quick"] is True
+    assert [r["dtype"] for r in record["results"]] == ["float32", "float64"]
+    backends = set(record["backends"])
+    for result in record["results"]:
+        assert result["case"] == "softmax_cross_entropy 256x10"
+        assert result["shape"] == [256, 10] and result["flops"] is None and result["gflops"] is None
+        assert set(result["seconds"]) == backends
+        assert all(0 < s < 1 for s in result["seconds"].values())
+        assert result["rounds"] >= 2
+        for backend, (low, high) in result["seconds_quartiles"].items():
+            assert low <= result["seconds"][backend] <= high
+        assert set(result["speedup"]) == {f"{b}/c" for b in backends - {"c"}}
+        for key, value in result["speedup"].items():
+            other = key.split("/")[0]
+            assert math.isclose(value, result["seconds"][other] / result["seconds"]["c"])
+
+
+def test_bench_json_gflops_of_a_matrix_product(capsys, tmp_path, no_torch):
+    path = tmp_path / "bench.json"
+    code, _, err = run(capsys, "bench", "--dtype", "float64", "--cases", "linear_backward 100x3072",
+                       "--rounds", "2", "--seconds", "0", "--json", str(path))
+    assert code == 0, err
+    [result] = json.loads(path.read_text())["results"]
+    assert result["flops"] == 2 * 2 * 100 * 3072 * 50
+    for backend, gflops in result["gflops"].items():
+        assert math.isclose(gflops, result["flops"] / result["seconds"][backend] / 1e9)
+
+
+def test_bench_plot_writes_an_image(capsys, tmp_path, no_torch):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "bench.png"
+    code, out, err = run(capsys, "bench", "--dtype", "float32", *SMALL, "--plot", str(path))
+    assert code == 0, err
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"wrote {path}" in out
+
+
+def test_bench_plot_without_matplotlib_fails_clearly_before_timing(capsys, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    path = tmp_path / "bench.png"
+    code, out, err = run(capsys, "bench", *SMALL, "--plot", str(path))
+    assert code == 1
+    assert "--plot needs matplotlib" in err and "pip install matplotlib" in err
+    assert out == "" and not path.exists()
+
+
+def test_bench_refuses_an_output_path_in_a_missing_folder(capsys, tmp_path):
+    code, out, err = run(capsys, "bench", *SMALL, "--json", str(tmp_path / "missing" / "b.json"))
+    assert code == 2 and "does not exist" in err and out == ""
+
+
+def test_bench_cases_that_match_nothing_list_the_cases(capsys):
+    code, out, err = run(capsys, "bench", "--cases", "no such kernel")
+    assert code == 2 and out == ""
+    assert "no case name contains 'no such kernel'" in err
+    assert all(case.name in err for case in _bench.BENCH_CASES)
+
+
+@pytest.mark.parametrize("argv", [
+    ["bench", "--dtype", "float16"],
+    ["bench", "--threads", "0"],
+    ["bench", "--threads", "two"],
+    ["bench", "--seconds", "-1"],
+    ["bench", "--rounds", "0"],
+    ["bench", "--no-such-option"],
+    ["info", "--dtype", "both"],
+    ["no-such-command"],
+])
+def test_bad_options_exit_2_with_the_help(capsys, argv):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert "usage: fastnn" in err and "error:" in err
+    assert "--threads" in err or "COMMAND" in err  # the full help, not just the usage line
+
+
+def test_no_command_shows_the_help_and_exits_2(capsys):
+    code, _, err = run(capsys)
+    assert code == 2 and "bench" in err and "info" in err
+
+
+def test_python_dash_m_fastnn_bench_runs_in_a_fresh_interpreter():
+    """The module entry point, from outside the source tree (the installed package)."""
+    out = subprocess.run([sys.executable, "-m", "fastnn", "bench", "--quick", "--dtype", "float32", *SMALL],
+                         capture_output=True, text=True, timeout=120, cwd=tempfile.gettempdir())
+    assert out.returncode == 0, out.stderr
+    assert "softmax_cross_entropy  256x10" in out.stdout
