@@ -89,3 +89,16 @@ def finite(arr, name):
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(f"{name} must be finite, found {arr[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
     return arr
+
+
+def named(spec, name, registry, base, fold_case=False):
+    """``spec`` if it is an instance of ``base``, else a new ``registry[spec]()`` for a known name."""
+    if isinstance(spec, base):
+        return spec
+    names = tuple(registry)
+    if not isinstance(spec, str):
+        raise TypeError(f"{name} must be a {base.__name__} or one of {names}, got {type(spec).__name__}")
+    key = spec.lower() if fold_case else spec
+    if key not in registry:
+        raise ValueError(f"{name} must be a {base.__name__} or one of {names}, got {spec!r}")
+    return registry[key]()

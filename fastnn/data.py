@@ -255,6 +255,7 @@ class _ArraysOnlyUnpickler(pickle.Unpickler):
     ALLOWED = {
         ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
         ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+        ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),  # protocol 5
         ("numpy", "ndarray"), ("numpy", "dtype"),
         ("_codecs", "encode"),  # how Python 3 writes bytes in protocol 2 pickles
     }

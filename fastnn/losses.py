@@ -187,10 +187,4 @@ NAMES = tuple(_LOSSES)
 
 def get(spec, name="loss"):
     """A loss from its name (or a Loss instance, returned as is)."""
-    if isinstance(spec, Loss):
-        return spec
-    if not isinstance(spec, str):
-        raise TypeError(f"{name} must be one of {NAMES}, got {type(spec).__name__}")
-    if spec not in _LOSSES:
-        raise ValueError(f"{name} must be one of {NAMES}, got {spec!r}")
-    return _LOSSES[spec]()
+    return _checks.named(spec, name, _LOSSES, Loss)

@@ -167,10 +167,4 @@ NAMES = tuple(_OPTIMIZERS)
 
 def get(spec, name="optimizer"):
     """An optimiser from a name (case-insensitive, with default settings) or an Optimizer instance."""
-    if isinstance(spec, Optimizer):
-        return spec
-    if not isinstance(spec, str):
-        raise TypeError(f"{name} must be an Optimizer or one of {NAMES}, got {type(spec).__name__}")
-    if spec.lower() not in _OPTIMIZERS:
-        raise ValueError(f"{name} must be an Optimizer or one of {NAMES}, got {spec!r}")
-    return _OPTIMIZERS[spec.lower()]()
+    return _checks.named(spec, name, _OPTIMIZERS, Optimizer, fold_case=True)

@@ -407,12 +407,12 @@ def test_bad_prediction_input_is_rejected(method, rng):
     with pytest.raises(ValueError, match="X must be finite"):
         call(X, *args)
     if method == "evaluate":
-        with pytest.raises(ValueError, match="y must have 40 rows"):
-            model.evaluate(X, y[1:])
+        with pytest.raises(ValueError, match="y must have 39 rows"):
+            model.evaluate(X[1:], y)
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
-    (dict(loss="hinge"), ValueError, "loss must be one of"),
+    (dict(loss="hinge"), ValueError, "loss must be a Loss or one of"),
     (dict(activation="swish"), ValueError, "name must be one of"),
     (dict(init="orthogonal"), ValueError, "init must be one of"),
     (dict(dtype="float16"), ValueError, "dtype must be 'float32' or 'float64'"),
