@@ -37,6 +37,8 @@ class Layer:
 
     #: names of parameters included in the L2 penalty
     regularised = ()
+    #: names of the parameters and buffers the layer has once built
+    state_names = ()
 
     def __init__(self):
         self.params = {}
@@ -82,6 +84,9 @@ class Layer:
                     raise ValueError(f"{name} must have shape {current.shape}, got shape {new.shape}")
                 current[...] = new  # keep the live array: optimiser state and parameters() stay valid
                 return
+        if name in type(self).state_names:
+            raise AttributeError(f"{type(self).__name__}.{name} does not exist: the layer has no such "
+                                 "parameter, or is not yet part of a model (Sequential builds it)")
         object.__setattr__(self, name, value)
 
     def __getstate__(self):
@@ -117,6 +122,7 @@ class Dense(Layer):
     """S = X W^T + b. W is (out_features, in_features) as in PyTorch; b is None without bias."""
 
     regularised = ("W",)
+    state_names = ("W", "b")
 
     def __init__(self, in_features, out_features, init="he", bias=True):
         super().__init__()
@@ -172,6 +178,8 @@ class BatchNorm(Layer):
     Evaluation: normalise with the running statistics. Running statistics start
     at mean 0, variance 1.
     """
+
+    state_names = ("gamma", "beta", "running_mean", "running_var")
 
     def __init__(self, n, eps=1e-5, momentum=0.1, running_var="unbiased"):
         super().__init__()
@@ -349,6 +357,7 @@ class Maxout(Layer):
     """
 
     regularised = ("W",)
+    state_names = ("W", "b")
 
     def __init__(self, in_features, out_features, k=2, init="he"):
         super().__init__()

@@ -52,6 +52,11 @@ class Sequential:
         for i, layer in enumerate(layers):
             if not isinstance(layer, _layers.Layer):
                 raise TypeError(f"layers[{i}] must be a fastnn layer, got {type(layer).__name__}")
+        for i, layer in enumerate(layers):
+            # A model initialises its layers; sharing one would silently re-initialise the other model.
+            if layer.built:
+                raise ValueError(f"layers[{i}] already belongs to a model: pass new layers "
+                                 "(model.copy() duplicates a whole model)")
         if len({id(layer) for layer in layers}) != len(layers):
             raise ValueError("layers must not contain the same layer object twice")
         self.loss = _losses.get(loss)

@@ -436,3 +436,16 @@ def test_inconsistent_layers_are_rejected():
         fastnn.Sequential([L.Dense(3, 6), "relu"])
     with pytest.raises(ValueError, match="must include a Dense"):
         fastnn.Sequential([L.ReLU()])
+
+
+def test_layers_are_not_shared_between_models():
+    model = fastnn.MLP([3, 4, 2], seed=0)
+    with pytest.raises(ValueError, match=r"layers\[0\] already belongs to a model"):
+        fastnn.Sequential(model.layers)
+    with pytest.raises(ValueError, match="same layer object twice"):
+        relu = L.ReLU()
+        fastnn.Sequential([L.Dense(3, 3), relu, relu])
+    with pytest.raises(AttributeError, match="not yet part of a model"):
+        L.Dense(3, 2).W = np.zeros((2, 3))
+    with pytest.raises(AttributeError, match="no such parameter"):
+        model.layers[0].__class__(3, 4, bias=False).b = np.zeros(4)
