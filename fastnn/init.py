@@ -138,10 +138,23 @@ def get(spec, name="init"):
                     f"got {type(spec).__name__}")
 
 
+def _unsaved_custom(shape, rng, fan_in, fan_out, repr):
+    # The user's callable was not saved (files are data, not code); the layer's
+    # parameter values were, and they are what a loaded model uses.
+    return np.zeros(shape)
+
+
+def placeholder(init):
+    """Stands in for a user callable in saved or pickled models: config "custom", draws zeros."""
+    return Initializer("custom", _unsaved_custom, repr=repr(init))
+
+
 def from_config(config):
-    """Inverse of ``Initializer.config``."""
+    """Inverse of ``Initializer.config`` ("custom" gives the placeholder of a user callable)."""
     config = dict(config)
     name = config.pop("name")
+    if name == "custom":
+        return Initializer("custom", _unsaved_custom, repr=str(config.get("repr", "")))
     if name == "constant":
         return constant(**config)
     if name == "normal":

@@ -92,6 +92,8 @@ class Layer:
     def __getstate__(self):
         state = dict(self.__dict__)
         state["_cache"] = None  # activations of the last batch are not part of the model
+        if "init" in state and not isinstance(state["init"], _init.Initializer):
+            state["init"] = _init.placeholder(state["init"])  # a lambda would not pickle
         return state
 
     def __setstate__(self, state):
@@ -404,11 +406,7 @@ def from_config(config):
     config = dict(config)
     cls = _TYPES[config.pop("type")]
     if "init" in config:
-        init_cfg = config["init"]
-        if init_cfg.get("name") == "custom":
-            config["init"] = "zeros"  # the values come from the saved parameters
-        else:
-            config["init"] = _init.from_config(init_cfg)
+        config["init"] = _init.from_config(config["init"])
     state = {k: config.pop(k) for k in ("seed", "step") if k in config}
     layer = cls(**config)
     layer.__dict__.update(state)

@@ -139,4 +139,8 @@ def test_pickle_round_trip(rng):
 def test_custom_initialiser_model_saves(tmp_path, rng):
     model = fastnn.Sequential([L.Dense(3, 2, init=lambda shape, rng, dtype: np.full(shape, 0.5, dtype))], seed=0)
     model.save(tmp_path / "c.npz")
-    assert np.array_equal(fastnn.load(tmp_path / "c.npz").layers[0].W, np.full((2, 3), 0.5, np.float32))
+    loaded = fastnn.load(tmp_path / "c.npz")
+    assert np.array_equal(loaded.layers[0].W, np.full((2, 3), 0.5, np.float32))
+    assert loaded.to_config() == model.to_config() and model.to_config()["layers"][0]["init"]["name"] == "custom"
+    clone = pickle.loads(pickle.dumps(model))  # the lambda itself is not pickled
+    assert np.array_equal(clone.layers[0].W, model.layers[0].W) and clone.to_config() == model.to_config()
