@@ -177,8 +177,8 @@ class BatchNorm(Layer):
     lecture's alpha=0.9 on the old value). ``running_var="unbiased"`` (default,
     as PyTorch) feeds the running variance with the unbiased batch variance
     (times n/(n-1)); ``"biased"`` uses the batch variance itself, as the lecture.
-    Evaluation: normalise with the running statistics. Running statistics start
-    at mean 0, variance 1.
+    Evaluation: normalise with the running statistics (backward works there
+    too, as for any affine map). Running statistics start at mean 0, variance 1.
     """
 
     state_names = ("gamma", "beta", "running_mean", "running_var")
@@ -209,11 +209,14 @@ class BatchNorm(Layer):
     def forward(self, X, training=False):
         gamma, beta = self.params["gamma"], self.params["beta"]
         if not training:
+            # eval mode is an affine map with the running statistics (NumPy, both backends)
             t = X.dtype.type
             inv_std = t(1) / np.sqrt(self.buffers["running_var"] + t(self.eps))
-            return (X - self.buffers["running_mean"]) * (gamma * inv_std) + beta
+            X_hat = (X - self.buffers["running_mean"]) * inv_std
+            self._cache = ("eval", X_hat, inv_std)
+            return X_hat * gamma + beta
         Y, mean, var = self._k.batchnorm_forward(X, gamma, beta, self.eps)
-        self._cache = (X, mean, var)
+        self._cache = ("train", X, mean, var)
         self._update_running(mean, var, X.shape[0])
         return Y
 
@@ -229,8 +232,14 @@ class BatchNorm(Layer):
         rv += m * var
 
     def backward(self, dOut):
-        X, mean, var = self._need_cache()
-        dX, dgamma, dbeta = self._k.batchnorm_backward(dOut, X, self.params["gamma"], mean, var, self.eps)
+        mode, *cache = self._need_cache()
+        gamma = self.params["gamma"]
+        if mode == "eval":
+            X_hat, inv_std = cache
+            self.grads = {"gamma": (dOut * X_hat).sum(axis=0), "beta": dOut.sum(axis=0)}
+            return dOut * (gamma * inv_std)
+        X, mean, var = cache
+        dX, dgamma, dbeta = self._k.batchnorm_backward(dOut, X, gamma, mean, var, self.eps)
         self.grads = {"gamma": dgamma, "beta": dbeta}
         return dX
 

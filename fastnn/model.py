@@ -4,7 +4,8 @@ Behaviours chosen where the specification is silent (also in the README):
 
 - A new model is in training mode (as in PyTorch). ``fit`` trains in training
   mode and puts the model back in the mode it was in; ``predict``,
-  ``predict_proba`` and ``evaluate`` use eval mode and also restore the mode.
+  ``predict_proba`` and ``evaluate`` compute in eval mode and leave the
+  model's mode as it was.
 - ``fit`` converts X and y to the model's dtype once, checks every argument,
   then starts; a rejected call changes nothing. Each epoch visits the samples
   in an order drawn from the model's own seeded Generator (shuffle=True).

@@ -89,3 +89,22 @@ def test_bad_arguments(rng):
         fastnn.gradient_check(model, X, y, eps=0.0)
     with pytest.raises(ValueError, match=r"labels in \[0, 2\)"):
         fastnn.gradient_check(model, X, y + 2)
+
+
+def test_eval_mode_gradients_of_batchnorm_match_finite_differences(rng):
+    # gradient_check itself runs in training mode; eval-mode backward is checked here directly
+    X, y = rng.standard_normal((6, 3)), rng.integers(0, 2, size=6)
+    model = fastnn.MLP([3, 4, 2], batch_norm=True, dtype="float64", seed=0)
+    model.fit(X, y, epochs=2, batch_size=3, verbose=0)
+    model.eval()
+    _, grads = model.loss_and_gradients(X, y)
+    for name, p in model.parameters().items():
+        numeric = np.zeros_like(p)
+        for idx in np.ndindex(p.shape):
+            p[idx] += 1e-6
+            plus = model.evaluate(X, y)["loss"]
+            p[idx] -= 2e-6
+            minus = model.evaluate(X, y)["loss"]
+            p[idx] += 1e-6
+            numeric[idx] = (plus - minus) / 2e-6
+        assert np.max(np.abs(grads[name] - numeric)) <= 1e-6 * max(np.abs(numeric).max(), 1e-12), name

@@ -449,3 +449,20 @@ def test_layers_are_not_shared_between_models():
         L.Dense(3, 2).W = np.zeros((2, 3))
     with pytest.raises(AttributeError, match="no such parameter"):
         model.layers[0].__class__(3, 4, bias=False).b = np.zeros(4)
+
+
+def test_forward_backward_and_loss_and_gradients(rng):
+    X, y = classification_data(rng)
+    model = fastnn.MLP([5, 6, 3], batch_norm=True, l2=0.1, dtype="float64", seed=0).eval()
+    J, grads = model.loss_and_gradients(X, y)
+    assert abs(J - model.evaluate(X, y)["loss"]) < 1e-12 and set(grads) == set(model.parameters())
+    O = model.forward(X)
+    _, dO = fastnn.reference.softmax_cross_entropy(O, y)
+    dX = model.backward(dO)
+    assert dX.shape == X.shape
+    raw = model.gradients()
+    for name, g in grads.items():  # loss_and_gradients adds the L2 gradient 2 l2 W to the weights
+        extra = 2 * 0.1 * model.parameters()[name] if name.endswith(".W") else 0.0
+        assert rel_error(g, raw[name] + extra) < 1e-12, name
+    with pytest.raises(ValueError, match=r"dOut must have shape \(N, 3\)"):
+        model.backward(dO[:, :2])
