@@ -3,7 +3,9 @@
 Hot kernels are C (a blocked, packed GEMM with SIMD micro-kernels chosen at run
 time; batch norm, activations, softmax cross-entropy), called through Cython
 with the GIL released and parallel with OpenMP over the batch. ``fastnn.ops``
-holds the compiled kernels and ``fastnn.reference`` their NumPy twins.
+holds the compiled kernels and ``fastnn.reference`` their NumPy twins; above
+them, ``Sequential``/``MLP`` models built from ``fastnn.layers`` train with
+``fit`` on either backend.
 """
 
 from __future__ import annotations
@@ -23,10 +25,23 @@ except ImportError as exc:  # pragma: no cover - only without a build
     ) from exc
 
 from . import ops, reference
+from . import callbacks, data, diagnostics, init, io, layers, losses, optim, schedules
+from .callbacks import EarlyStopping, History
+from .diagnostics import gradient_check
+from .io import load
+from .layers import ELU, Activation, BatchNorm, Dense, Dropout, Identity, LeakyReLU, Maxout, ReLU, Sigmoid, Tanh
+from .model import MLP, Sequential
 
 __version__ = "0.1.0"
 
-__all__ = ["ops", "reference", "build_info", "get_num_threads", "set_num_threads", "__version__"]
+__all__ = [
+    "ops", "reference", "build_info", "get_num_threads", "set_num_threads", "__version__",
+    # the model library
+    "Sequential", "MLP", "load", "gradient_check", "History", "EarlyStopping",
+    "Dense", "BatchNorm", "Activation", "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU",
+    "Dropout", "Maxout",
+    "layers", "losses", "init", "optim", "schedules", "callbacks", "data", "io", "diagnostics",
+]
 
 
 def set_num_threads(n: int) -> None:

@@ -251,3 +251,27 @@ def simd_level(request, restore_simd):
 def module(request):
     """Each backend in turn, for behaviour both must share."""
     return MODULES[request.param]
+
+
+# ---------------------------------------------------------------- models
+
+def classification_data(rng, n=40, d=5, classes=3):
+    """A small float64 classification problem: X (n, d), integer labels y."""
+    return rng.standard_normal((n, d)), rng.integers(0, classes, size=n)
+
+
+def snapshot(model):
+    """Copies of everything fit may change: parameters, buffers, dropout counters, shuffle state."""
+    state = model.get_state()
+    state["dropout"] = [(getattr(layer, "seed", None), getattr(layer, "step", None)) for layer in model.layers]
+    state["shuffle"] = model._shuffle_rng.bit_generator.state
+    return state
+
+
+def assert_same_snapshot(before, after):
+    for kind in ("params", "buffers"):
+        assert before[kind].keys() == after[kind].keys()
+        for name in before[kind]:
+            assert np.array_equal(before[kind][name], after[kind][name]), f"{kind} {name} changed"
+    assert before["dropout"] == after["dropout"]
+    assert before["shuffle"] == after["shuffle"]

@@ -1,0 +1,104 @@
+"""Small argument checks shared by the model-level modules (layers, optimisers, fit, data).
+
+Each returns the converted value or raises a TypeError/ValueError that names
+the argument and says what was expected and what arrived.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64)}
+
+
+def integer(value, name, minimum=None):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def real(value, name, low=None, high=None, low_open=False, high_open=False):
+    """A finite real number in [low, high] (or open at either end)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    ok = np.isfinite(value)
+    if low is not None:
+        ok = ok and (value > low if low_open else value >= low)
+    if high is not None:
+        ok = ok and (value < high if high_open else value <= high)
+    if not ok:
+        lo = "-inf" if low is None else f"{low}"
+        hi = "inf" if high is None else f"{high}"
+        interval = f"{'(' if low_open or low is None else '['}{lo}, {hi}{')' if high_open or high is None else ']'}"
+        raise ValueError(f"{name} must be a finite number in {interval}, got {value}")
+    return value
+
+
+def boolean(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__}")
+    return bool(value)
+
+
+def choice(value, name, options):
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, one of {tuple(options)}, got {type(value).__name__}")
+    if value not in options:
+        raise ValueError(f"{name} must be one of {tuple(options)}, got {value!r}")
+    return value
+
+
+def dtype(value, name="dtype"):
+    """'float32'/'float64' (or the NumPy types) -> np.dtype."""
+    try:
+        dt = np.dtype(value) if value is not None else None
+    except TypeError:
+        dt = None
+    if dt is None or dt.name not in DTYPES:
+        raise ValueError(f"{name} must be 'float32' or 'float64', got {value!r}")
+    return dt
+
+
+def seed(value, name="seed"):
+    if value is None:
+        return None
+    return integer(value, name, minimum=0)
+
+
+def numeric_array(value, name):
+    """An ndarray of real numbers (ints, unsigned or floats); bools, strings, objects refused."""
+    if value is None:
+        raise TypeError(f"{name} must be an array of numbers, got None")
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be an array of numbers: {exc}") from None
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers (int or float), got dtype {arr.dtype}")
+    return arr
+
+
+def finite(arr, name):
+    if arr.dtype.kind == "f" and arr.size and not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise ValueError(f"{name} must be finite, found {arr[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
+    return arr
+
+
+def named(spec, name, registry, base, fold_case=False):
+    """``spec`` if it is an instance of ``base``, else a new ``registry[spec]()`` for a known name."""
+    if isinstance(spec, base):
+        return spec
+    names = tuple(registry)
+    if not isinstance(spec, str):
+        raise TypeError(f"{name} must be a {base.__name__} or one of {names}, got {type(spec).__name__}")
+    key = spec.lower() if fold_case else spec
+    if key not in registry:
+        raise ValueError(f"{name} must be a {base.__name__} or one of {names}, got {spec!r}")
+    return registry[key]()

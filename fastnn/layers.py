@@ -1,0 +1,422 @@
+"""Layers: each carries its forward and backward pass side by side.
+
+``forward(X, training)`` returns the layer's output and keeps what the
+backward pass needs; ``backward(dOut)`` stores the parameter gradients in
+``layer.grads`` (keyed like ``layer.params``) and returns the gradient with
+respect to the layer's input. Samples are rows: X is (N, in_features).
+
+Parameters live in ``layer.params`` (name -> NumPy array) and are also
+attributes (``dense.W``, ``bn.gamma``...). Assigning an attribute copies the
+values into the layer's dtype after checking the shape.
+
+A layer is created unbuilt; the :class:`~fastnn.Sequential` that receives it
+calls ``build(rng, dtype)``, which draws the initial parameters from the
+model's seed. Kernels come from the model's backend (``fastnn.ops`` for "c",
+``fastnn.reference`` for "numpy"); what has no kernel (dropout masks, maxout,
+batch-norm running statistics and eval mode) is NumPy code shared by both
+backends, so both give the same results.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _checks, init as _init, ops, reference
+from . import _validation
+
+__all__ = [
+    "Layer", "Dense", "BatchNorm", "Activation", "Identity", "Sigmoid", "Tanh", "ReLU",
+    "LeakyReLU", "ELU", "Dropout", "Maxout", "BACKENDS", "from_config", "dropout_mask",
+]
+
+BACKENDS = {"c": ops, "numpy": reference}
+
+
+class Layer:
+    """Base class. Subclasses set ``param_shapes``/``buffer_shapes`` and implement the passes."""
+
+    #: names of parameters included in the L2 penalty
+    regularised = ()
+    #: names of the parameters and buffers the layer has once built
+    state_names = ()
+
+    def __init__(self):
+        self.params = {}
+        self.grads = {}
+        self.buffers = {}
+        self.backend = "c"
+        self.dtype = None
+        self._cache = None
+
+    # -- building and description ------------------------------------------------
+    @property
+    def built(self):
+        return self.dtype is not None
+
+    def build(self, rng, dtype):
+        """Allocate and initialise parameters of ``dtype`` from the Generator ``rng``."""
+        self.dtype = _checks.dtype(dtype)
+        self.params, self.buffers, self.grads, self._cache = {}, {}, {}, None
+
+    def output_features(self, in_features):
+        """Number of output columns for ``in_features`` input columns (ValueError if incompatible)."""
+        return in_features
+
+    def to_config(self):
+        return {"type": type(self).__name__}
+
+    # -- parameter access -----------------------------------------------------------
+    def __getattr__(self, name):
+        # Only called when normal lookup fails: expose params and buffers as attributes.
+        d = self.__dict__
+        for store in ("params", "buffers"):
+            if store in d and name in d[store]:
+                return d[store][name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    def __setattr__(self, name, value):
+        d = self.__dict__
+        for store in ("params", "buffers"):
+            if store in d and name in d[store]:
+                current = d[store][name]
+                new = _checks.numeric_array(value, name)
+                if new.shape != current.shape:
+                    raise ValueError(f"{name} must have shape {current.shape}, got shape {new.shape}")
+                current[...] = new  # keep the live array: optimiser state and parameters() stay valid
+                return
+        if name in type(self).state_names:
+            raise AttributeError(f"{type(self).__name__}.{name} does not exist: the layer has no such "
+                                 "parameter, or is not yet part of a model (Sequential builds it)")
+        object.__setattr__(self, name, value)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_cache"] = None  # activations of the last batch are not part of the model
+        if "init" in state and not isinstance(state["init"], _init.Initializer):
+            state["init"] = _init.placeholder(state["init"])  # a lambda would not pickle
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
+    @property
+    def _k(self):
+        return BACKENDS[self.backend]
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.to_config().items() if k != "type")
+        return f"{type(self).__name__}({args})"
+
+    # -- passes ----------------------------------------------------------------------
+    def forward(self, X, training=False):
+        raise NotImplementedError
+
+    def backward(self, dOut):
+        raise NotImplementedError
+
+    def _need_cache(self):
+        if self._cache is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward(..., training=True)")
+        return self._cache
+
+
+class Dense(Layer):
+    """S = X W^T + b. W is (out_features, in_features) as in PyTorch; b is None without bias."""
+
+    regularised = ("W",)
+    state_names = ("W", "b")
+
+    def __init__(self, in_features, out_features, init="he", bias=True):
+        super().__init__()
+        self.in_features = _checks.integer(in_features, "in_features", minimum=1)
+        self.out_features = _checks.integer(out_features, "out_features", minimum=1)
+        self.init = _init.get(init)
+        self.bias = _checks.boolean(bias, "bias")
+
+    def build(self, rng, dtype):
+        super().build(rng, dtype)
+        self.params["W"] = _init.draw(self.init, (self.out_features, self.in_features), rng, self.dtype)
+        if self.bias:
+            self.params["b"] = np.zeros(self.out_features, dtype=self.dtype)
+        self._zero_bias = np.zeros(self.out_features, dtype=self.dtype)
+
+    def __getattr__(self, name):
+        if name == "b" and not self.__dict__.get("bias", True):
+            return None
+        return super().__getattr__(name)
+
+    def output_features(self, in_features):
+        if in_features != self.in_features:
+            raise ValueError(f"{type(self).__name__} expects {self.in_features} input features, "
+                             f"but the previous layer gives {in_features}")
+        return self.out_features
+
+    def to_config(self):
+        return {"type": "Dense", "in_features": self.in_features, "out_features": self.out_features,
+                "init": _init.to_config(self.init), "bias": self.bias}
+
+    def _bias(self):
+        return self.params["b"] if self.bias else self._zero_bias
+
+    def forward(self, X, training=False):
+        self._cache = X
+        return self._k.linear_forward(X, self.params["W"], self._bias())
+
+    def backward(self, dOut):
+        X = self._need_cache()
+        dX, dW, db = self._k.linear_backward(dOut, X, self.params["W"])
+        self.grads = {"W": dW, "b": db} if self.bias else {"W": dW}
+        return dX
+
+
+class BatchNorm(Layer):
+    """Batch normalisation of n features (BatchNorm1d).
+
+    Training: normalise with the batch mean and biased variance, then update
+    running = (1 - momentum) * running + momentum * batch (momentum=0.1 is the
+    lecture's alpha=0.9 on the old value). ``running_var="unbiased"`` (default,
+    as PyTorch) feeds the running variance with the unbiased batch variance
+    (times n/(n-1)); ``"biased"`` uses the batch variance itself, as the lecture.
+    Evaluation: normalise with the running statistics (backward works there
+    too, as for any affine map). Running statistics start at mean 0, variance 1.
+    """
+
+    state_names = ("gamma", "beta", "running_mean", "running_var")
+
+    def __init__(self, n, eps=1e-5, momentum=0.1, running_var="unbiased"):
+        super().__init__()
+        self.n = _checks.integer(n, "n", minimum=1)
+        self.eps = _checks.real(eps, "eps", low=0.0, low_open=True)
+        self.momentum = _checks.real(momentum, "momentum", low=0.0, high=1.0)
+        self.running_var_mode = _checks.choice(running_var, "running_var", ("unbiased", "biased"))
+
+    def build(self, rng, dtype):
+        super().build(rng, dtype)
+        self.params["gamma"] = np.ones(self.n, dtype=self.dtype)
+        self.params["beta"] = np.zeros(self.n, dtype=self.dtype)
+        self.buffers["running_mean"] = np.zeros(self.n, dtype=self.dtype)
+        self.buffers["running_var"] = np.ones(self.n, dtype=self.dtype)
+
+    def output_features(self, in_features):
+        if in_features != self.n:
+            raise ValueError(f"BatchNorm expects {self.n} features, but the previous layer gives {in_features}")
+        return self.n
+
+    def to_config(self):
+        return {"type": "BatchNorm", "n": self.n, "eps": self.eps, "momentum": self.momentum,
+                "running_var": self.running_var_mode}
+
+    def forward(self, X, training=False):
+        gamma, beta = self.params["gamma"], self.params["beta"]
+        if not training:
+            # eval mode is an affine map with the running statistics (NumPy, both backends)
+            t = X.dtype.type
+            inv_std = t(1) / np.sqrt(self.buffers["running_var"] + t(self.eps))
+            X_hat = (X - self.buffers["running_mean"]) * inv_std
+            self._cache = ("eval", X_hat, inv_std)
+            return X_hat * gamma + beta
+        Y, mean, var = self._k.batchnorm_forward(X, gamma, beta, self.eps)
+        self._cache = ("train", X, mean, var)
+        self._update_running(mean, var, X.shape[0])
+        return Y
+
+    def _update_running(self, mean, var, n):
+        t = self.dtype.type
+        m = t(self.momentum)
+        if self.running_var_mode == "unbiased":
+            var = var * t(n / (n - 1))
+        rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
+        rm *= t(1) - m
+        rm += m * mean
+        rv *= t(1) - m
+        rv += m * var
+
+    def backward(self, dOut):
+        mode, *cache = self._need_cache()
+        gamma = self.params["gamma"]
+        if mode == "eval":
+            X_hat, inv_std = cache
+            self.grads = {"gamma": (dOut * X_hat).sum(axis=0), "beta": dOut.sum(axis=0)}
+            return dOut * (gamma * inv_std)
+        X, mean, var = cache
+        dX, dgamma, dbeta = self._k.batchnorm_backward(dOut, X, gamma, mean, var, self.eps)
+        self.grads = {"gamma": dgamma, "beta": dbeta}
+        return dX
+
+
+class Activation(Layer):
+    """H = f(S) elementwise; names as in :mod:`fastnn.reference` ("relu", "tanh", ...)."""
+
+    def __init__(self, name, alpha=None):
+        super().__init__()
+        self.name, alpha = _validation.check_activation(name, alpha)
+        # the kernels take alpha only for the activations that have one
+        self.alpha = alpha if self.name in _validation.DEFAULT_ALPHA else None
+
+    def to_config(self):
+        return {"type": "Activation", "name": self.name, "alpha": self.alpha}
+
+    def forward(self, X, training=False):
+        H = self._k.activation_forward(self.name, X, self.alpha)
+        self._cache = H
+        return H
+
+    def backward(self, dOut):
+        return self._k.activation_backward(self.name, dOut, self._need_cache(), self.alpha)
+
+
+def Identity():
+    return Activation("identity")
+
+
+def Sigmoid():
+    return Activation("sigmoid")
+
+
+def Tanh():
+    return Activation("tanh")
+
+
+def ReLU():
+    return Activation("relu")
+
+
+def LeakyReLU(alpha=0.01):
+    return Activation("leaky_relu", alpha)
+
+
+def ELU(alpha=1.0):
+    return Activation("elu", alpha)
+
+
+# --- dropout masks from a counter-based generator -----------------------------------
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def _mix64(z):
+    """The SplitMix64 finaliser on a uint64 array (wrapping arithmetic)."""
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+def dropout_mask(seed, step, shape, p):
+    """Keep-mask (bool array) of inverted dropout, a pure function of (seed, step, element index).
+
+    For element i (row-major index in the (N, D) batch):
+      key = mix64(seed + GOLDEN * (step + 1)),  r = mix64(key + GOLDEN * (i + 1)),
+      u = (r >> 11) * 2^-53 in [0, 1),          keep = u >= p,
+    with mix64 the SplitMix64 finaliser and all arithmetic modulo 2^64. Any
+    engine (a C loop, a GPU) reproduces the same mask from the same numbers.
+    """
+    with np.errstate(over="ignore"):
+        seed = np.array([seed], dtype=np.uint64)
+        key = _mix64(seed + _GOLDEN * np.uint64(step + 1))
+        index = np.arange(1, int(np.prod(shape)) + 1, dtype=np.uint64)
+        r = _mix64(key + _GOLDEN * index)
+    u = (r >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+    return (u >= p).reshape(shape)
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training, zero each unit with probability p and scale the rest by 1/(1-p).
+
+    Identity in evaluation. The mask of the k-th training forward pass of this
+    layer is ``dropout_mask(seed, k, X.shape, p)`` (counter-based, see there);
+    ``seed`` is drawn from the model's seed when the model is built and
+    ``step`` counts training passes; both are saved with the model.
+    """
+
+    def __init__(self, p):
+        super().__init__()
+        self.p = _checks.real(p, "p", low=0.0, high=1.0, high_open=True)
+        self.seed = 0
+        self.step = 0
+
+    def build(self, rng, dtype):
+        super().build(rng, dtype)
+        self.seed = int(rng.integers(0, 2 ** 63))
+        self.step = 0
+
+    def to_config(self):
+        return {"type": "Dropout", "p": self.p, "seed": self.seed, "step": self.step}
+
+    def forward(self, X, training=False):
+        if not training or self.p == 0.0:
+            self._cache = None
+            return X
+        keep = dropout_mask(self.seed, self.step, X.shape, self.p)
+        self.step += 1
+        scale = keep * X.dtype.type(1.0 / (1.0 - self.p))
+        self._cache = scale
+        return X * scale
+
+    def backward(self, dOut):
+        scale = self._cache
+        return dOut if scale is None else dOut * scale
+
+
+class Maxout(Layer):
+    """out_j = max_i (x W_{j,i}^T + b_{j,i}) over k linear pieces (seed 003).
+
+    W is (out_features * k, in_features) and b (out_features * k,): the k
+    pieces of unit j are rows j*k .. j*k+k-1. The gradient goes to the piece
+    that won (the first one on a tie). Initialisers see shape
+    (out_features * k, in_features).
+    """
+
+    regularised = ("W",)
+    state_names = ("W", "b")
+
+    def __init__(self, in_features, out_features, k=2, init="he"):
+        super().__init__()
+        self.in_features = _checks.integer(in_features, "in_features", minimum=1)
+        self.out_features = _checks.integer(out_features, "out_features", minimum=1)
+        self.k = _checks.integer(k, "k", minimum=1)
+        self.init = _init.get(init)
+
+    def build(self, rng, dtype):
+        super().build(rng, dtype)
+        rows = self.out_features * self.k
+        self.params["W"] = _init.draw(self.init, (rows, self.in_features), rng, self.dtype)
+        self.params["b"] = np.zeros(rows, dtype=self.dtype)
+
+    output_features = Dense.output_features
+
+    def to_config(self):
+        return {"type": "Maxout", "in_features": self.in_features, "out_features": self.out_features,
+                "k": self.k, "init": _init.to_config(self.init)}
+
+    def forward(self, X, training=False):
+        S = self._k.linear_forward(X, self.params["W"], self.params["b"])
+        pieces = S.reshape(X.shape[0], self.out_features, self.k)
+        winner = pieces.argmax(axis=2)
+        self._cache = (X, winner)
+        return np.take_along_axis(pieces, winner[:, :, None], axis=2)[:, :, 0]
+
+    def backward(self, dOut):
+        X, winner = self._need_cache()
+        dPieces = np.zeros((X.shape[0], self.out_features, self.k), dtype=dOut.dtype)
+        np.put_along_axis(dPieces, winner[:, :, None], dOut[:, :, None], axis=2)
+        dX, dW, db = self._k.linear_backward(dPieces.reshape(X.shape[0], -1), X, self.params["W"])
+        self.grads = {"W": dW, "b": db}
+        return dX
+
+
+_TYPES = {cls.__name__: cls for cls in (Dense, BatchNorm, Activation, Dropout, Maxout)}
+
+
+def from_config(config):
+    """Build an (unbuilt) layer from ``layer.to_config()``."""
+    if not isinstance(config, dict) or config.get("type") not in _TYPES:
+        raise ValueError(f"layer config must be a dict with 'type' in {tuple(_TYPES)}, got {config!r}")
+    config = dict(config)
+    cls = _TYPES[config.pop("type")]
+    if "init" in config:
+        config["init"] = _init.from_config(config["init"])
+    state = {k: config.pop(k) for k in ("seed", "step") if k in config}
+    layer = cls(**config)
+    layer.__dict__.update(state)
+    return layer

@@ -1,0 +1,190 @@
+"""Losses: the mean over the batch of a per-sample loss of the network's output O (N, D_out).
+
+=================================  ============================================================
+name                               loss (mean over the N samples)
+=================================  ============================================================
+"softmax_cross_entropy"            -log softmax(o)[y] for integer labels y in [0, D_out);
+                                   -sum_c y_c log softmax(o)_c for a 2-D float y (one-hot or
+                                   soft labels; rows need not sum to 1, entries must be >= 0)
+"sigmoid_binary_cross_entropy"     -[y log s(o) + (1 - y) log(1 - s(o))], s the logistic
+                                   sigmoid, labels 0/1, one output unit (seed 003's log-loss)
+"mse"                              1/2 ||y - o||^2 (the lecture's E_p; half the squared error,
+                                   as scikit-learn's MLPRegressor)
+=================================  ============================================================
+
+The two cross-entropies take the network's raw scores (logits): the softmax
+or sigmoid is part of the loss, computed stably (shifted by the row maximum;
+log(1 + e^-|o|)). "mse" compares whatever the last layer outputs.
+Integer-label softmax cross-entropy runs through the backend's kernel; the
+rest is NumPy shared by both backends.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _checks
+
+__all__ = ["Loss", "SoftmaxCrossEntropy", "SigmoidBinaryCrossEntropy", "MSE", "get", "NAMES"]
+
+
+class Loss:
+    name = ""
+    classification = False
+
+    def check_outputs(self, n_outputs):
+        """Raise ValueError if a network with ``n_outputs`` output units cannot use this loss."""
+
+    def targets(self, y, n, n_outputs, dtype, name="y"):
+        """Validate and convert targets for ``n`` samples; raise before anything is trained."""
+        raise NotImplementedError
+
+    def __call__(self, backend, O, y):
+        """(loss as a scalar of O's dtype, dLoss/dO)."""
+        raise NotImplementedError
+
+    def correct(self, O, y):
+        """Number of correctly classified samples (classification losses only)."""
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"fastnn.losses.get({self.name!r})"
+
+    def __reduce__(self):
+        return (get, (self.name,))
+
+
+def _first_dimension(y, n, name):
+    if y.ndim == 0 or y.shape[0] != n:
+        raise ValueError(f"{name} must have {n} rows to match X's {n} samples, got shape {y.shape}")
+
+
+def _log_softmax(O):
+    shifted = O - O.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+class SoftmaxCrossEntropy(Loss):
+    name = "softmax_cross_entropy"
+    classification = True
+
+    def check_outputs(self, n_outputs):
+        if n_outputs < 2:
+            raise ValueError("loss 'softmax_cross_entropy' needs at least 2 output units, got "
+                             f"{n_outputs}; use 'sigmoid_binary_cross_entropy' for one unit")
+
+    def targets(self, y, n, n_outputs, dtype, name="y"):
+        y = _checks.numeric_array(y, name)
+        _first_dimension(y, n, name)
+        if y.ndim == 2:
+            _checks.finite(y, name)
+            if y.shape[1] != n_outputs:
+                raise ValueError(f"{name} as a 2-D array of class probabilities must have shape "
+                                 f"({n}, {n_outputs}), got shape {y.shape}")
+            if y.size and y.min() < 0:
+                raise ValueError(f"{name} as class probabilities must be >= 0, found {y.min()}")
+            return y.astype(dtype)
+        if y.ndim != 1:
+            raise ValueError(f"{name} must be 1-D integer labels or 2-D class probabilities, got shape {y.shape}")
+        if y.dtype.kind == "f":
+            _checks.finite(y, name)
+            if not np.array_equal(y, np.round(y)):
+                raise ValueError(f"{name} must hold integer class labels, got non-integral values")
+        if y.size and (y.min() < 0 or y.max() >= n_outputs):
+            bad = y.min() if y.min() < 0 else y.max()
+            raise ValueError(f"{name} must hold labels in [0, {n_outputs}) for a network with "
+                             f"{n_outputs} outputs, found {bad}")
+        return y.astype(np.intp)
+
+    def __call__(self, backend, O, y):
+        if y.ndim == 1:
+            return backend.softmax_cross_entropy(O, y)
+        n = O.shape[0]
+        log_p = _log_softmax(O)
+        loss = -(y * log_p).sum() / n
+        dO = (np.exp(log_p) * y.sum(axis=1, keepdims=True) - y) / O.dtype.type(n)
+        return O.dtype.type(loss), dO
+
+    def proba(self, O):
+        return np.exp(_log_softmax(O))
+
+    def predict(self, O):
+        return O.argmax(axis=1)
+
+    def correct(self, O, y):
+        labels = y if y.ndim == 1 else y.argmax(axis=1)
+        return int((O.argmax(axis=1) == labels).sum())
+
+
+class SigmoidBinaryCrossEntropy(Loss):
+    name = "sigmoid_binary_cross_entropy"
+    classification = True
+
+    def check_outputs(self, n_outputs):
+        if n_outputs != 1:
+            raise ValueError(f"loss 'sigmoid_binary_cross_entropy' needs exactly 1 output unit, got {n_outputs}")
+
+    def targets(self, y, n, n_outputs, dtype, name="y"):
+        y = _checks.numeric_array(y, name)
+        _first_dimension(y, n, name)
+        if not (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)):
+            raise ValueError(f"{name} must have shape ({n},) or ({n}, 1), got shape {y.shape}")
+        _checks.finite(y, name)
+        if y.size and not np.isin(y, (0, 1)).all():
+            bad = y[~np.isin(y, (0, 1))].flat[0]
+            raise ValueError(f"{name} must hold binary labels 0 or 1, found {bad}")
+        return y.reshape(n, 1).astype(dtype)
+
+    def __call__(self, backend, O, y):
+        n = O.shape[0]
+        t = O.dtype.type
+        # -[y log s(o) + (1-y) log(1-s(o))] = max(o, 0) - o y + log(1 + e^-|o|)
+        per_sample = np.maximum(O, t(0)) - O * y + np.log1p(np.exp(-np.abs(O)))
+        loss = per_sample.sum() / n
+        dO = (self.proba(O) - y) / t(n)
+        return t(loss), dO
+
+    def proba(self, O):
+        # Written so that e^x never overflows: e^-|o| <= 1.
+        e = np.exp(-np.abs(O))
+        one = O.dtype.type(1)
+        return np.where(O >= 0, one / (one + e), e / (one + e))
+
+    def predict(self, O):
+        return (O[:, 0] > 0).astype(np.intp)
+
+    def correct(self, O, y):
+        return int((self.predict(O) == y[:, 0]).sum())
+
+
+class MSE(Loss):
+    name = "mse"
+
+    def targets(self, y, n, n_outputs, dtype, name="y"):
+        y = _checks.numeric_array(y, name)
+        _first_dimension(y, n, name)
+        if y.ndim == 1 and n_outputs == 1:
+            y = y.reshape(n, 1)
+        if y.ndim != 2 or y.shape[1] != n_outputs:
+            raise ValueError(f"{name} must have shape ({n}, {n_outputs}) to match the network's "
+                             f"{n_outputs} outputs, got shape {y.shape}")
+        _checks.finite(y, name)
+        return y.astype(dtype)
+
+    def __call__(self, backend, O, y):
+        n = O.shape[0]
+        diff = O - y
+        loss = (diff * diff).sum() / (2 * n)
+        return O.dtype.type(loss), diff / O.dtype.type(n)
+
+    def predict(self, O):
+        return O
+
+
+_LOSSES = {cls.name: cls for cls in (SoftmaxCrossEntropy, SigmoidBinaryCrossEntropy, MSE)}
+NAMES = tuple(_LOSSES)
+
+
+def get(spec, name="loss"):
+    """A loss from its name (or a Loss instance, returned as is)."""
+    return _checks.named(spec, name, _LOSSES, Loss)

@@ -1,0 +1,482 @@
+"""Sequential models and the MLP() shortcut: forward, backward, fit, evaluate, predict, save/load.
+
+Behaviours chosen where the specification is silent (also in the README):
+
+- A new model is in training mode (as in PyTorch). ``fit`` trains in training
+  mode and puts the model back in the mode it was in; ``predict``,
+  ``predict_proba`` and ``evaluate`` compute in eval mode and leave the
+  model's mode as it was.
+- ``fit`` converts X and y to the model's dtype once, checks every argument,
+  then starts; a rejected call changes nothing. Each epoch visits the samples
+  in an order drawn from the model's own seeded Generator (shuffle=True).
+  When the model has a BatchNorm layer and the last mini-batch of an epoch is
+  short, it is merged into the one before (so batch norm never sees a batch
+  of one and no update rests on a handful of samples); otherwise the short
+  batch is used as it is.
+- The per-epoch "loss" and "accuracy" are averages over the epoch's
+  mini-batches, weighted by batch size, measured in training mode before each
+  update (as Keras reports them); "val_loss"/"val_accuracy" are computed in
+  eval mode after the epoch. Every reported loss, including ``evaluate``'s,
+  includes the L2 term ``l2 * sum ||W||^2`` over Dense and Maxout weights.
+- ``optimizer=None`` continues with the optimiser of the previous ``fit``
+  (keeping its state), or starts ``Adam()`` on the first call.
+- Optimiser state is not saved with the model.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from . import _checks, callbacks as _callbacks, layers as _layers, losses as _losses, optim as _optim
+from .data import batch_bounds
+
+__all__ = ["Sequential", "MLP"]
+
+
+class Sequential:
+    """A stack of layers trained on one loss.
+
+    Parameters: ``layers`` (a list of fastnn layers), ``loss`` (a name from
+    :mod:`fastnn.losses`), ``l2`` (weight of the L2 penalty), ``dtype``
+    ("float32" or "float64"), ``backend`` ("c" for the compiled kernels,
+    "numpy" for the NumPy reference), ``seed`` (initial weights, shuffling and
+    dropout masks; None draws one, stored in ``model.seed``).
+    """
+
+    def __init__(self, layers, loss="softmax_cross_entropy", l2=0.0, dtype="float32", backend="c", seed=None):
+        if isinstance(layers, _layers.Layer) or not hasattr(layers, "__iter__"):
+            raise TypeError(f"layers must be a list of fastnn layers, got {type(layers).__name__}")
+        layers = list(layers)
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, _layers.Layer):
+                raise TypeError(f"layers[{i}] must be a fastnn layer, got {type(layer).__name__}")
+        for i, layer in enumerate(layers):
+            # A model initialises its layers; sharing one would silently re-initialise the other model.
+            if layer.built:
+                raise ValueError(f"layers[{i}] already belongs to a model: pass new layers "
+                                 "(model.copy() duplicates a whole model)")
+        if len({id(layer) for layer in layers}) != len(layers):
+            raise ValueError("layers must not contain the same layer object twice")
+        self.loss = _losses.get(loss)
+        self.l2 = _checks.real(l2, "l2", low=0.0)
+        self.dtype = _checks.dtype(dtype)
+        self.backend = _checks.choice(backend, "backend", tuple(_layers.BACKENDS))
+        seed = _checks.seed(seed)
+        self.seed = int(np.random.SeedSequence().entropy % 2 ** 63) if seed is None else seed
+        self.in_features, self.out_features = _infer_sizes(layers)
+        self.loss.check_outputs(self.out_features)
+
+        rng = np.random.default_rng(self.seed)
+        for layer in layers:
+            layer.build(rng, self.dtype)
+            layer.backend = self.backend
+        self.layers = layers
+        self._shuffle_rng = np.random.default_rng([self.seed, 1])
+        self.training = True
+        self.optimizer = None
+        self.stop_training = False
+
+    # ------------------------------------------------------------ description
+    def parameters(self):
+        """Trainable parameters, name -> the live array ("0.W", "0.b", "1.gamma", ...)."""
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params.items()}
+
+    def buffers(self):
+        """Non-trained state (batch-norm running statistics), name -> live array."""
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.buffers.items()}
+
+    def gradients(self):
+        """Gradients of the last backward pass (without the L2 term), keyed like parameters()."""
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.grads.items()}
+
+    def get_state(self):
+        """Copies of every parameter and buffer (see set_state)."""
+        return {"params": {k: v.copy() for k, v in self.parameters().items()},
+                "buffers": {k: v.copy() for k, v in self.buffers().items()}}
+
+    def set_state(self, state):
+        """Copy arrays from ``get_state()`` (or load) into the live parameters and buffers."""
+        for kind, live in (("params", self.parameters()), ("buffers", self.buffers())):
+            given = state[kind]
+            if set(given) != set(live):
+                raise ValueError(f"state {kind} must have keys {sorted(live)}, got {sorted(given)}")
+            for name, arr in given.items():
+                if np.shape(arr) != live[name].shape:
+                    raise ValueError(f"state {kind} {name!r} must have shape {live[name].shape}, got {np.shape(arr)}")
+            for name, arr in given.items():
+                live[name][...] = arr
+
+    def to_config(self):
+        """A JSON-able description of the architecture and settings (no parameter values)."""
+        return {"layers": [layer.to_config() for layer in self.layers], "loss": self.loss.name,
+                "l2": self.l2, "dtype": self.dtype.name, "backend": self.backend, "seed": self.seed}
+
+    @classmethod
+    def from_config(cls, config):
+        """A new model from ``to_config()``, freshly initialised from its seed."""
+        layer_configs = config["layers"]
+        model = cls([_layers.from_config(c) for c in layer_configs], loss=config["loss"], l2=config["l2"],
+                    dtype=config["dtype"], backend=config["backend"], seed=config["seed"])
+        for layer, c in zip(model.layers, layer_configs):
+            for key in ("seed", "step"):  # the dropout stream continues where it was
+                if key in c:
+                    setattr(layer, key, _checks.integer(c[key], key, minimum=0))
+        return model
+
+    def copy(self, dtype=None):
+        """An independent copy (optionally in another dtype) with the same parameters and buffers."""
+        config = self.to_config()
+        if dtype is not None:
+            config["dtype"] = _checks.dtype(dtype).name
+        clone = type(self).from_config(config)
+        clone.set_state(self.get_state())
+        clone.training = self.training
+        return clone
+
+    def summary(self, print_fn=print):
+        """Print a table of layers, output shapes and parameter counts."""
+        rows = [("#", "layer", "output shape", "params")]
+        width = self.in_features
+        total = 0
+        for i, layer in enumerate(self.layers):
+            width = layer.output_features(width)
+            count = sum(p.size for p in layer.params.values())
+            total += count
+            rows.append((str(i), repr(layer), f"(N, {width})", f"{count:,}"))
+        widths = [max(len(r[c]) for r in rows) for c in range(4)]
+        line = "  ".join("-" * w for w in widths)
+        text = [line] + ["  ".join(r[c].ljust(widths[c]) if c < 3 else r[c].rjust(widths[c]) for c in range(4))
+                         for r in rows] + [line]
+        text.insert(2, line)
+        text.append(f"{total:,} trainable parameters; input (N, {self.in_features}); loss {self.loss.name!r}, "
+                    f"l2={self.l2}, dtype {self.dtype.name}, backend {self.backend!r}")
+        print_fn("\n".join(text))
+
+    def __repr__(self):
+        inner = ",\n  ".join(repr(layer) for layer in self.layers)
+        return (f"Sequential([\n  {inner}\n], loss={self.loss.name!r}, l2={self.l2}, "
+                f"dtype={self.dtype.name!r}, backend={self.backend!r}, seed={self.seed})")
+
+    # ------------------------------------------------------------ modes
+    def train(self, mode=True):
+        """Training mode (batch statistics, dropout on); returns the model."""
+        self.training = _checks.boolean(mode, "mode")
+        return self
+
+    def eval(self):
+        """Eval mode (running statistics, no dropout); returns the model."""
+        self.training = False
+        return self
+
+    def to_backend(self, name):
+        """Switch every layer to ``name`` ("c" or "numpy"); parameters are untouched. Returns the model."""
+        self.backend = _checks.choice(name, "backend", tuple(_layers.BACKENDS))
+        for layer in self.layers:
+            layer.backend = self.backend
+        return self
+
+    # ------------------------------------------------------------ passes
+    def forward(self, X, training=None):
+        """The network's output for X (in the current mode unless ``training`` is given)."""
+        X = self._input(X, "X")
+        return self._forward(X, self.training if training is None else _checks.boolean(training, "training"))
+
+    def backward(self, dOut):
+        """Backpropagate dLoss/dOutput through the last forward pass; returns dLoss/dX.
+        Parameter gradients are left in ``model.gradients()``."""
+        dOut = _checks.numeric_array(dOut, "dOut")
+        if dOut.ndim != 2 or dOut.shape[1] != self.out_features:
+            raise ValueError(f"dOut must have shape (N, {self.out_features}), got shape {dOut.shape}")
+        return self._backward(dOut.astype(self.dtype, copy=False))
+
+    def _forward(self, X, training):
+        for layer in self.layers:
+            X = layer.forward(X, training)
+        return X
+
+    def _backward(self, dOut):
+        for layer in reversed(self.layers):
+            dOut = layer.backward(dOut)
+        return dOut
+
+    def l2_penalty(self):
+        """l2 * sum of ||W||^2 over the Dense and Maxout weights (0.0 when l2 == 0)."""
+        if self.l2 == 0.0:
+            return 0.0
+        return self.l2 * sum(float(np.vdot(w, w)) for w in self._regularised())
+
+    def _regularised(self):
+        for layer in self.layers:
+            for name in layer.regularised:
+                yield layer.params[name]
+
+    def _loss_and_gradients(self, X, y, training):
+        """Forward, loss, backward; returns (J including L2, output, gradients including 2 l2 W)."""
+        O = self._forward(X, training)
+        loss, dO = self.loss(_layers.BACKENDS[self.backend], O, y)
+        self._backward(dO)
+        grads = {}
+        for i, layer in enumerate(self.layers):
+            for k, g in layer.grads.items():
+                if self.l2 and k in layer.regularised:
+                    g = g + self.dtype.type(2.0 * self.l2) * layer.params[k]
+                grads[f"{i}.{k}"] = g
+        return float(loss) + self.l2_penalty(), O, grads
+
+    def loss_and_gradients(self, X, y):
+        """(J, gradients) for one batch in the current mode: J = loss + L2 term, gradients of J
+        keyed like parameters(). Parameters are not changed (batch-norm running statistics are,
+        in training mode, as in any training forward pass)."""
+        X, y = self._data(X, y)
+        self._nonempty(X, "X")
+        J, _, grads = self._loss_and_gradients(X, y, self.training)
+        return J, grads
+
+    # ------------------------------------------------------------ input checks
+    def _input(self, X, name):
+        X = _checks.numeric_array(X, name)
+        if X.ndim != 2 or X.shape[1] != self.in_features:
+            raise ValueError(f"{name} must have shape (N, {self.in_features}) for this model's "
+                             f"{self.in_features} input features, got shape {X.shape}")
+        X = X.astype(self.dtype, copy=False)
+        return _checks.finite(X, name)
+
+    def _data(self, X, y, names=("X", "y")):
+        X = self._input(X, names[0])
+        return X, self.loss.targets(y, X.shape[0], self.out_features, self.dtype, names[1])
+
+    @staticmethod
+    def _nonempty(X, name):
+        if X.shape[0] == 0:
+            raise ValueError(f"{name} must hold at least one sample, got shape {X.shape}")
+
+    def _has_batchnorm(self):
+        return any(isinstance(layer, _layers.BatchNorm) for layer in self.layers)
+
+    # ------------------------------------------------------------ training
+    def fit(self, X, y, epochs=1, batch_size=32, optimizer=None, validation_data=None, shuffle=True,
+            verbose=1, callbacks=None, lr_schedule=None):
+        """Train with mini-batches; returns a :class:`~fastnn.callbacks.History`.
+
+        ``optimizer``: an optimiser from :mod:`fastnn.optim` or its name (None: see the module
+        notes). ``validation_data``: (X_val, y_val), evaluated after each epoch.
+        ``lr_schedule``: a callable t -> learning rate of the update count (see
+        :mod:`fastnn.schedules`). ``verbose``: 0 silent, 1 a progress bar, 2 one line per epoch.
+        Every argument is checked before the first update: a rejected call leaves the model as it was.
+        """
+        epochs = _checks.integer(epochs, "epochs", minimum=0)
+        batch_size = _checks.integer(batch_size, "batch_size", minimum=1)
+        verbose = _checks.integer(verbose, "verbose", minimum=0)
+        if verbose > 2:
+            raise ValueError(f"verbose must be 0, 1 or 2, got {verbose}")
+        shuffle = _checks.boolean(shuffle, "shuffle")
+        if optimizer is None:
+            optimizer = self.optimizer if self.optimizer is not None else _optim.Adam()
+        optimizer = _optim.get(optimizer)
+        if lr_schedule is not None and not callable(lr_schedule):
+            raise TypeError(f"lr_schedule must be a callable t -> lr, got {type(lr_schedule).__name__}")
+        callbacks = [] if callbacks is None else list(callbacks)
+        for i, cb in enumerate(callbacks):
+            if not isinstance(cb, _callbacks.Callback):
+                raise TypeError(f"callbacks[{i}] must be a fastnn.callbacks.Callback, got {type(cb).__name__}")
+        X, y = self._data(X, y)
+        self._nonempty(X, "X")
+        n = X.shape[0]
+        batchnorm = self._has_batchnorm()
+        if batchnorm and (n < 2 or batch_size < 2):
+            raise ValueError("a model with BatchNorm needs batches of at least 2 samples: "
+                             f"got {n} samples and batch_size={batch_size}")
+        validation = None
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise TypeError("validation_data must be a pair (X_val, y_val)")
+            validation = self._data(*validation_data, names=("validation_data[0]", "validation_data[1]"))
+            self._nonempty(validation[0], "validation_data[0]")
+
+        metrics = ["loss", "accuracy"] if self.loss.classification else ["loss"]
+        available = metrics + ([f"val_{m}" for m in metrics] if validation else [])
+        bounds = batch_bounds(n, batch_size, merge_last=batchnorm)
+        history = _callbacks.History({"epochs": epochs, "steps": len(bounds), "batch_size": batch_size,
+                                      "samples": n})
+        for cb in callbacks:
+            cb.on_train_begin(self, available)
+
+        # Checks are done: from here on the model changes.
+        self.optimizer = optimizer
+        self.stop_training = False
+        was_training = self.training
+        self.training = True
+        progress = _Progress(verbose, epochs, len(bounds))
+        try:
+            for epoch in range(epochs):
+                order = self._shuffle_rng.permutation(n) if shuffle else np.arange(n)
+                logs = self._train_epoch(X, y, order, bounds, optimizer, lr_schedule, progress, epoch)
+                if validation is not None:
+                    logs.update({f"val_{k}": v for k, v in self._evaluate(*validation).items()})
+                progress.epoch_end(epoch, logs)
+                for cb in [history, *callbacks]:
+                    cb.on_epoch_end(self, epoch, logs)
+                if self.stop_training:
+                    break
+        finally:
+            self.training = was_training
+        for cb in callbacks:
+            cb.on_train_end(self)
+        return history
+
+    def _train_epoch(self, X, y, order, bounds, optimizer, lr_schedule, progress, epoch):
+        loss_sum, correct, seen = 0.0, 0, 0
+        params = self.parameters()
+        progress.epoch_begin(epoch)
+        for step, (start, stop) in enumerate(bounds):
+            idx = order[start:stop]
+            Xb, yb = X[idx], y[idx]
+            J, O, grads = self._loss_and_gradients(Xb, yb, True)
+            if lr_schedule is not None:
+                optimizer.lr = _checks.real(lr_schedule(optimizer.iterations), "learning rate from lr_schedule",
+                                            low=0.0)
+            optimizer.step(params, grads)
+            size = stop - start
+            loss_sum += J * size
+            seen += size
+            if self.loss.classification:
+                correct += self.loss.correct(O, yb)
+            progress.update(step + 1, loss_sum / seen)
+        logs = {"loss": loss_sum / seen}
+        if self.loss.classification:
+            logs["accuracy"] = correct / seen
+        return logs
+
+    # ------------------------------------------------------------ inference
+    def _outputs(self, X):
+        X = self._input(X, "X")
+        return self._forward(X, False)
+
+    def predict(self, X):
+        """Class labels (int) for classification losses, the network's outputs otherwise; eval mode."""
+        return self.loss.predict(self._outputs(X))
+
+    def predict_proba(self, X):
+        """Class probabilities: softmax rows (N, classes), or P(y=1) as (N, 1) for the binary loss."""
+        if not self.loss.classification:
+            raise ValueError(f"predict_proba needs a classification loss; this model's loss is {self.loss.name!r}")
+        return self.loss.proba(self._outputs(X))
+
+    def evaluate(self, X, y):
+        """{"loss": J (with the L2 term), "accuracy": ...} in eval mode ("accuracy" for classification)."""
+        X, y = self._data(X, y)
+        self._nonempty(X, "X")
+        return self._evaluate(X, y)
+
+    def _evaluate(self, X, y):
+        O = self._forward(X, False)
+        loss, _ = self.loss(_layers.BACKENDS[self.backend], O, y)
+        result = {"loss": float(loss) + self.l2_penalty()}
+        if self.loss.classification:
+            result["accuracy"] = self.loss.correct(O, y) / X.shape[0]
+        return result
+
+    def score(self, X, y):
+        """Accuracy (classification) as in scikit-learn."""
+        return self.evaluate(X, y)["accuracy"]
+
+    # ------------------------------------------------------------ files
+    def save(self, path):
+        """Write the model to ``path`` (.npz; see :func:`fastnn.io.save`)."""
+        from . import io
+        io.save(self, path)
+
+
+def _infer_sizes(layers):
+    """(in_features, out_features) of a layer stack; ValueError where neighbours disagree."""
+    width, first = None, None
+    for i, layer in enumerate(layers):
+        if width is None:
+            width = _first_width(layer, None)
+            first = width
+            if width is None:
+                continue
+        try:
+            width = layer.output_features(width)
+        except ValueError as exc:
+            raise ValueError(f"layers[{i}]: {exc}") from None
+    if width is None:
+        raise ValueError("layers must include a Dense, Maxout or BatchNorm layer (they fix the sizes)")
+    return first, width
+
+
+def _first_width(layer, default):
+    if isinstance(layer, (_layers.Dense, _layers.Maxout)):
+        return layer.in_features
+    if isinstance(layer, _layers.BatchNorm):
+        return layer.n
+    return default
+
+
+def MLP(sizes, activation="relu", batch_norm=False, dropout=0.0, init="he", **kw):
+    """A multilayer perceptron: ``sizes = [inputs, hidden..., outputs]``.
+
+    Each hidden layer is Dense -> (BatchNorm) -> Activation -> (Dropout); the
+    output layer is a plain Dense (the loss applies softmax or sigmoid). With
+    batch_norm the hidden Dense layers have no bias: BN's beta is the shift.
+    Other keywords (loss, l2, dtype, backend, seed) go to :class:`Sequential`.
+    """
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+        raise TypeError(f"sizes must be a list of layer widths, got {type(sizes).__name__}")
+    sizes = [_checks.integer(s, f"sizes[{i}]", minimum=1) for i, s in enumerate(sizes)]
+    if len(sizes) < 2:
+        raise ValueError(f"sizes must list at least the input and output widths, got {sizes}")
+    batch_norm = _checks.boolean(batch_norm, "batch_norm")
+    dropout = _checks.real(dropout, "dropout", low=0.0, high=1.0, high_open=True)
+    layers = []
+    for n_in, n_out in zip(sizes[:-2], sizes[1:-1]):
+        layers.append(_layers.Dense(n_in, n_out, init=init, bias=not batch_norm))
+        if batch_norm:
+            layers.append(_layers.BatchNorm(n_out))
+        layers.append(_layers.Activation(activation))
+        if dropout > 0:
+            layers.append(_layers.Dropout(dropout))
+    layers.append(_layers.Dense(sizes[-2], sizes[-1], init=init))
+    return Sequential(layers, **kw)
+
+
+class _Progress:
+    """A small progress bar on stdout: verbose=1 redraws one line per epoch, 2 prints a line per epoch."""
+
+    WIDTH = 30
+
+    def __init__(self, verbose, epochs, steps):
+        self.verbose, self.epochs, self.steps = verbose, epochs, steps
+        self.stream = sys.stdout
+        self._last_draw = 0.0
+
+    def epoch_begin(self, epoch):
+        self._epoch = epoch
+        self._start = time.perf_counter()
+
+    def update(self, step, running_loss):
+        if self.verbose != 1:
+            return
+        now = time.perf_counter()
+        if step < self.steps and now - self._last_draw < 0.1:
+            return
+        self._last_draw = now
+        done = self.WIDTH * step // self.steps
+        bar = "=" * done + (">" if done < self.WIDTH else "") + "." * (self.WIDTH - done - 1)
+        self.stream.write(f"\r{self._label()} [{bar[:self.WIDTH]}] {step}/{self.steps} - loss {running_loss:.4f}")
+        self.stream.flush()
+
+    def _label(self):
+        return f"Epoch {self._epoch + 1}/{self.epochs}"
+
+    def epoch_end(self, epoch, logs):
+        if self.verbose == 0:
+            return
+        seconds = time.perf_counter() - self._start
+        metrics = " - ".join(f"{k} {v:.4f}" for k, v in logs.items())
+        prefix = "\r" if self.verbose == 1 else ""
+        self.stream.write(f"{prefix}Epoch {epoch + 1}/{self.epochs} - {seconds:.2f}s - {metrics}" + " " * 20 + "\n")
+        self.stream.flush()
