@@ -3,10 +3,17 @@
  *
  * Loop nest (BLIS): jc over NC-column panels of B, pc over KC-deep slices,
  * ic over MC-row blocks of A, then the macro-kernel over MR x NR tiles.
- * All threads run the loop nest together; each packing step and each
- * macro-kernel is split between them by tile. A tile of C is always computed
- * by one thread, summing over p in the same KC slices in the same order, so
- * the result does not depend on how many threads there are.
+ *
+ * Threads: each thread owns a rectangle of C. Normally that is a range of
+ * MR-row slivers (the threads split the batch); when there are too few row
+ * slivers to share evenly and more column slivers, it is a range of NR-column
+ * slivers instead (dW = dS^T X for a narrow layer, a handful of samples).
+ * Each thread packs its own A blocks. When the threads share B's columns they
+ * pack each B panel together (two panel buffers in turn, so one barrier per
+ * KC slice suffices); when they split the columns each packs its own.
+ * A tile of C is always computed by one thread, summing over p in the same
+ * KC slices in the same order, so neither the number of threads nor which
+ * thread computes a tile changes the result.
  */
 
 /* c[0:m_cur, 0:n_cur] = base + tile, for a tile that overhangs C's edge */
@@ -28,89 +35,156 @@ static void FN(fill_rows)(fnn_index m, fnn_index n, REAL *C, fnn_index ldc, cons
         for (fnn_index j = 0; j < n; ++j) C[i * ldc + j] = bias ? bias[j] : (REAL)0;
 }
 
-int FN(fnn_gemm)(fnn_index m, fnn_index n, fnn_index k,
-                 const REAL *A, fnn_index rs_a, fnn_index cs_a,
-                 const REAL *B, fnn_index rs_b, fnn_index cs_b,
-                 REAL *C, fnn_index ldc, const REAL *bias, int accumulate)
+/* the epilogue on the finished block C[i0:i0+m_cur, j0:j0+n_cur] */
+static void FN(finish_block)(const fnn_epilogue *ep, fnn_index i0, fnn_index j0,
+                             fnn_index m_cur, fnn_index n_cur, const REAL *c, fnn_index ldc)
+{
+    REAL *h = (REAL *)ep->H + i0 * ep->ldh + j0;
+    FN(fnn_activation_forward_block)(ep->activation, m_cur, n_cur, c, ldc, h, ep->ldh,
+                                     (REAL)ep->alpha);
+}
+
+int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
+                       const REAL *A, fnn_index rs_a, fnn_index cs_a,
+                       const REAL *B, fnn_index rs_b, fnn_index cs_b,
+                       REAL *C, fnn_index ldc, const REAL *bias, int accumulate,
+                       const fnn_epilogue *epilogue)
 {
     if (m < 0 || n < 0 || k < 0) return FNN_EINVAL;
     if (m == 0 || n == 0) return FNN_OK;
     if (k == 0) {
         if (!accumulate) FN(fill_rows)(m, n, C, ldc, bias);
+        if (epilogue) FN(finish_block)(epilogue, 0, 0, m, n, C, ldc);
         return FNN_OK;
     }
 
     const fnn_gemm_arch *arch = fnn_gemm_arch_current();
     const fnn_blocking bl = arch->FN(blocking);
-    const FN(fnn_ukr) ukr = arch->FN(ukr);
-    const int MR = bl.mr, NR = bl.nr;
+    const FN(fnn_ukr) *ukr = arch->FN(ukr);
+    const int MR = bl.mr, NR = bl.nr, VL = bl.vlen;
 
-    const fnn_index kc_max = FNN_MIN((fnn_index)bl.kc, k);
-    const fnn_index mc_max = FNN_MIN((fnn_index)bl.mc, (m + MR - 1) / MR * MR);
-    const fnn_index nc_max = FNN_MIN((fnn_index)bl.nc, (n + NR - 1) / NR * NR);
-    REAL *a_pack = (REAL *)fnn_scratch(0, (size_t)(mc_max * kc_max) * sizeof(REAL));
-    REAL *b_pack = (REAL *)fnn_scratch(1, (size_t)(nc_max * kc_max) * sizeof(REAL));
-    if (!a_pack || !b_pack) return FNN_ENOMEM;
+    /* KC slices of equal depth: no thin last slice that reloads C for little work */
+    const fnn_index k_slices = (k + bl.kc - 1) / bl.kc;
+    const fnn_index kc = (k + k_slices - 1) / k_slices;
+    const fnn_index m_sl = (m + MR - 1) / MR, n_sl = (n + NR - 1) / NR;
+    const fnn_index mc_max = FNN_MIN((fnn_index)bl.mc, m_sl * MR);
+    const fnn_index nc_max = FNN_MIN((fnn_index)bl.nc, n_sl * NR);
+    const size_t a_bytes = (size_t)(mc_max * kc) * sizeof(REAL);
+    const size_t panel = (size_t)(nc_max * kc);
 
     const int nthreads = fnn_threads_for((double)m * (double)n * (double)k);
-    (void)nthreads;
+    const int split_cols = nthreads > 1 && m_sl < 4 * (fnn_index)nthreads && n_sl > m_sl;
+    REAL *b_shared = NULL;
+    if (nthreads > 1 && !split_cols) {
+        b_shared = (REAL *)fnn_scratch(1, 2 * panel * sizeof(REAL));
+        if (!b_shared) return FNN_ENOMEM;
+    }
+    int failed = 0;
 
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
     {
-        REAL tile[FNN_MAX_TILE] __attribute__((aligned(64)));
+#ifdef _OPENMP
+        const int T = omp_get_num_threads(), t = omp_get_thread_num();
+#else
+        const int T = 1, t = 0;
+#endif
+        const int shared_b = T > 1 && !split_cols;
+        fnn_index si0 = 0, si1 = m_sl, sj0 = 0, sj1 = n_sl;
+        if (T > 1 && split_cols) {
+            sj0 = n_sl * t / T;
+            sj1 = n_sl * (t + 1) / T;
+        } else if (T > 1) {
+            si0 = m_sl * t / T;
+            si1 = m_sl * (t + 1) / T;
+        }
+        REAL *a_pack = (REAL *)fnn_scratch(0, a_bytes);
+        REAL *b_own = shared_b ? NULL : (REAL *)fnn_scratch(2, panel * sizeof(REAL));
+        if (!a_pack || (!shared_b && !b_own)) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp barrier
+        int bad;
+#pragma omp atomic read
+        bad = failed;
 
-        for (fnn_index jc = 0; jc < n; jc += bl.nc) {
-            const fnn_index nc = FNN_MIN((fnn_index)bl.nc, n - jc);
+        REAL tile[FNN_MAX_TILE] __attribute__((aligned(64)));
+        const fnn_index r0 = si0 * MR, r1 = FNN_MIN(si1 * MR, m);
+        const fnn_index c0 = sj0 * NR, c1 = FNN_MIN(sj1 * NR, n);
+        int buf = 0;
+
+        for (fnn_index jc = c0; jc < c1 && !bad; jc += bl.nc) {
+            const fnn_index nc = FNN_MIN((fnn_index)bl.nc, c1 - jc);
             const fnn_index n_slivers = (nc + NR - 1) / NR;
 
-            for (fnn_index pc = 0; pc < k; pc += bl.kc) {
-                const fnn_index kc = FNN_MIN((fnn_index)bl.kc, k - pc);
+            for (fnn_index pc = 0; pc < k; pc += kc) {
+                const fnn_index kcur = FNN_MIN(kc, k - pc);
                 /* only the first slice starts from the bias; later ones add on */
                 const int acc = accumulate || pc > 0;
                 const REAL *bias_now = (pc == 0 && !accumulate) ? bias : NULL;
+                const int last = pc + kcur == k;
+                REAL *b_pack = shared_b ? b_shared + (size_t)buf * panel : b_own;
+                buf ^= 1;
 
-#pragma omp for schedule(static)
-                for (fnn_index s = 0; s < n_slivers; ++s) {
+                /* a B sliver is NR columns of B: packed as rows of B^T */
+                const fnn_index s0 = shared_b ? n_slivers * t / T : 0;
+                const fnn_index s1 = shared_b ? n_slivers * (t + 1) / T : n_slivers;
+                for (fnn_index s = s0; s < s1; ++s) {
                     const fnn_index j0 = jc + s * NR;
                     const int nr_cur = (int)FNN_MIN((fnn_index)NR, n - j0);
-                    /* a B sliver is NR columns of B: pack it as rows of B^T */
-                    FN(fnn_pack_sliver)(kc, NR, nr_cur, B + pc * rs_b + j0 * cs_b, cs_b, rs_b,
-                                        b_pack + s * NR * kc);
+                    FN(fnn_pack_sliver)(kcur, NR, nr_cur, B + pc * rs_b + j0 * cs_b, cs_b, rs_b,
+                                        b_pack + s * NR * kcur);
+                }
+                if (shared_b) {
+#pragma omp barrier
                 }
 
-                for (fnn_index ic = 0; ic < m; ic += bl.mc) {
-                    const fnn_index mc = FNN_MIN((fnn_index)bl.mc, m - ic);
+                for (fnn_index ic = r0; ic < r1; ic += bl.mc) {
+                    const fnn_index mc = FNN_MIN((fnn_index)bl.mc, r1 - ic);
                     const fnn_index m_slivers = (mc + MR - 1) / MR;
-
-#pragma omp for schedule(static)
                     for (fnn_index s = 0; s < m_slivers; ++s) {
                         const fnn_index i0 = ic + s * MR;
                         const int mr_cur = (int)FNN_MIN((fnn_index)MR, m - i0);
-                        FN(fnn_pack_sliver)(kc, MR, mr_cur, A + i0 * rs_a + pc * cs_a, rs_a, cs_a,
-                                            a_pack + s * MR * kc);
+                        FN(fnn_pack_sliver)(kcur, MR, mr_cur, A + i0 * rs_a + pc * cs_a, rs_a,
+                                            cs_a, a_pack + s * MR * kcur);
                     }
 
-                    /* the macro-kernel: every MR x NR tile of this block */
-#pragma omp for schedule(static)
-                    for (fnn_index t = 0; t < n_slivers * m_slivers; ++t) {
-                        const fnn_index sj = t / m_slivers, si = t % m_slivers;
-                        const fnn_index i0 = ic + si * MR, j0 = jc + sj * NR;
-                        const int m_cur = (int)FNN_MIN((fnn_index)MR, m - i0);
+                    /* the macro-kernel: each B sliver (in L1) meets every A sliver of the block */
+                    for (fnn_index sj = 0; sj < n_slivers; ++sj) {
+                        const fnn_index j0 = jc + sj * NR;
                         const int n_cur = (int)FNN_MIN((fnn_index)NR, n - j0);
-                        const REAL *ap = a_pack + si * MR * kc;
-                        const REAL *bp = b_pack + sj * NR * kc;
-                        REAL *cp = C + i0 * ldc + j0;
+                        const int nv = (n_cur + VL - 1) / VL;
+                        const FN(fnn_ukr) kernel = ukr[nv - 1];
+                        const REAL *bp = b_pack + sj * NR * kcur;
                         const REAL *bias_tile = bias_now ? bias_now + j0 : NULL;
-                        if (m_cur == MR && n_cur == NR) {
-                            ukr(kc, ap, bp, cp, ldc, bias_tile, acc);
-                        } else {
-                            ukr(kc, ap, bp, tile, NR, NULL, 0);
-                            FN(store_edge_tile)(m_cur, n_cur, tile, NR, cp, ldc, bias_tile, acc);
+                        for (fnn_index si = 0; si < m_slivers; ++si) {
+                            const fnn_index i0 = ic + si * MR;
+                            const int m_cur = (int)FNN_MIN((fnn_index)MR, m - i0);
+                            const REAL *ap = a_pack + si * MR * kcur;
+                            REAL *cp = C + i0 * ldc + j0;
+                            if (m_cur == MR && n_cur == nv * VL) {
+                                kernel(kcur, ap, bp, cp, ldc, bias_tile, acc);
+                            } else {
+                                kernel(kcur, ap, bp, tile, NR, NULL, 0);
+                                FN(store_edge_tile)(m_cur, n_cur, tile, NR, cp, ldc, bias_tile,
+                                                    acc);
+                            }
+                            if (last && epilogue)
+                                FN(finish_block)(epilogue, i0, j0, m_cur, n_cur, cp, ldc);
                         }
                     }
                 }
             }
         }
     }
-    return FNN_OK;
+    return failed ? FNN_ENOMEM : FNN_OK;
+}
+
+int FN(fnn_gemm)(fnn_index m, fnn_index n, fnn_index k,
+                 const REAL *A, fnn_index rs_a, fnn_index cs_a,
+                 const REAL *B, fnn_index rs_b, fnn_index cs_b,
+                 REAL *C, fnn_index ldc, const REAL *bias, int accumulate)
+{
+    return FN(fnn_gemm_fused)(m, n, k, A, rs_a, cs_a, B, rs_b, cs_b, C, ldc, bias, accumulate,
+                              NULL);
 }

@@ -15,9 +15,10 @@
  *   c[i, j] = (accumulate ? c[i, j] : (bias ? bias[j] : 0)) + sum_p a[p, i] b[p, j]
  *
  * where a is a packed sliver (k rows of MR), b a packed sliver (k rows of NR),
- * and c has row stride ldc and contiguous columns. Partial tiles at the edges
- * never reach a micro-kernel directly: the macro-kernel runs it on a
- * temporary tile and copies the valid part.
+ * and c has row stride ldc and contiguous columns. A tile whose width is a
+ * whole number nv of vectors goes straight to the nv-vector kernel; other
+ * partial tiles at the edges go through a temporary tile whose valid part is
+ * then copied out.
  */
 #ifndef FASTNN_GEMM_INTERNAL_H
 #define FASTNN_GEMM_INTERNAL_H
@@ -29,8 +30,12 @@ typedef void (*fnn_ukr_f32)(fnn_index k, const float *a, const float *b, float *
 typedef void (*fnn_ukr_f64)(fnn_index k, const double *a, const double *b, double *c,
                             fnn_index ldc, const double *bias, int accumulate);
 
+/* the most vectors in a micro-kernel's row (nr / vlen) */
+#define FNN_MAX_NV 3
+
 typedef struct {
     int mr, nr;   /* register tile of the micro-kernel */
+    int vlen;     /* elements per vector: the micro-kernel for nv vectors is ukr[nv - 1] */
     int kc;       /* depth of a packed sliver: B sliver stays in L1 */
     int mc;       /* rows of the packed A block (multiple of mr): stays in L2 */
     int nc;       /* columns of the packed B panel (multiple of nr) */
@@ -39,8 +44,9 @@ typedef struct {
 typedef struct {
     const char *name;
     fnn_blocking blocking_f32, blocking_f64;
-    fnn_ukr_f32 ukr_f32;
-    fnn_ukr_f64 ukr_f64;
+    /* ukr[nv - 1] computes nv of the tile's nr / vlen vector columns */
+    fnn_ukr_f32 ukr_f32[FNN_MAX_NV];
+    fnn_ukr_f64 ukr_f64[FNN_MAX_NV];
 } fnn_gemm_arch;
 
 /* the largest MR * NR of any architecture: size of the temporary edge tile */
@@ -51,6 +57,30 @@ extern const fnn_gemm_arch fnn_gemm_arch_generic;
 extern const fnn_gemm_arch fnn_gemm_arch_avx2;
 extern const fnn_gemm_arch fnn_gemm_arch_avx512;
 #endif
+
+/*
+ * What the GEMM does to each finished tile of C (after its last KC slice, while
+ * the tile is still in cache): H = f(C) through the serial block activation.
+ * H has the GEMM's element type, row stride ldh, and does not overlap C.
+ */
+typedef struct {
+    int activation;   /* enum fnn_activation */
+    double alpha;     /* leaky_relu slope or elu scale */
+    void *H;
+    fnn_index ldh;
+} fnn_epilogue;
+
+/* fnn_gemm_* with an optional epilogue (NULL: none) */
+int fnn_gemm_fused_f32(fnn_index m, fnn_index n, fnn_index k,
+                       const float *A, fnn_index rs_a, fnn_index cs_a,
+                       const float *B, fnn_index rs_b, fnn_index cs_b,
+                       float *C, fnn_index ldc, const float *bias, int accumulate,
+                       const fnn_epilogue *epilogue);
+int fnn_gemm_fused_f64(fnn_index m, fnn_index n, fnn_index k,
+                       const double *A, fnn_index rs_a, fnn_index cs_a,
+                       const double *B, fnn_index rs_b, fnn_index cs_b,
+                       double *C, fnn_index ldc, const double *bias, int accumulate,
+                       const fnn_epilogue *epilogue);
 
 /* the architecture for the SIMD level in use (cached in runtime.c) */
 const fnn_gemm_arch *fnn_gemm_arch_current(void);

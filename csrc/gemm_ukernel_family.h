@@ -1,0 +1,31 @@
+/*
+ * gemm_ukernel_family.h: one micro-kernel per count of live vectors
+ * (1 .. UKR_NR / VLEN) from gemm_ukernel_vector.h, named FAMILY_nv1, _nv2, _nv3.
+ *
+ * Needs: REAL, VLEN, UKR_MR, UKR_NR, FAMILY. UKR_NR / VLEN is at most 3.
+ */
+#if UKR_NR / VLEN > 3
+#error "gemm_ukernel_family.h instantiates at most 3 vectors per row"
+#endif
+
+#define UKR_NV 1
+#define UKR_NAME FNN_CAT(FAMILY, _nv1)
+#include "gemm_ukernel_vector.h"
+#undef UKR_NV
+#undef UKR_NAME
+
+#if UKR_NR / VLEN >= 2
+#define UKR_NV 2
+#define UKR_NAME FNN_CAT(FAMILY, _nv2)
+#include "gemm_ukernel_vector.h"
+#undef UKR_NV
+#undef UKR_NAME
+#endif
+
+#if UKR_NR / VLEN >= 3
+#define UKR_NV 3
+#define UKR_NAME FNN_CAT(FAMILY, _nv3)
+#include "gemm_ukernel_vector.h"
+#undef UKR_NV
+#undef UKR_NAME
+#endif
