@@ -44,6 +44,80 @@ static void FN(finish_block)(const fnn_epilogue *ep, fnn_index i0, fnn_index j0,
                                      (REAL)ep->alpha);
 }
 
+/*
+ * A batch of at most FNN_SMALL_BATCH rows: dot products along p, A's rows and
+ * B's columns read in place when contiguous along p (copied otherwise, one
+ * column group at a time), threads split the columns in fixed chunks. Each
+ * element is one dot product computed by one thread in one order.
+ */
+static int FN(small_batch)(const fnn_gemm_arch *arch, fnn_index m, fnn_index n, fnn_index k,
+                           const REAL *A, fnn_index rs_a, fnn_index cs_a,
+                           const REAL *B, fnn_index rs_b, fnn_index cs_b,
+                           REAL *C, fnn_index ldc, const REAL *bias, int accumulate,
+                           const fnn_epilogue *epilogue)
+{
+    const int R = arch->dot_r, DC = arch->dot_c;
+    const FN(fnn_dot) dot_rows = arch->FN(dot)[0], dot_row = arch->FN(dot)[1];
+    const fnn_index chunk = 4 * (fnn_index)DC; /* columns per task */
+    const fnn_index n_chunks = (n + chunk - 1) / chunk;
+    const int copy_a = cs_a != 1, copy_b = rs_b != 1;
+    const int nthreads = fnn_threads_for((double)m * (double)n * (double)k);
+    int failed = 0;
+
+#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
+    {
+        const int T = fnn_team_size(), t = fnn_team_rank();
+        REAL *a_buf = copy_a ? (REAL *)fnn_scratch(0, (size_t)(m * k) * sizeof(REAL)) : NULL;
+        REAL *b_buf = copy_b ? (REAL *)fnn_scratch(2, (size_t)(DC * k) * sizeof(REAL)) : NULL;
+        if ((copy_a && !a_buf) || (copy_b && !b_buf)) {
+#pragma omp atomic write
+            failed = 1;
+        } else {
+            const REAL *a_row[FNN_SMALL_BATCH];
+            for (fnn_index i = 0; i < m; ++i) {
+                const REAL *src = A + i * rs_a;
+                if (copy_a) {
+                    for (fnn_index p = 0; p < k; ++p) a_buf[i * k + p] = src[p * cs_a];
+                    src = a_buf + i * k;
+                }
+                a_row[i] = src;
+            }
+            REAL out[FNN_SMALL_BATCH * FNN_MAX_DOT_C];
+            for (fnn_index q = n_chunks * t / T; q < n_chunks * (t + 1) / T; ++q) {
+                const fnn_index j_begin = q * chunk, j_end = FNN_MIN(n, j_begin + chunk);
+                for (fnn_index j0 = j_begin; j0 < j_end; j0 += DC) {
+                    const int n_cur = (int)FNN_MIN((fnn_index)DC, n - j0);
+                    const REAL *b_col[FNN_MAX_DOT_C];
+                    for (int c = 0; c < DC; ++c) {
+                        /* columns past the edge repeat the last one; their sums are dropped */
+                        const int cc = c < n_cur ? c : n_cur - 1;
+                        const REAL *src = B + (j0 + cc) * cs_b;
+                        if (copy_b && c == cc) {
+                            for (fnn_index p = 0; p < k; ++p) b_buf[c * k + p] = src[p * rs_b];
+                        }
+                        b_col[c] = copy_b ? b_buf + cc * k : src;
+                    }
+                    for (fnn_index i0 = 0; i0 < m;) {
+                        const int rows = m - i0 >= R ? R : 1;
+                        (rows == R ? dot_rows : dot_row)(k, a_row + i0, b_col, out);
+                        for (int r = 0; r < rows; ++r) {
+                            REAL *ci = C + (i0 + r) * ldc + j0;
+                            for (int c = 0; c < n_cur; ++c) {
+                                const REAL base = accumulate ? ci[c] : (bias ? bias[j0 + c] : (REAL)0);
+                                ci[c] = base + out[r * DC + c];
+                            }
+                        }
+                        i0 += rows;
+                    }
+                }
+                if (epilogue)
+                    FN(finish_block)(epilogue, 0, j_begin, m, j_end - j_begin, C + j_begin, ldc);
+            }
+        }
+    }
+    return failed ? FNN_ENOMEM : FNN_OK;
+}
+
 int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
                        const REAL *A, fnn_index rs_a, fnn_index cs_a,
                        const REAL *B, fnn_index rs_b, fnn_index cs_b,
@@ -59,6 +133,9 @@ int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
     }
 
     const fnn_gemm_arch *arch = fnn_gemm_arch_current();
+    if (m <= FNN_SMALL_BATCH && arch->FN(dot)[0])
+        return FN(small_batch)(arch, m, n, k, A, rs_a, cs_a, B, rs_b, cs_b, C, ldc, bias,
+                               accumulate, epilogue);
     const fnn_blocking bl = arch->FN(blocking);
     const FN(fnn_ukr) *ukr = arch->FN(ukr);
     const int MR = bl.mr, NR = bl.nr, VL = bl.vlen;
@@ -83,11 +160,7 @@ int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
 
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
     {
-#ifdef _OPENMP
-        const int T = omp_get_num_threads(), t = omp_get_thread_num();
-#else
-        const int T = 1, t = 0;
-#endif
+        const int T = fnn_team_size(), t = fnn_team_rank();
         const int shared_b = T > 1 && !split_cols;
         fnn_index si0 = 0, si1 = m_sl, sj0 = 0, sj1 = n_sl;
         if (T > 1 && split_cols) {

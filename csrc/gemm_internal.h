@@ -30,6 +30,11 @@ typedef void (*fnn_ukr_f32)(fnn_index k, const float *a, const float *b, float *
 typedef void (*fnn_ukr_f64)(fnn_index k, const double *a, const double *b, double *c,
                             fnn_index ldc, const double *bias, int accumulate);
 
+/* out[r * dot_c + c] = sum_p a[r][p] b[c][p] for dot_r (or 1) rows and dot_c columns */
+typedef void (*fnn_dot_f32)(fnn_index k, const float *const *a, const float *const *b, float *out);
+typedef void (*fnn_dot_f64)(fnn_index k, const double *const *a, const double *const *b,
+                            double *out);
+
 /* the most vectors in a micro-kernel's row (nr / vlen) */
 #define FNN_MAX_NV 3
 
@@ -47,7 +52,16 @@ typedef struct {
     /* ukr[nv - 1] computes nv of the tile's nr / vlen vector columns */
     fnn_ukr_f32 ukr_f32[FNN_MAX_NV];
     fnn_ukr_f64 ukr_f64[FNN_MAX_NV];
+    /* the small-batch path (NULL: none): dot[0] takes dot_r rows, dot[1] one row */
+    int dot_r, dot_c;
+    fnn_dot_f32 dot_f32[2];
+    fnn_dot_f64 dot_f64[2];
 } fnn_gemm_arch;
+
+/* batches of at most this many rows take the small-batch path where there is one */
+#define FNN_SMALL_BATCH 8
+/* the most columns a dot kernel takes */
+#define FNN_MAX_DOT_C 8
 
 /* the largest MR * NR of any architecture: size of the temporary edge tile */
 #define FNN_MAX_TILE 512
@@ -81,6 +95,25 @@ int fnn_gemm_fused_f64(fnn_index m, fnn_index n, fnn_index k,
                        const double *B, fnn_index rs_b, fnn_index cs_b,
                        double *C, fnn_index ldc, const double *bias, int accumulate,
                        const fnn_epilogue *epilogue);
+
+/* inside a parallel region: how many threads, and which one this is */
+static inline int fnn_team_size(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
+static inline int fnn_team_rank(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
 
 /* the architecture for the SIMD level in use (cached in runtime.c) */
 const fnn_gemm_arch *fnn_gemm_arch_current(void);

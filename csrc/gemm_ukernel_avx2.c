@@ -12,6 +12,10 @@
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
 #endif
 
+/* the small-batch dot kernels: DOT_R rows x DOT_C columns */
+#define DOT_R 2
+#define DOT_C 4
+
 #define REAL float
 #define VLEN 8
 #define UKR_MR 6
@@ -48,5 +52,7 @@ const fnn_gemm_arch fnn_gemm_arch_avx2 = {
     {6, 8, 4, 256, 96, 3072},
     {avx2_ukernel_f32_nv1, avx2_ukernel_f32_nv2},
     {avx2_ukernel_f64_nv1, avx2_ukernel_f64_nv2},
+    DOT_R, DOT_C, {avx2_ukernel_f32_dot, avx2_ukernel_f32_dot1},
+    {avx2_ukernel_f64_dot, avx2_ukernel_f64_dot1},
 };
 #endif

@@ -12,6 +12,10 @@
 #pragma clang attribute push(__attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma"))), apply_to = function)
 #endif
 
+/* the small-batch dot kernels: DOT_R rows x DOT_C columns */
+#define DOT_R 4
+#define DOT_C 4
+
 #define REAL float
 #define VLEN 16
 #define UKR_MR 8
@@ -50,5 +54,7 @@ const fnn_gemm_arch fnn_gemm_arch_avx512 = {
     {8, 24, 8, 512, 64, 3072},
     {avx512_ukernel_f32_nv1, avx512_ukernel_f32_nv2, avx512_ukernel_f32_nv3},
     {avx512_ukernel_f64_nv1, avx512_ukernel_f64_nv2, avx512_ukernel_f64_nv3},
+    DOT_R, DOT_C, {avx512_ukernel_f32_dot, avx512_ukernel_f32_dot1},
+    {avx512_ukernel_f64_dot, avx512_ukernel_f64_dot1},
 };
 #endif

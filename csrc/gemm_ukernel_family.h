@@ -3,6 +3,8 @@
  * (1 .. UKR_NR / VLEN) from gemm_ukernel_vector.h, named FAMILY_nv1, _nv2, _nv3.
  *
  * Needs: REAL, VLEN, UKR_MR, UKR_NR, FAMILY. UKR_NR / VLEN is at most 3.
+ * With DOT_R and DOT_C defined, also the small-batch kernels FAMILY_dot
+ * (DOT_R rows) and FAMILY_dot1 (one row) from gemm_dot_vector.h.
  */
 #if UKR_NR / VLEN > 3
 #error "gemm_ukernel_family.h instantiates at most 3 vectors per row"
@@ -28,4 +30,17 @@
 #include "gemm_ukernel_vector.h"
 #undef UKR_NV
 #undef UKR_NAME
+#endif
+
+#ifdef DOT_R
+#define DOT_ROWS DOT_R
+#define DOT_NAME FNN_CAT(FAMILY, _dot)
+#include "gemm_dot_vector.h"
+#undef DOT_ROWS
+#undef DOT_NAME
+#define DOT_ROWS 1
+#define DOT_NAME FNN_CAT(FAMILY, _dot1)
+#include "gemm_dot_vector.h"
+#undef DOT_ROWS
+#undef DOT_NAME
 #endif
