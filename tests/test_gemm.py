@@ -2,9 +2,9 @@
 
 Shapes are chosen around the blocking: tiles whose width is a whole number of
 vectors (the narrow micro-kernels), partial tiles at both edges, K deeper than
-one KC slice (several passes over C, the epilogue only after the last), and
-the two ways threads share the work (row ranges with a shared B panel;
-column ranges when there are few rows). Every SIMD level this CPU has is run.
+one KC slice (several passes over C, the epilogue only after the last), the
+two ways threads share the work (row ranges with a shared B panel; column
+ranges when there are few rows), and the small-batch path (at most 8 rows). Every SIMD level this CPU has is run.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from fastnn import _ops, ops
 from conftest import ACTIVATIONS, TOL, assert_close, randn, with_layout
 
 EDGE_SHAPES = [  # (m, k, n)
-    (1, 3, 100),     # one row
+    (1, 3, 100),     # one row (the small-batch dot kernels from here to 8 rows)
+    (5, 37, 23),     # 4 + 1 rows, a partial column group, a p % VLEN tail
     (100, 5, 1),     # one column
     (8, 5, 16),      # one whole vector wide
     (16, 7, 32),     # two whole vectors
@@ -53,8 +54,8 @@ def _assert_same_for_thread_counts(thread_count, fn, counts=(1, 2, 3)):
             assert np.array_equal(a, b), f"output {k} differs between 1 and {count} threads"
 
 
-# rows split with a shared B panel; columns split (few rows); several KC slices
-THREAD_SHAPES = [(200, 300, 100), (10, 200, 700), (60, 2500, 70)]
+# rows split with a shared B panel; columns split (few rows); several KC slices; a small batch
+THREAD_SHAPES = [(200, 300, 100), (10, 200, 700), (60, 2500, 70), (6, 500, 300)]
 
 
 @pytest.mark.parametrize("shape", THREAD_SHAPES, ids=lambda s: "x".join(map(str, s)))
