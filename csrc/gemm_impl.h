@@ -16,6 +16,11 @@
  * thread computes a tile changes the result.
  */
 
+/* at most this many NR-column slivers of C for A to be read in place */
+#ifndef FNN_READ_A_MAX_SLIVERS
+#define FNN_READ_A_MAX_SLIVERS 4
+#endif
+
 /* c[0:m_cur, 0:n_cur] = base + tile, for a tile that overhangs C's edge */
 static void FN(store_edge_tile)(int m_cur, int n_cur, const REAL *tile, int nr,
                                 REAL *c, fnn_index ldc, const REAL *bias, int accumulate)
@@ -149,6 +154,10 @@ int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
     const size_t a_bytes = (size_t)(mc_max * kc) * sizeof(REAL);
     const size_t panel = (size_t)(nc_max * kc);
 
+    /* Packing A pays when each A sliver meets many B slivers; with few, the
+       micro-kernel reads full slivers of A in place when its rows or its
+       columns are contiguous (the broadcasts then follow MR short streams). */
+    const int read_a = n_sl <= FNN_READ_A_MAX_SLIVERS && (cs_a == 1 || rs_a == 1);
     const int nthreads = fnn_threads_for((double)m * (double)n * (double)k);
     const int split_cols = nthreads > 1 && m_sl < 4 * (fnn_index)nthreads && n_sl > m_sl;
     REAL *b_shared = NULL;
@@ -205,7 +214,9 @@ int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
                 for (fnn_index s = s0; s < s1; ++s) {
                     const fnn_index j0 = jc + s * NR;
                     const int nr_cur = (int)FNN_MIN((fnn_index)NR, n - j0);
-                    FN(fnn_pack_sliver)(kcur, NR, nr_cur, B + pc * rs_b + j0 * cs_b, cs_b, rs_b,
+                    /* the micro-kernel reads whole vectors only */
+                    const int nr_fill = (nr_cur + VL - 1) / VL * VL;
+                    FN(fnn_pack_sliver)(kcur, NR, nr_cur, nr_fill, B + pc * rs_b + j0 * cs_b, cs_b, rs_b,
                                         b_pack + s * NR * kcur);
                 }
                 if (shared_b) {
@@ -218,7 +229,8 @@ int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
                     for (fnn_index s = 0; s < m_slivers; ++s) {
                         const fnn_index i0 = ic + s * MR;
                         const int mr_cur = (int)FNN_MIN((fnn_index)MR, m - i0);
-                        FN(fnn_pack_sliver)(kcur, MR, mr_cur, A + i0 * rs_a + pc * cs_a, rs_a,
+                        if (read_a && mr_cur == MR) continue;
+                        FN(fnn_pack_sliver)(kcur, MR, mr_cur, MR, A + i0 * rs_a + pc * cs_a, rs_a,
                                             cs_a, a_pack + s * MR * kcur);
                     }
 
@@ -233,12 +245,16 @@ int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
                         for (fnn_index si = 0; si < m_slivers; ++si) {
                             const fnn_index i0 = ic + si * MR;
                             const int m_cur = (int)FNN_MIN((fnn_index)MR, m - i0);
-                            const REAL *ap = a_pack + si * MR * kcur;
+                            const int in_place = read_a && m_cur == MR;
+                            const REAL *ap = in_place ? A + i0 * rs_a + pc * cs_a
+                                                      : a_pack + si * MR * kcur;
+                            const fnn_index a_rs = in_place ? rs_a : 1;
+                            const fnn_index a_cs = in_place ? cs_a : MR;
                             REAL *cp = C + i0 * ldc + j0;
                             if (m_cur == MR && n_cur == nv * VL) {
-                                kernel(kcur, ap, bp, cp, ldc, bias_tile, acc);
+                                kernel(kcur, ap, a_rs, a_cs, bp, cp, ldc, bias_tile, acc);
                             } else {
-                                kernel(kcur, ap, bp, tile, NR, NULL, 0);
+                                kernel(kcur, ap, a_rs, a_cs, bp, tile, NR, NULL, 0);
                                 FN(store_edge_tile)(m_cur, n_cur, tile, NR, cp, ldc, bias_tile,
                                                     acc);
                             }

@@ -12,9 +12,10 @@
  * Every architecture provides one blocking table and micro-kernels with the
  * same signature. A micro-kernel computes one full MR x NR tile of C:
  *
- *   c[i, j] = (accumulate ? c[i, j] : (bias ? bias[j] : 0)) + sum_p a[p, i] b[p, j]
+ *   c[i, j] = (accumulate ? c[i, j] : (bias ? bias[j] : 0)) + sum_p a[i a_rs + p a_cs] b[p, j]
  *
- * where a is a packed sliver (k rows of MR), b a packed sliver (k rows of NR),
+ * where a is a packed sliver (k rows of MR: a_rs = 1, a_cs = MR) or MR rows of
+ * A read in place (A's strides), b a packed sliver (k rows of NR),
  * and c has row stride ldc and contiguous columns. A tile whose width is a
  * whole number nv of vectors goes straight to the nv-vector kernel; other
  * partial tiles at the edges go through a temporary tile whose valid part is
@@ -25,10 +26,12 @@
 
 #include "internal.h"
 
-typedef void (*fnn_ukr_f32)(fnn_index k, const float *a, const float *b, float *c,
-                            fnn_index ldc, const float *bias, int accumulate);
-typedef void (*fnn_ukr_f64)(fnn_index k, const double *a, const double *b, double *c,
-                            fnn_index ldc, const double *bias, int accumulate);
+typedef void (*fnn_ukr_f32)(fnn_index k, const float *a, fnn_index a_rs, fnn_index a_cs,
+                            const float *b, float *c, fnn_index ldc, const float *bias,
+                            int accumulate);
+typedef void (*fnn_ukr_f64)(fnn_index k, const double *a, fnn_index a_rs, fnn_index a_cs,
+                            const double *b, double *c, fnn_index ldc, const double *bias,
+                            int accumulate);
 
 /* out[r * dot_c + c] = sum_p a[r][p] b[c][p] for dot_r (or 1) rows and dot_c columns */
 typedef void (*fnn_dot_f32)(fnn_index k, const float *const *a, const float *const *b, float *out);
@@ -119,10 +122,10 @@ static inline int fnn_team_rank(void)
 const fnn_gemm_arch *fnn_gemm_arch_current(void);
 
 /* Pack rows [0, mr_cur) x depth [0, k) of A (strides rs, cs) into one sliver of
- * k x mr, zero-filling rows mr_cur..mr-1. */
-void fnn_pack_sliver_f32(fnn_index k, int mr, int mr_cur, const float *A,
+ * k x mr, zero-filling rows mr_cur..mr_fill-1 (the rest is never read). */
+void fnn_pack_sliver_f32(fnn_index k, int mr, int mr_cur, int mr_fill, const float *A,
                          fnn_index rs, fnn_index cs, float *dst);
-void fnn_pack_sliver_f64(fnn_index k, int mr, int mr_cur, const double *A,
+void fnn_pack_sliver_f64(fnn_index k, int mr, int mr_cur, int mr_fill, const double *A,
                          fnn_index rs, fnn_index cs, double *dst);
 
 #if defined(__clang__)

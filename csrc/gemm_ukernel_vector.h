@@ -8,6 +8,8 @@
  * width, a multiple of VLEN), UKR_NV (how many of the sliver's NR / VLEN
  * vectors this variant computes), UKR_NAME.
  *
+ * The A sliver is read with strides: (1, UKR_MR) when packed, or A's own
+ * strides when A can be read in place (rows or columns contiguous).
  * Per step p it loads UKR_NV vectors of one row of the B sliver and
  * broadcasts each of the UKR_MR elements of the A sliver into a fused
  * multiply-add, so the UKR_MR x (UKR_NV * VLEN) accumulators never leave
@@ -17,9 +19,9 @@
  * chain of operations, so which one computes an element never changes it.
  */
 
-static void UKR_NAME(fnn_index k, const REAL *restrict a, const REAL *restrict b,
-                     REAL *restrict c, fnn_index ldc, const REAL *restrict bias,
-                     int accumulate)
+static void UKR_NAME(fnn_index k, const REAL *restrict a, fnn_index a_rs, fnn_index a_cs,
+                     const REAL *restrict b, REAL *restrict c, fnn_index ldc,
+                     const REAL *restrict bias, int accumulate)
 {
     typedef REAL vec __attribute__((vector_size(VLEN * sizeof(REAL))));
     /* C rows and the bias need not be vector-aligned */
@@ -49,11 +51,11 @@ static void UKR_NAME(fnn_index k, const REAL *restrict a, const REAL *restrict b
         for (int v = 0; v < UKR_NV; ++v) row[v] = bv[v];
         FNN_UNROLL
         for (int i = 0; i < UKR_MR; ++i) {
-            const REAL ai = a[i];
+            const REAL ai = a[i * a_rs];
             FNN_UNROLL
             for (int v = 0; v < UKR_NV; ++v) acc[i][v] += ai * row[v];
         }
-        a += UKR_MR;
+        a += a_cs;
         bv += UKR_NR / VLEN;
     }
 
