@@ -40,6 +40,16 @@ static void FN(fill_rows)(fnn_index m, fnn_index n, REAL *C, fnn_index ldc, cons
         for (fnn_index j = 0; j < n; ++j) C[i * ldc + j] = bias ? bias[j] : (REAL)0;
 }
 
+/* one sliver, by the architecture's transposing packer where it has one */
+static void FN(pack)(const fnn_gemm_arch *arch, fnn_index k, int mr, int mr_cur, int mr_fill,
+                     const REAL *A, fnn_index rs, fnn_index cs, REAL *dst)
+{
+    if (cs == 1 && arch->FN(pack_rows))
+        arch->FN(pack_rows)(k, mr, mr_cur, mr_fill, A, rs, dst);
+    else
+        FN(fnn_pack_sliver)(k, mr, mr_cur, mr_fill, A, rs, cs, dst);
+}
+
 /* the epilogue on the finished block C[i0:i0+m_cur, j0:j0+n_cur] */
 static void FN(finish_block)(const fnn_epilogue *ep, fnn_index i0, fnn_index j0,
                              fnn_index m_cur, fnn_index n_cur, const REAL *c, fnn_index ldc)
@@ -216,7 +226,7 @@ int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
                     const int nr_cur = (int)FNN_MIN((fnn_index)NR, n - j0);
                     /* the micro-kernel reads whole vectors only */
                     const int nr_fill = (nr_cur + VL - 1) / VL * VL;
-                    FN(fnn_pack_sliver)(kcur, NR, nr_cur, nr_fill, B + pc * rs_b + j0 * cs_b, cs_b, rs_b,
+                    FN(pack)(arch, kcur, NR, nr_cur, nr_fill, B + pc * rs_b + j0 * cs_b, cs_b, rs_b,
                                         b_pack + s * NR * kcur);
                 }
                 if (shared_b) {
@@ -230,7 +240,7 @@ int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
                         const fnn_index i0 = ic + s * MR;
                         const int mr_cur = (int)FNN_MIN((fnn_index)MR, m - i0);
                         if (read_a && mr_cur == MR) continue;
-                        FN(fnn_pack_sliver)(kcur, MR, mr_cur, MR, A + i0 * rs_a + pc * cs_a, rs_a,
+                        FN(pack)(arch, kcur, MR, mr_cur, MR, A + i0 * rs_a + pc * cs_a, rs_a,
                                             cs_a, a_pack + s * MR * kcur);
                     }
 

@@ -38,6 +38,12 @@ typedef void (*fnn_dot_f32)(fnn_index k, const float *const *a, const float *con
 typedef void (*fnn_dot_f64)(fnn_index k, const double *const *a, const double *const *b,
                             double *out);
 
+/* fnn_pack_sliver_* for the case cs == 1, same arguments without cs */
+typedef void (*fnn_pack_rows_f32)(fnn_index k, int mr, int mr_cur, int mr_fill, const float *A,
+                                  fnn_index rs, float *dst);
+typedef void (*fnn_pack_rows_f64)(fnn_index k, int mr, int mr_cur, int mr_fill, const double *A,
+                                  fnn_index rs, double *dst);
+
 /* the most vectors in a micro-kernel's row (nr / vlen) */
 #define FNN_MAX_NV 3
 
@@ -59,6 +65,9 @@ typedef struct {
     int dot_r, dot_c;
     fnn_dot_f32 dot_f32[2];
     fnn_dot_f64 dot_f64[2];
+    /* packing of a sliver whose rows are contiguous along p (NULL: the portable one) */
+    fnn_pack_rows_f32 pack_rows_f32;
+    fnn_pack_rows_f64 pack_rows_f64;
 } fnn_gemm_arch;
 
 /* batches of at most this many rows take the small-batch path where there is one */

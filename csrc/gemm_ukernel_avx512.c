@@ -6,6 +6,10 @@
 #include "gemm_internal.h"
 
 #ifdef FNN_HAVE_X86_SIMD
+#include <immintrin.h>
+#endif
+
+#ifdef FNN_HAVE_X86_SIMD
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512dq,avx512vl,avx2,fma")
 #if defined(__clang__)
@@ -40,6 +44,61 @@
 #undef UKR_NR
 #undef FAMILY
 
+/* packing by register transposes */
+static inline __m512i fnn_idx_set(const int *v) { return _mm512_loadu_si512((const void *)v); }
+static inline __m512i fnn_idx_set64(const int *v)
+{
+    long long w[8];
+    for (int i = 0; i < 8; ++i) w[i] = v[i];
+    return _mm512_loadu_si512((const void *)w);
+}
+
+#define REAL float
+#define VLEN 16
+#define PACK_NAME avx512_pack_rows_f32
+#define VEC __m512
+#define MASK __mmask16
+#define IDX __m512i
+#define IDX_SET fnn_idx_set
+#define LOADU _mm512_loadu_ps
+#define ZERO _mm512_setzero_ps
+#define MASK_STOREU _mm512_mask_storeu_ps
+#define PERMUTE2 _mm512_permutex2var_ps
+#include "gemm_pack_avx512.h"
+#undef REAL
+#undef VLEN
+#undef PACK_NAME
+#undef VEC
+#undef MASK
+#undef IDX_SET
+#undef LOADU
+#undef ZERO
+#undef MASK_STOREU
+#undef PERMUTE2
+
+#define REAL double
+#define VLEN 8
+#define PACK_NAME avx512_pack_rows_f64
+#define VEC __m512d
+#define MASK __mmask8
+#define IDX_SET fnn_idx_set64
+#define LOADU _mm512_loadu_pd
+#define ZERO _mm512_setzero_pd
+#define MASK_STOREU _mm512_mask_storeu_pd
+#define PERMUTE2 _mm512_permutex2var_pd
+#include "gemm_pack_avx512.h"
+#undef REAL
+#undef VLEN
+#undef PACK_NAME
+#undef VEC
+#undef MASK
+#undef IDX
+#undef IDX_SET
+#undef LOADU
+#undef ZERO
+#undef MASK_STOREU
+#undef PERMUTE2
+
 #if defined(__clang__)
 #pragma clang attribute pop
 #endif
@@ -56,5 +115,6 @@ const fnn_gemm_arch fnn_gemm_arch_avx512 = {
     {avx512_ukernel_f64_nv1, avx512_ukernel_f64_nv2, avx512_ukernel_f64_nv3},
     DOT_R, DOT_C, {avx512_ukernel_f32_dot, avx512_ukernel_f32_dot1},
     {avx512_ukernel_f64_dot, avx512_ukernel_f64_dot1},
+    avx512_pack_rows_f32, avx512_pack_rows_f64,
 };
 #endif
