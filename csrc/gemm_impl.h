@@ -16,6 +16,9 @@
  * thread computes a tile changes the result.
  */
 
+/* a B panel up to this size is assumed to stay in L2 while it is used */
+#define FNN_PANEL_IN_L2 (512 * 1024)
+
 /* at most this many NR-column slivers of C for A to be read in place */
 #ifndef FNN_READ_A_MAX_SLIVERS
 #define FNN_READ_A_MAX_SLIVERS 4
@@ -170,24 +173,34 @@ int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
     const int read_a = n_sl <= FNN_READ_A_MAX_SLIVERS && (cs_a == 1 || rs_a == 1);
     const int nthreads = fnn_threads_for((double)m * (double)n * (double)k);
     const int split_cols = nthreads > 1 && m_sl < 4 * (fnn_index)nthreads && n_sl > m_sl;
+    /* Sharing B, the threads claim B slivers to pack and then row chunks to
+       compute from a counter per (jc, pc) step: a thread that gets less of the
+       CPU (another process, another library's spinning workers) takes fewer
+       chunks instead of holding the others up. Chunks are single slivers when
+       the B panel stays in L2 anyway, larger (up to MC) when it does not. */
     REAL *b_shared = NULL;
+    fnn_index *claims = NULL;
+    const fnn_index steps = (n + bl.nc - 1) / bl.nc * k_slices;
+    fnn_index chunk_sl = 1;
     if (nthreads > 1 && !split_cols) {
         b_shared = (REAL *)fnn_scratch(1, 2 * panel * sizeof(REAL));
-        if (!b_shared) return FNN_ENOMEM;
+        claims = (fnn_index *)fnn_scratch(3, (size_t)(2 * steps) * sizeof(fnn_index));
+        if (!b_shared || !claims) return FNN_ENOMEM;
+        for (fnn_index q = 0; q < 2 * steps; ++q) claims[q] = 0;
+        if (panel * sizeof(REAL) > FNN_PANEL_IN_L2)
+            chunk_sl = FNN_MAX(1, FNN_MIN(mc_max / MR, m_sl / (2 * (fnn_index)nthreads)));
     }
+    const fnn_index chunk_rows = chunk_sl * MR;
     int failed = 0;
 
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
     {
         const int T = fnn_team_size(), t = fnn_team_rank();
         const int shared_b = T > 1 && !split_cols;
-        fnn_index si0 = 0, si1 = m_sl, sj0 = 0, sj1 = n_sl;
+        fnn_index sj0 = 0, sj1 = n_sl;
         if (T > 1 && split_cols) {
             sj0 = n_sl * t / T;
             sj1 = n_sl * (t + 1) / T;
-        } else if (T > 1) {
-            si0 = m_sl * t / T;
-            si1 = m_sl * (t + 1) / T;
         }
         REAL *a_pack = (REAL *)fnn_scratch(0, a_bytes);
         REAL *b_own = shared_b ? NULL : (REAL *)fnn_scratch(2, panel * sizeof(REAL));
@@ -201,9 +214,9 @@ int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
         bad = failed;
 
         REAL tile[FNN_MAX_TILE] __attribute__((aligned(64)));
-        const fnn_index r0 = si0 * MR, r1 = FNN_MIN(si1 * MR, m);
         const fnn_index c0 = sj0 * NR, c1 = FNN_MIN(sj1 * NR, n);
         int buf = 0;
+        fnn_index step = 0;
 
         for (fnn_index jc = c0; jc < c1 && !bad; jc += bl.nc) {
             const fnn_index nc = FNN_MIN((fnn_index)bl.nc, c1 - jc);
@@ -216,12 +229,18 @@ int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
                 const REAL *bias_now = (pc == 0 && !accumulate) ? bias : NULL;
                 const int last = pc + kcur == k;
                 REAL *b_pack = shared_b ? b_shared + (size_t)buf * panel : b_own;
+                fnn_index *pack_claims = shared_b ? claims + 2 * step : NULL;
+                fnn_index *row_claims = shared_b ? claims + 2 * step + 1 : NULL;
                 buf ^= 1;
+                ++step;
 
                 /* a B sliver is NR columns of B: packed as rows of B^T */
-                const fnn_index s0 = shared_b ? n_slivers * t / T : 0;
-                const fnn_index s1 = shared_b ? n_slivers * (t + 1) / T : n_slivers;
-                for (fnn_index s = s0; s < s1; ++s) {
+                for (fnn_index s = 0;; ++s) {
+                    if (shared_b) {
+#pragma omp atomic capture
+                        s = (*pack_claims)++;
+                    }
+                    if (s >= n_slivers) break;
                     const fnn_index j0 = jc + s * NR;
                     const int nr_cur = (int)FNN_MIN((fnn_index)NR, n - j0);
                     /* the micro-kernel reads whole vectors only */
@@ -233,8 +252,17 @@ int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
 #pragma omp barrier
                 }
 
-                for (fnn_index ic = r0; ic < r1; ic += bl.mc) {
-                    const fnn_index mc = FNN_MIN((fnn_index)bl.mc, r1 - ic);
+                for (fnn_index ic = 0;; ic += bl.mc) {
+                    fnn_index mc = bl.mc;
+                    if (shared_b) {
+                        fnn_index chunk;
+#pragma omp atomic capture
+                        chunk = (*row_claims)++;
+                        ic = chunk * chunk_rows;
+                        mc = chunk_rows;
+                    }
+                    if (ic >= m) break;
+                    mc = FNN_MIN(mc, m - ic);
                     const fnn_index m_slivers = (mc + MR - 1) / MR;
                     for (fnn_index s = 0; s < m_slivers; ++s) {
                         const fnn_index i0 = ic + s * MR;
