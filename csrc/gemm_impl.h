@@ -49,6 +49,8 @@ static void FN(pack)(const fnn_gemm_arch *arch, fnn_index k, int mr, int mr_cur,
 {
     if (cs == 1 && arch->FN(pack_rows))
         arch->FN(pack_rows)(k, mr, mr_cur, mr_fill, A, rs, dst);
+    else if (rs == 1 && arch->FN(pack_cols))
+        arch->FN(pack_cols)(k, mr, mr_cur, mr_fill, A, cs, dst);
     else
         FN(fnn_pack_sliver)(k, mr, mr_cur, mr_fill, A, rs, cs, dst);
 }

@@ -65,9 +65,12 @@ typedef struct {
     int dot_r, dot_c;
     fnn_dot_f32 dot_f32[2];
     fnn_dot_f64 dot_f64[2];
-    /* packing of a sliver whose rows are contiguous along p (NULL: the portable one) */
+    /* packing of a sliver whose rows are contiguous along p, and of one whose rows
+       are adjacent at each p, with cs in place of rs (NULL: the portable one) */
     fnn_pack_rows_f32 pack_rows_f32;
     fnn_pack_rows_f64 pack_rows_f64;
+    fnn_pack_rows_f32 pack_cols_f32;
+    fnn_pack_rows_f64 pack_cols_f64;
 } fnn_gemm_arch;
 
 /* batches of at most this many rows take the small-batch path where there is one */

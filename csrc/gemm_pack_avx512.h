@@ -49,3 +49,26 @@ static void PACK_NAME(fnn_index k, int mr, int mr_cur, int mr_fill, const REAL *
                 dst[p * mr + i0 + ii] = i0 + ii < mr_cur ? A[(i0 + ii) * rs + p] : (REAL)0;
     }
 }
+
+/*
+ * The other easy layout: the sliver's rows are adjacent at each depth (rs == 1,
+ * e.g. W for dS W or X for dS^T X), so each depth step is one masked vector
+ * copy per VLEN rows; rows mr_cur .. mr - 1 come out as zeros.
+ */
+static void PACK_COLS_NAME(fnn_index k, int mr, int mr_cur, int mr_fill, const REAL *A,
+                           fnn_index cs, REAL *restrict dst)
+{
+    (void)mr_fill; /* every row up to mr is written */
+    MASK masks[FNN_MAX_NV + 1];
+    const int groups = (mr + VLEN - 1) / VLEN;
+    for (int g = 0; g < groups && g <= FNN_MAX_NV; ++g) {
+        const int live = FNN_MAX(0, FNN_MIN(VLEN, mr_cur - g * VLEN));
+        masks[g] = (MASK)((1u << live) - 1u);
+    }
+    for (fnn_index p = 0; p < k; ++p) {
+        const REAL *src = A + p * cs;
+        REAL *out = dst + p * mr;
+        for (int g = 0; g < groups; ++g)
+            STOREU(out + g * VLEN, MASKZ_LOADU(masks[g], src + g * VLEN));
+    }
+}

@@ -54,6 +54,6 @@ const fnn_gemm_arch fnn_gemm_arch_avx2 = {
     {avx2_ukernel_f64_nv1, avx2_ukernel_f64_nv2},
     DOT_R, DOT_C, {avx2_ukernel_f32_dot, avx2_ukernel_f32_dot1},
     {avx2_ukernel_f64_dot, avx2_ukernel_f64_dot1},
-    NULL, NULL,
+    NULL, NULL, NULL, NULL, /* the portable packing */
 };
 #endif

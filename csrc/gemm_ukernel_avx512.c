@@ -56,6 +56,9 @@ static inline __m512i fnn_idx_set64(const int *v)
 #define REAL float
 #define VLEN 16
 #define PACK_NAME avx512_pack_rows_f32
+#define PACK_COLS_NAME avx512_pack_cols_f32
+#define STOREU _mm512_storeu_ps
+#define MASKZ_LOADU _mm512_maskz_loadu_ps
 #define VEC __m512
 #define MASK __mmask16
 #define IDX __m512i
@@ -68,6 +71,9 @@ static inline __m512i fnn_idx_set64(const int *v)
 #undef REAL
 #undef VLEN
 #undef PACK_NAME
+#undef PACK_COLS_NAME
+#undef STOREU
+#undef MASKZ_LOADU
 #undef VEC
 #undef MASK
 #undef IDX_SET
@@ -79,6 +85,9 @@ static inline __m512i fnn_idx_set64(const int *v)
 #define REAL double
 #define VLEN 8
 #define PACK_NAME avx512_pack_rows_f64
+#define PACK_COLS_NAME avx512_pack_cols_f64
+#define STOREU _mm512_storeu_pd
+#define MASKZ_LOADU _mm512_maskz_loadu_pd
 #define VEC __m512d
 #define MASK __mmask8
 #define IDX_SET fnn_idx_set64
@@ -90,6 +99,9 @@ static inline __m512i fnn_idx_set64(const int *v)
 #undef REAL
 #undef VLEN
 #undef PACK_NAME
+#undef PACK_COLS_NAME
+#undef STOREU
+#undef MASKZ_LOADU
 #undef VEC
 #undef MASK
 #undef IDX
@@ -116,5 +128,6 @@ const fnn_gemm_arch fnn_gemm_arch_avx512 = {
     DOT_R, DOT_C, {avx512_ukernel_f32_dot, avx512_ukernel_f32_dot1},
     {avx512_ukernel_f64_dot, avx512_ukernel_f64_dot1},
     avx512_pack_rows_f32, avx512_pack_rows_f64,
+    avx512_pack_cols_f32, avx512_pack_cols_f64,
 };
 #endif

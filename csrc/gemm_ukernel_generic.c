@@ -19,5 +19,5 @@ const fnn_gemm_arch fnn_gemm_arch_generic = {
     {generic_ukernel_f32},
     {generic_ukernel_f64},
     0, 0, {NULL, NULL}, {NULL, NULL}, /* no small-batch path: the packed product serves */
-    NULL, NULL,
+    NULL, NULL, NULL, NULL, /* the portable packing */
 };
