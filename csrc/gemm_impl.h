@@ -16,6 +16,9 @@
  * thread computes a tile changes the result.
  */
 
+/* depth steps of a B sliver packed as one piece of work */
+#define FNN_PACK_PIECE 256
+
 /* a B panel up to this size is assumed to stay in L2 while it is used */
 #define FNN_PANEL_IN_L2 (512 * 1024)
 
@@ -236,19 +239,24 @@ int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
                 buf ^= 1;
                 ++step;
 
-                /* a B sliver is NR columns of B: packed as rows of B^T */
-                for (fnn_index s = 0;; ++s) {
+                /* a B sliver is NR columns of B, packed as rows of B^T; the threads
+                   claim pieces of PACK_PIECE depth steps, so one wide sliver next to a
+                   narrow one does not leave a thread waiting */
+                const fnn_index pieces = (kcur + FNN_PACK_PIECE - 1) / FNN_PACK_PIECE;
+                for (fnn_index u = 0;; ++u) {
                     if (shared_b) {
 #pragma omp atomic capture
-                        s = (*pack_claims)++;
+                        u = (*pack_claims)++;
                     }
-                    if (s >= n_slivers) break;
+                    if (u >= n_slivers * pieces) break;
+                    const fnn_index s = u / pieces, p0 = u % pieces * FNN_PACK_PIECE;
                     const fnn_index j0 = jc + s * NR;
                     const int nr_cur = (int)FNN_MIN((fnn_index)NR, n - j0);
                     /* the micro-kernel reads whole vectors only */
                     const int nr_fill = (nr_cur + VL - 1) / VL * VL;
-                    FN(pack)(arch, kcur, NR, nr_cur, nr_fill, B + pc * rs_b + j0 * cs_b, cs_b, rs_b,
-                                        b_pack + s * NR * kcur);
+                    FN(pack)(arch, FNN_MIN((fnn_index)FNN_PACK_PIECE, kcur - p0), NR, nr_cur,
+                             nr_fill, B + (pc + p0) * rs_b + j0 * cs_b, cs_b, rs_b,
+                             b_pack + s * NR * kcur + p0 * NR);
                 }
                 if (shared_b) {
 #pragma omp barrier
@@ -278,8 +286,9 @@ int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
                     for (fnn_index sj = 0; sj < n_slivers; ++sj) {
                         const fnn_index j0 = jc + sj * NR;
                         const int n_cur = (int)FNN_MIN((fnn_index)NR, n - j0);
-                        const int nv = (n_cur + VL - 1) / VL;
-                        const FN(fnn_ukr) kernel = ukr[nv - 1];
+                        const int half = n_cur <= VL / 2 && arch->FN(half);
+                        const int width = half ? VL / 2 : (n_cur + VL - 1) / VL * VL;
+                        const FN(fnn_ukr) kernel = half ? arch->FN(half) : ukr[width / VL - 1];
                         const REAL *bp = b_pack + sj * NR * kcur;
                         const REAL *bias_tile = bias_now ? bias_now + j0 : NULL;
                         for (fnn_index si = 0; si < m_slivers; ++si) {
@@ -291,7 +300,7 @@ int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
                             const fnn_index a_rs = in_place ? rs_a : 1;
                             const fnn_index a_cs = in_place ? cs_a : MR;
                             REAL *cp = C + i0 * ldc + j0;
-                            if (m_cur == MR && n_cur == nv * VL) {
+                            if (m_cur == MR && n_cur == width) {
                                 kernel(kcur, ap, a_rs, a_cs, bp, cp, ldc, bias_tile, acc);
                             } else {
                                 kernel(kcur, ap, a_rs, a_cs, bp, tile, NR, NULL, 0);

@@ -61,6 +61,9 @@ typedef struct {
     /* ukr[nv - 1] computes nv of the tile's nr / vlen vector columns */
     fnn_ukr_f32 ukr_f32[FNN_MAX_NV];
     fnn_ukr_f64 ukr_f64[FNN_MAX_NV];
+    /* one vector of vlen / 2 for a sliver at most that wide (NULL: none) */
+    fnn_ukr_f32 half_f32;
+    fnn_ukr_f64 half_f64;
     /* the small-batch path (NULL: none): dot[0] takes dot_r rows, dot[1] one row */
     int dot_r, dot_c;
     fnn_dot_f32 dot_f32[2];

@@ -52,6 +52,7 @@ const fnn_gemm_arch fnn_gemm_arch_avx2 = {
     {6, 8, 4, 256, 96, 3072},
     {avx2_ukernel_f32_nv1, avx2_ukernel_f32_nv2},
     {avx2_ukernel_f64_nv1, avx2_ukernel_f64_nv2},
+    NULL, NULL, /* no half-width kernel */
     DOT_R, DOT_C, {avx2_ukernel_f32_dot, avx2_ukernel_f32_dot1},
     {avx2_ukernel_f64_dot, avx2_ukernel_f64_dot1},
     NULL, NULL, NULL, NULL, /* the portable packing */

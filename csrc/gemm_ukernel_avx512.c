@@ -22,6 +22,7 @@
 
 #define REAL float
 #define VLEN 16
+#define UKR_HALF_VLEN 8
 #define UKR_MR 8
 #define UKR_NR 48
 #define FAMILY avx512_ukernel_f32
@@ -29,11 +30,13 @@
 #undef REAL
 #undef VLEN
 #undef UKR_MR
+#undef UKR_HALF_VLEN
 #undef UKR_NR
 #undef FAMILY
 
 #define REAL double
 #define VLEN 8
+#define UKR_HALF_VLEN 4
 #define UKR_MR 8
 #define UKR_NR 24
 #define FAMILY avx512_ukernel_f64
@@ -41,6 +44,7 @@
 #undef REAL
 #undef VLEN
 #undef UKR_MR
+#undef UKR_HALF_VLEN
 #undef UKR_NR
 #undef FAMILY
 
@@ -125,6 +129,7 @@ const fnn_gemm_arch fnn_gemm_arch_avx512 = {
     {8, 24, 8, 512, 64, 3072},
     {avx512_ukernel_f32_nv1, avx512_ukernel_f32_nv2, avx512_ukernel_f32_nv3},
     {avx512_ukernel_f64_nv1, avx512_ukernel_f64_nv2, avx512_ukernel_f64_nv3},
+    avx512_ukernel_f32_half, avx512_ukernel_f64_half,
     DOT_R, DOT_C, {avx512_ukernel_f32_dot, avx512_ukernel_f32_dot1},
     {avx512_ukernel_f64_dot, avx512_ukernel_f64_dot1},
     avx512_pack_rows_f32, avx512_pack_rows_f64,

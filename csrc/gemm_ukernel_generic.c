@@ -18,6 +18,7 @@ const fnn_gemm_arch fnn_gemm_arch_generic = {
     {GENERIC_MR, GENERIC_NR, GENERIC_NR, 256, 64, 2048},
     {generic_ukernel_f32},
     {generic_ukernel_f64},
+    NULL, NULL, /* no half-width kernel */
     0, 0, {NULL, NULL}, {NULL, NULL}, /* no small-batch path: the packed product serves */
     NULL, NULL, NULL, NULL, /* the portable packing */
 };

@@ -1,7 +1,7 @@
 """The GEMM driver and its fused epilogue, beyond the per-kernel checks of test_ops.py.
 
 Shapes are chosen around the blocking: tiles whose width is a whole number of
-vectors (the narrow micro-kernels), partial tiles at both edges, K deeper than
+vectors or half a vector (the narrow micro-kernels), partial tiles at both edges, K deeper than
 one KC slice (several passes over C, the epilogue only after the last), the
 two ways threads share the work (row ranges with a shared B panel; column
 ranges when there are few rows), and the small-batch path (at most 8 rows). Every SIMD level this CPU has is run.
@@ -23,6 +23,8 @@ EDGE_SHAPES = [  # (m, k, n)
     (8, 5, 16),      # one whole vector wide
     (16, 7, 32),     # two whole vectors
     (9, 3, 50),      # 50 = 48 + 2: a narrow last tile
+    (16, 9, 56),     # 56 = 48 + 8: a last tile of exactly half a float32 vector
+    (16, 9, 52),     # 52 = 48 + 4: ... of exactly half a float64 vector
     (17, 1100, 33),  # two KC slices in float32 on AVX-512
     (25, 2100, 97),  # three or more slices everywhere
 ]
