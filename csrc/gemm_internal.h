@@ -94,6 +94,8 @@ extern const fnn_gemm_arch fnn_gemm_arch_avx512;
  * What the GEMM does to each finished tile of C (after its last KC slice, while
  * the tile is still in cache): H = f(C) through the serial block activation.
  * H has the GEMM's element type, row stride ldh, and does not overlap C.
+ * The activation runs in the middle of the GEMM's loops on every thread, while
+ * the packed panels occupy fnn_scratch slots 0-3: it must not use fnn_scratch.
  */
 typedef struct {
     int activation;   /* enum fnn_activation */
