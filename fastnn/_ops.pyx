@@ -226,7 +226,9 @@ def dense_forward(int code, const floating[:, :] X, const floating[:, :] W,
     H_arr = np.empty((n, d_out), dtype=dtype)
     cdef floating[:, ::1] S = S_arr
     cdef floating[:, ::1] H = H_arr
-    cdef const floating *bias = NULL if b is None else &b[0]
+    cdef const floating *bias = NULL
+    if b is not None:
+        bias = &b[0]
     cdef int status
     with nogil:
         if floating is float:
