@@ -177,7 +177,10 @@ int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
        columns are contiguous (the broadcasts then follow MR short streams). */
     const int read_a = n_sl <= FNN_READ_A_MAX_SLIVERS && (cs_a == 1 || rs_a == 1);
     const int nthreads = fnn_threads_for((double)m * (double)n * (double)k);
-    const int split_cols = nthreads > 1 && m_sl <= 4 * (fnn_index)nthreads && n_sl > m_sl;
+    /* columns when rows are few, or when C is so much wider than tall that each
+       thread's half of B (kept in its own cache) outweighs packing all of A twice */
+    const int split_cols = nthreads > 1 && n_sl > m_sl
+                           && (m_sl <= 4 * (fnn_index)nthreads || n_sl >= 4 * m_sl);
     /* Sharing B, the threads claim B slivers to pack and then row chunks to
        compute from a counter per (jc, pc) step: a thread that gets less of the
        CPU (another process, another library's spinning workers) takes fewer
