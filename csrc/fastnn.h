@@ -157,6 +157,24 @@ int fnn_softmax_cross_entropy_f64(fnn_index n, fnn_index c, const double *S, fnn
                                   const int64_t *y, double *dS, fnn_index ldds,
                                   double *row_loss, double *loss);
 
+/* ---- fused dense layer (linear.c) ----
+ * S = X W^T + b and H = f(S) in one pass: the activation is applied to each
+ * tile of S in the GEMM's epilogue, while the tile is still in cache.
+ * b may be NULL (no bias). activation is an enum fnn_activation, alpha as for
+ * the activations. S and H have row strides lds and ldh, unit column stride,
+ * and must not overlap.
+ */
+int fnn_dense_forward_f32(fnn_index n, fnn_index d_in, fnn_index d_out,
+                          const float *X, fnn_index rs_x, fnn_index cs_x,
+                          const float *W, fnn_index rs_w, fnn_index cs_w,
+                          const float *b, int activation, float alpha,
+                          float *S, fnn_index lds, float *H, fnn_index ldh);
+int fnn_dense_forward_f64(fnn_index n, fnn_index d_in, fnn_index d_out,
+                          const double *X, fnn_index rs_x, fnn_index cs_x,
+                          const double *W, fnn_index rs_w, fnn_index cs_w,
+                          const double *b, int activation, double alpha,
+                          double *S, fnn_index lds, double *H, fnn_index ldh);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,11 +3,29 @@
  *
  * Loop nest (BLIS): jc over NC-column panels of B, pc over KC-deep slices,
  * ic over MC-row blocks of A, then the macro-kernel over MR x NR tiles.
- * All threads run the loop nest together; each packing step and each
- * macro-kernel is split between them by tile. A tile of C is always computed
- * by one thread, summing over p in the same KC slices in the same order, so
- * the result does not depend on how many threads there are.
+ *
+ * Threads: each thread owns a rectangle of C. Normally that is a range of
+ * MR-row slivers (the threads split the batch); when there are too few row
+ * slivers to share evenly and more column slivers, it is a range of NR-column
+ * slivers instead (dW = dS^T X for a narrow layer, a handful of samples).
+ * Each thread packs its own A blocks. When the threads share B's columns they
+ * pack each B panel together (two panel buffers in turn, so one barrier per
+ * KC slice suffices); when they split the columns each packs its own.
+ * A tile of C is always computed by one thread, summing over p in the same
+ * KC slices in the same order, so neither the number of threads nor which
+ * thread computes a tile changes the result.
  */
+
+/* depth steps of a B sliver packed as one piece of work */
+#define FNN_PACK_PIECE 256
+
+/* a B panel up to this size is assumed to stay in L2 while it is used */
+#define FNN_PANEL_IN_L2 (512 * 1024)
+
+/* at most this many NR-column slivers of C for A to be read in place */
+#ifndef FNN_READ_A_MAX_SLIVERS
+#define FNN_READ_A_MAX_SLIVERS 4
+#endif
 
 /* c[0:m_cur, 0:n_cur] = base + tile, for a tile that overhangs C's edge */
 static void FN(store_edge_tile)(int m_cur, int n_cur, const REAL *tile, int nr,
@@ -28,89 +46,286 @@ static void FN(fill_rows)(fnn_index m, fnn_index n, REAL *C, fnn_index ldc, cons
         for (fnn_index j = 0; j < n; ++j) C[i * ldc + j] = bias ? bias[j] : (REAL)0;
 }
 
-int FN(fnn_gemm)(fnn_index m, fnn_index n, fnn_index k,
-                 const REAL *A, fnn_index rs_a, fnn_index cs_a,
-                 const REAL *B, fnn_index rs_b, fnn_index cs_b,
-                 REAL *C, fnn_index ldc, const REAL *bias, int accumulate)
+/* one sliver, by the architecture's transposing packer where it has one */
+static void FN(pack)(const fnn_gemm_arch *arch, fnn_index k, int mr, int mr_cur, int mr_fill,
+                     const REAL *A, fnn_index rs, fnn_index cs, REAL *dst)
+{
+    if (cs == 1 && arch->FN(pack_rows))
+        arch->FN(pack_rows)(k, mr, mr_cur, mr_fill, A, rs, dst);
+    else if (rs == 1 && arch->FN(pack_cols))
+        arch->FN(pack_cols)(k, mr, mr_cur, mr_fill, A, cs, dst);
+    else
+        FN(fnn_pack_sliver)(k, mr, mr_cur, mr_fill, A, rs, cs, dst);
+}
+
+/* the epilogue on the finished block C[i0:i0+m_cur, j0:j0+n_cur] */
+static void FN(finish_block)(const fnn_epilogue *ep, fnn_index i0, fnn_index j0,
+                             fnn_index m_cur, fnn_index n_cur, const REAL *c, fnn_index ldc)
+{
+    REAL *h = (REAL *)ep->H + i0 * ep->ldh + j0;
+    FN(fnn_activation_forward_block)(ep->activation, m_cur, n_cur, c, ldc, h, ep->ldh,
+                                     (REAL)ep->alpha);
+}
+
+/*
+ * A batch of at most FNN_SMALL_BATCH rows: dot products along p, A's rows and
+ * B's columns read in place when contiguous along p (copied otherwise, one
+ * column group at a time), threads split the columns in fixed chunks. Each
+ * element is one dot product computed by one thread in one order.
+ */
+static int FN(small_batch)(const fnn_gemm_arch *arch, fnn_index m, fnn_index n, fnn_index k,
+                           const REAL *A, fnn_index rs_a, fnn_index cs_a,
+                           const REAL *B, fnn_index rs_b, fnn_index cs_b,
+                           REAL *C, fnn_index ldc, const REAL *bias, int accumulate,
+                           const fnn_epilogue *epilogue)
+{
+    const int R = arch->dot_r, DC = arch->dot_c;
+    const FN(fnn_dot) dot_rows = arch->FN(dot)[0], dot_row = arch->FN(dot)[1];
+    const fnn_index chunk = 4 * (fnn_index)DC; /* columns per task */
+    const fnn_index n_chunks = (n + chunk - 1) / chunk;
+    const int copy_a = cs_a != 1, copy_b = rs_b != 1;
+    const int nthreads = fnn_threads_for((double)m * (double)n * (double)k);
+    int failed = 0;
+
+#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
+    {
+        const int T = fnn_team_size(), t = fnn_team_rank();
+        REAL *a_buf = copy_a ? (REAL *)fnn_scratch(0, (size_t)(m * k) * sizeof(REAL)) : NULL;
+        REAL *b_buf = copy_b ? (REAL *)fnn_scratch(2, (size_t)(DC * k) * sizeof(REAL)) : NULL;
+        if ((copy_a && !a_buf) || (copy_b && !b_buf)) {
+#pragma omp atomic write
+            failed = 1;
+        } else {
+            const REAL *a_row[FNN_SMALL_BATCH];
+            for (fnn_index i = 0; i < m; ++i) {
+                const REAL *src = A + i * rs_a;
+                if (copy_a) {
+                    for (fnn_index p = 0; p < k; ++p) a_buf[i * k + p] = src[p * cs_a];
+                    src = a_buf + i * k;
+                }
+                a_row[i] = src;
+            }
+            REAL out[FNN_SMALL_BATCH * FNN_MAX_DOT_C];
+            for (fnn_index q = n_chunks * t / T; q < n_chunks * (t + 1) / T; ++q) {
+                const fnn_index j_begin = q * chunk, j_end = FNN_MIN(n, j_begin + chunk);
+                for (fnn_index j0 = j_begin; j0 < j_end; j0 += DC) {
+                    const int n_cur = (int)FNN_MIN((fnn_index)DC, n - j0);
+                    const REAL *b_col[FNN_MAX_DOT_C];
+                    for (int c = 0; c < DC; ++c) {
+                        /* columns past the edge repeat the last one; their sums are dropped */
+                        const int cc = c < n_cur ? c : n_cur - 1;
+                        const REAL *src = B + (j0 + cc) * cs_b;
+                        if (copy_b && c == cc) {
+                            for (fnn_index p = 0; p < k; ++p) b_buf[c * k + p] = src[p * rs_b];
+                        }
+                        b_col[c] = copy_b ? b_buf + cc * k : src;
+                    }
+                    for (fnn_index i0 = 0; i0 < m;) {
+                        const int rows = m - i0 >= R ? R : 1;
+                        (rows == R ? dot_rows : dot_row)(k, a_row + i0, b_col, out);
+                        for (int r = 0; r < rows; ++r) {
+                            REAL *ci = C + (i0 + r) * ldc + j0;
+                            for (int c = 0; c < n_cur; ++c) {
+                                const REAL base = accumulate ? ci[c] : (bias ? bias[j0 + c] : (REAL)0);
+                                ci[c] = base + out[r * DC + c];
+                            }
+                        }
+                        i0 += rows;
+                    }
+                }
+                if (epilogue)
+                    FN(finish_block)(epilogue, 0, j_begin, m, j_end - j_begin, C + j_begin, ldc);
+            }
+        }
+    }
+    return failed ? FNN_ENOMEM : FNN_OK;
+}
+
+int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
+                       const REAL *A, fnn_index rs_a, fnn_index cs_a,
+                       const REAL *B, fnn_index rs_b, fnn_index cs_b,
+                       REAL *C, fnn_index ldc, const REAL *bias, int accumulate,
+                       const fnn_epilogue *epilogue)
 {
     if (m < 0 || n < 0 || k < 0) return FNN_EINVAL;
     if (m == 0 || n == 0) return FNN_OK;
     if (k == 0) {
         if (!accumulate) FN(fill_rows)(m, n, C, ldc, bias);
+        if (epilogue) FN(finish_block)(epilogue, 0, 0, m, n, C, ldc);
         return FNN_OK;
     }
 
     const fnn_gemm_arch *arch = fnn_gemm_arch_current();
+    if (m <= FNN_SMALL_BATCH && arch->FN(dot)[0])
+        return FN(small_batch)(arch, m, n, k, A, rs_a, cs_a, B, rs_b, cs_b, C, ldc, bias,
+                               accumulate, epilogue);
     const fnn_blocking bl = arch->FN(blocking);
-    const FN(fnn_ukr) ukr = arch->FN(ukr);
-    const int MR = bl.mr, NR = bl.nr;
+    const FN(fnn_ukr) *ukr = arch->FN(ukr);
+    const int MR = bl.mr, NR = bl.nr, VL = bl.vlen;
 
-    const fnn_index kc_max = FNN_MIN((fnn_index)bl.kc, k);
-    const fnn_index mc_max = FNN_MIN((fnn_index)bl.mc, (m + MR - 1) / MR * MR);
-    const fnn_index nc_max = FNN_MIN((fnn_index)bl.nc, (n + NR - 1) / NR * NR);
-    REAL *a_pack = (REAL *)fnn_scratch(0, (size_t)(mc_max * kc_max) * sizeof(REAL));
-    REAL *b_pack = (REAL *)fnn_scratch(1, (size_t)(nc_max * kc_max) * sizeof(REAL));
-    if (!a_pack || !b_pack) return FNN_ENOMEM;
+    /* KC slices of equal depth: no thin last slice that reloads C for little work */
+    const fnn_index k_slices = (k + bl.kc - 1) / bl.kc;
+    const fnn_index kc = (k + k_slices - 1) / k_slices;
+    const fnn_index m_sl = (m + MR - 1) / MR, n_sl = (n + NR - 1) / NR;
+    const fnn_index mc_max = FNN_MIN((fnn_index)bl.mc, m_sl * MR);
+    const fnn_index nc_max = FNN_MIN((fnn_index)bl.nc, n_sl * NR);
+    const size_t a_bytes = (size_t)(mc_max * kc) * sizeof(REAL);
+    const size_t panel = (size_t)(nc_max * kc);
 
+    /* Packing A pays when each A sliver meets many B slivers; with few, the
+       micro-kernel reads full slivers of A in place when its rows or its
+       columns are contiguous (the broadcasts then follow MR short streams). */
+    const int read_a = n_sl <= FNN_READ_A_MAX_SLIVERS && (cs_a == 1 || rs_a == 1);
     const int nthreads = fnn_threads_for((double)m * (double)n * (double)k);
-    (void)nthreads;
+    /* columns when rows are few, or when C is so much wider than tall that each
+       thread's half of B (kept in its own cache) outweighs packing all of A twice */
+    const int split_cols = nthreads > 1 && n_sl > m_sl
+                           && (m_sl <= 4 * (fnn_index)nthreads || n_sl >= 4 * m_sl);
+    /* Sharing B, the threads claim B slivers to pack and then row chunks to
+       compute from a counter per (jc, pc) step: a thread that gets less of the
+       CPU (another process, another library's spinning workers) takes fewer
+       chunks instead of holding the others up. Chunks are single slivers when
+       the B panel stays in L2 anyway, larger (up to MC) when it does not. */
+    REAL *b_shared = NULL;
+    fnn_index *claims = NULL;
+    const fnn_index steps = (n + bl.nc - 1) / bl.nc * k_slices;
+    fnn_index chunk_sl = 1;
+    if (nthreads > 1 && !split_cols) {
+        b_shared = (REAL *)fnn_scratch(1, 2 * panel * sizeof(REAL));
+        claims = (fnn_index *)fnn_scratch(3, (size_t)(2 * steps) * sizeof(fnn_index));
+        if (!b_shared || !claims) return FNN_ENOMEM;
+        for (fnn_index q = 0; q < 2 * steps; ++q) claims[q] = 0;
+        if (panel * sizeof(REAL) > FNN_PANEL_IN_L2)
+            chunk_sl = FNN_MAX(1, FNN_MIN(mc_max / MR, m_sl / (2 * (fnn_index)nthreads)));
+    }
+    const fnn_index chunk_rows = chunk_sl * MR;
+    int failed = 0;
 
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
     {
-        REAL tile[FNN_MAX_TILE] __attribute__((aligned(64)));
+        const int T = fnn_team_size(), t = fnn_team_rank();
+        const int shared_b = T > 1 && !split_cols;
+        fnn_index sj0 = 0, sj1 = n_sl;
+        if (T > 1 && split_cols) {
+            sj0 = n_sl * t / T;
+            sj1 = n_sl * (t + 1) / T;
+        }
+        REAL *a_pack = (REAL *)fnn_scratch(0, a_bytes);
+        REAL *b_own = shared_b ? NULL : (REAL *)fnn_scratch(2, panel * sizeof(REAL));
+        if (!a_pack || (!shared_b && !b_own)) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp barrier
+        int bad;
+#pragma omp atomic read
+        bad = failed;
 
-        for (fnn_index jc = 0; jc < n; jc += bl.nc) {
-            const fnn_index nc = FNN_MIN((fnn_index)bl.nc, n - jc);
+        REAL tile[FNN_MAX_TILE] __attribute__((aligned(64)));
+        const fnn_index c0 = sj0 * NR, c1 = FNN_MIN(sj1 * NR, n);
+        int buf = 0;
+        fnn_index step = 0;
+
+        for (fnn_index jc = c0; jc < c1 && !bad; jc += bl.nc) {
+            const fnn_index nc = FNN_MIN((fnn_index)bl.nc, c1 - jc);
             const fnn_index n_slivers = (nc + NR - 1) / NR;
 
-            for (fnn_index pc = 0; pc < k; pc += bl.kc) {
-                const fnn_index kc = FNN_MIN((fnn_index)bl.kc, k - pc);
+            for (fnn_index pc = 0; pc < k; pc += kc) {
+                const fnn_index kcur = FNN_MIN(kc, k - pc);
                 /* only the first slice starts from the bias; later ones add on */
                 const int acc = accumulate || pc > 0;
                 const REAL *bias_now = (pc == 0 && !accumulate) ? bias : NULL;
+                const int last = pc + kcur == k;
+                REAL *b_pack = shared_b ? b_shared + (size_t)buf * panel : b_own;
+                fnn_index *pack_claims = shared_b ? claims + 2 * step : NULL;
+                fnn_index *row_claims = shared_b ? claims + 2 * step + 1 : NULL;
+                buf ^= 1;
+                ++step;
 
-#pragma omp for schedule(static)
-                for (fnn_index s = 0; s < n_slivers; ++s) {
+                /* a B sliver is NR columns of B, packed as rows of B^T; the threads
+                   claim pieces of PACK_PIECE depth steps, so one wide sliver next to a
+                   narrow one does not leave a thread waiting */
+                const fnn_index pieces = (kcur + FNN_PACK_PIECE - 1) / FNN_PACK_PIECE;
+                for (fnn_index u = 0;; ++u) {
+                    if (shared_b) {
+#pragma omp atomic capture
+                        u = (*pack_claims)++;
+                    }
+                    if (u >= n_slivers * pieces) break;
+                    const fnn_index s = u / pieces, p0 = u % pieces * FNN_PACK_PIECE;
                     const fnn_index j0 = jc + s * NR;
                     const int nr_cur = (int)FNN_MIN((fnn_index)NR, n - j0);
-                    /* a B sliver is NR columns of B: pack it as rows of B^T */
-                    FN(fnn_pack_sliver)(kc, NR, nr_cur, B + pc * rs_b + j0 * cs_b, cs_b, rs_b,
-                                        b_pack + s * NR * kc);
+                    /* the micro-kernel reads whole vectors only */
+                    const int nr_fill = (nr_cur + VL - 1) / VL * VL;
+                    FN(pack)(arch, FNN_MIN((fnn_index)FNN_PACK_PIECE, kcur - p0), NR, nr_cur,
+                             nr_fill, B + (pc + p0) * rs_b + j0 * cs_b, cs_b, rs_b,
+                             b_pack + s * NR * kcur + p0 * NR);
+                }
+                if (shared_b) {
+#pragma omp barrier
                 }
 
-                for (fnn_index ic = 0; ic < m; ic += bl.mc) {
-                    const fnn_index mc = FNN_MIN((fnn_index)bl.mc, m - ic);
+                for (fnn_index ic = 0;; ic += bl.mc) {
+                    fnn_index mc = bl.mc;
+                    if (shared_b) {
+                        fnn_index chunk;
+#pragma omp atomic capture
+                        chunk = (*row_claims)++;
+                        ic = chunk * chunk_rows;
+                        mc = chunk_rows;
+                    }
+                    if (ic >= m) break;
+                    mc = FNN_MIN(mc, m - ic);
                     const fnn_index m_slivers = (mc + MR - 1) / MR;
-
-#pragma omp for schedule(static)
                     for (fnn_index s = 0; s < m_slivers; ++s) {
                         const fnn_index i0 = ic + s * MR;
                         const int mr_cur = (int)FNN_MIN((fnn_index)MR, m - i0);
-                        FN(fnn_pack_sliver)(kc, MR, mr_cur, A + i0 * rs_a + pc * cs_a, rs_a, cs_a,
-                                            a_pack + s * MR * kc);
+                        if (read_a && mr_cur == MR) continue;
+                        FN(pack)(arch, kcur, MR, mr_cur, MR, A + i0 * rs_a + pc * cs_a, rs_a,
+                                            cs_a, a_pack + s * MR * kcur);
                     }
 
-                    /* the macro-kernel: every MR x NR tile of this block */
-#pragma omp for schedule(static)
-                    for (fnn_index t = 0; t < n_slivers * m_slivers; ++t) {
-                        const fnn_index sj = t / m_slivers, si = t % m_slivers;
-                        const fnn_index i0 = ic + si * MR, j0 = jc + sj * NR;
-                        const int m_cur = (int)FNN_MIN((fnn_index)MR, m - i0);
+                    /* the macro-kernel: each B sliver (in L1) meets every A sliver of the block */
+                    for (fnn_index sj = 0; sj < n_slivers; ++sj) {
+                        const fnn_index j0 = jc + sj * NR;
                         const int n_cur = (int)FNN_MIN((fnn_index)NR, n - j0);
-                        const REAL *ap = a_pack + si * MR * kc;
-                        const REAL *bp = b_pack + sj * NR * kc;
-                        REAL *cp = C + i0 * ldc + j0;
+                        const int half = n_cur <= VL / 2 && arch->FN(half);
+                        const int width = half ? VL / 2 : (n_cur + VL - 1) / VL * VL;
+                        const FN(fnn_ukr) kernel = half ? arch->FN(half) : ukr[width / VL - 1];
+                        const REAL *bp = b_pack + sj * NR * kcur;
                         const REAL *bias_tile = bias_now ? bias_now + j0 : NULL;
-                        if (m_cur == MR && n_cur == NR) {
-                            ukr(kc, ap, bp, cp, ldc, bias_tile, acc);
-                        } else {
-                            ukr(kc, ap, bp, tile, NR, NULL, 0);
-                            FN(store_edge_tile)(m_cur, n_cur, tile, NR, cp, ldc, bias_tile, acc);
+                        for (fnn_index si = 0; si < m_slivers; ++si) {
+                            const fnn_index i0 = ic + si * MR;
+                            const int m_cur = (int)FNN_MIN((fnn_index)MR, m - i0);
+                            const int in_place = read_a && m_cur == MR;
+                            const REAL *ap = in_place ? A + i0 * rs_a + pc * cs_a
+                                                      : a_pack + si * MR * kcur;
+                            const fnn_index a_rs = in_place ? rs_a : 1;
+                            const fnn_index a_cs = in_place ? cs_a : MR;
+                            REAL *cp = C + i0 * ldc + j0;
+                            if (m_cur == MR && n_cur == width) {
+                                kernel(kcur, ap, a_rs, a_cs, bp, cp, ldc, bias_tile, acc);
+                            } else {
+                                kernel(kcur, ap, a_rs, a_cs, bp, tile, NR, NULL, 0);
+                                FN(store_edge_tile)(m_cur, n_cur, tile, NR, cp, ldc, bias_tile,
+                                                    acc);
+                            }
+                            if (last && epilogue)
+                                FN(finish_block)(epilogue, i0, j0, m_cur, n_cur, cp, ldc);
                         }
                     }
                 }
             }
         }
     }
-    return FNN_OK;
+    return failed ? FNN_ENOMEM : FNN_OK;
+}
+
+int FN(fnn_gemm)(fnn_index m, fnn_index n, fnn_index k,
+                 const REAL *A, fnn_index rs_a, fnn_index cs_a,
+                 const REAL *B, fnn_index rs_b, fnn_index cs_b,
+                 REAL *C, fnn_index ldc, const REAL *bias, int accumulate)
+{
+    return FN(fnn_gemm_fused)(m, n, k, A, rs_a, cs_a, B, rs_b, cs_b, C, ldc, bias, accumulate,
+                              NULL);
 }

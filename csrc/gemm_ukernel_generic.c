@@ -13,9 +13,12 @@
 
 const fnn_gemm_arch fnn_gemm_arch_generic = {
     "generic",
-    /* mr, nr, kc, mc, nc */
-    {GENERIC_MR, GENERIC_NR, 256, 128, 2048},
-    {GENERIC_MR, GENERIC_NR, 256, 64, 2048},
-    generic_ukernel_f32,
-    generic_ukernel_f64,
+    /* mr, nr, vlen, kc, mc, nc: one kernel, as wide as its tile */
+    {GENERIC_MR, GENERIC_NR, GENERIC_NR, 256, 128, 2048},
+    {GENERIC_MR, GENERIC_NR, GENERIC_NR, 256, 64, 2048},
+    {generic_ukernel_f32},
+    {generic_ukernel_f64},
+    NULL, NULL, /* no half-width kernel */
+    0, 0, {NULL, NULL}, {NULL, NULL}, /* no small-batch path: the packed product serves */
+    NULL, NULL, NULL, NULL, /* the portable packing */
 };

@@ -39,6 +39,19 @@ int FN(fnn_linear_forward)(fnn_index n, fnn_index d_in, fnn_index d_out,
     return FN(fnn_gemm)(n, d_out, d_in, X, rs_x, cs_x, W, cs_w, rs_w, S, lds, b, 0);
 }
 
+int FN(fnn_dense_forward)(fnn_index n, fnn_index d_in, fnn_index d_out,
+                          const REAL *X, fnn_index rs_x, fnn_index cs_x,
+                          const REAL *W, fnn_index rs_w, fnn_index cs_w,
+                          const REAL *b, int activation, REAL alpha,
+                          REAL *S, fnn_index lds, REAL *H, fnn_index ldh)
+{
+    if (activation < FNN_IDENTITY || activation > FNN_ELU) return FNN_EINVAL;
+    /* H = f(S) tile by tile, inside the GEMM, right after each tile's last KC slice */
+    const fnn_epilogue epilogue = {activation, (double)alpha, H, ldh};
+    return FN(fnn_gemm_fused)(n, d_out, d_in, X, rs_x, cs_x, W, cs_w, rs_w, S, lds, b, 0,
+                              &epilogue);
+}
+
 int FN(fnn_linear_backward)(fnn_index n, fnn_index d_in, fnn_index d_out,
                             const REAL *dS, fnn_index rs_ds, fnn_index cs_ds,
                             const REAL *X, fnn_index rs_x, fnn_index cs_x,

@@ -58,6 +58,17 @@ cdef extern from "fastnn.h" nogil:
                                 const double *W, fnn_index rs_w, fnn_index cs_w,
                                 double *dX, double *dW, double *db)
 
+    int fnn_dense_forward_f32(fnn_index n, fnn_index d_in, fnn_index d_out,
+                              const float *X, fnn_index rs_x, fnn_index cs_x,
+                              const float *W, fnn_index rs_w, fnn_index cs_w,
+                              const float *b, int activation, float alpha,
+                              float *S, fnn_index lds, float *H, fnn_index ldh)
+    int fnn_dense_forward_f64(fnn_index n, fnn_index d_in, fnn_index d_out,
+                              const double *X, fnn_index rs_x, fnn_index cs_x,
+                              const double *W, fnn_index rs_w, fnn_index cs_w,
+                              const double *b, int activation, double alpha,
+                              double *S, fnn_index lds, double *H, fnn_index ldh)
+
     int fnn_activation_forward_f32(int activation, fnn_index n, fnn_index d,
                                    const float *S, fnn_index lds, float *H, fnn_index ldh,
                                    float alpha)
@@ -201,6 +212,35 @@ def linear_forward(const floating[:, :] X, const floating[:, :] W, const floatin
                                             &W[0, 0], _rs(W), _cs(W), &b[0], &S[0, 0], d_out)
     _check(status)
     return out
+
+
+def dense_forward(int code, const floating[:, :] X, const floating[:, :] W,
+                  const floating[::1] b, double alpha):
+    """(S, H) = (X W^T + b, f(S)) with f applied in the GEMM's epilogue; b may be None."""
+    cdef fnn_index n = X.shape[0], d_in = X.shape[1], d_out = W.shape[0]
+    _need(W.shape[1] == d_in, "X and W shapes do not fit")
+    _need(b is None or b.shape[0] == d_out, "b must have W.shape[0] entries")
+    _need(0 <= code < len(ACTIVATION_CODES), "unknown activation code")
+    dtype = _dtype(<floating *>NULL)
+    S_arr = np.empty((n, d_out), dtype=dtype)
+    H_arr = np.empty((n, d_out), dtype=dtype)
+    cdef floating[:, ::1] S = S_arr
+    cdef floating[:, ::1] H = H_arr
+    cdef const floating *bias = NULL
+    if b is not None:
+        bias = &b[0]
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_dense_forward_f32(n, d_in, d_out, &X[0, 0], _rs(X), _cs(X),
+                                           &W[0, 0], _rs(W), _cs(W), bias, code, <float>alpha,
+                                           &S[0, 0], d_out, &H[0, 0], d_out)
+        else:
+            status = fnn_dense_forward_f64(n, d_in, d_out, &X[0, 0], _rs(X), _cs(X),
+                                           &W[0, 0], _rs(W), _cs(W), bias, code, alpha,
+                                           &S[0, 0], d_out, &H[0, 0], d_out)
+    _check(status)
+    return S_arr, H_arr
 
 
 def linear_backward(const floating[:, :] dS, const floating[:, :] X, const floating[:, :] W):

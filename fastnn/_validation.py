@@ -80,12 +80,12 @@ def check_eps(eps) -> float:
     return eps
 
 
-def check_activation(name, alpha):
-    """Return (name, alpha) with alpha filled in from the defaults."""
+def check_activation(name, alpha, arg="name"):
+    """Return (name, alpha) with alpha filled in from the defaults; ``arg`` is how the caller calls name."""
     if not isinstance(name, str):
-        raise TypeError(f"name must be a string, one of {ACTIVATIONS}, got {_describe(name)}")
+        raise TypeError(f"{arg} must be a string, one of {ACTIVATIONS}, got {_describe(name)}")
     if name not in ACTIVATIONS:
-        raise ValueError(f"name must be one of {ACTIVATIONS}, got {name!r}")
+        raise ValueError(f"{arg} must be one of {ACTIVATIONS}, got {name!r}")
     if alpha is None:
         return name, DEFAULT_ALPHA.get(name, 0.0)
     if name not in DEFAULT_ALPHA:
@@ -109,13 +109,30 @@ def linear_forward_args(X, W, b):
     W = as_float_array(W, "W", 2)
     b = as_float_array(b, "b", 1)
     same_dtype([("X", X), ("W", W), ("b", b)])
+    _features_match(X, W)
+    expect_shape(b, "b", (W.shape[0],))
+    return X, W, b
+
+
+def dense_forward_args(X, W, b, activation, alpha):
+    """Checks of the fused layer: those of linear_forward (b may be None) and of the activation."""
+    activation, alpha = check_activation(activation, alpha, "activation")
+    X = as_float_array(X, "X", 2)
+    W = as_float_array(W, "W", 2)
+    if b is None:
+        same_dtype([("X", X), ("W", W)])
+        _features_match(X, W)
+    else:
+        X, W, b = linear_forward_args(X, W, b)
+    return X, W, b, activation, alpha
+
+
+def _features_match(X, W):
     if W.shape[1] != X.shape[1]:
         raise ValueError(
             f"W must have shape (D_out, {X.shape[1]}) to match X's {X.shape[1]} "
             f"features, got shape {W.shape}"
         )
-    expect_shape(b, "b", (W.shape[0],))
-    return X, W, b
 
 
 def linear_backward_args(dS, X, W):
@@ -123,11 +140,7 @@ def linear_backward_args(dS, X, W):
     X = as_float_array(X, "X", 2)
     W = as_float_array(W, "W", 2)
     same_dtype([("dS", dS), ("X", X), ("W", W)])
-    if W.shape[1] != X.shape[1]:
-        raise ValueError(
-            f"W must have shape (D_out, {X.shape[1]}) to match X's {X.shape[1]} "
-            f"features, got shape {W.shape}"
-        )
+    _features_match(X, W)
     expect_shape(dS, "dS", (X.shape[0], W.shape[0]))
     return dS, X, W
 

@@ -18,6 +18,7 @@ from . import _validation as check
 __all__ = [
     "linear_forward",
     "linear_backward",
+    "dense_forward",
     "activation_forward",
     "activation_backward",
     "batchnorm_forward",
@@ -57,6 +58,18 @@ def linear_backward(dS, X, W):
     """(dX, dW, db) = (dS W, dS^T X, column sums of dS); transposes are read in place."""
     dS, X, W = check.linear_backward_args(dS, X, W)
     return _ops.linear_backward(_strided(dS), _strided(X), _strided(W))
+
+
+def dense_forward(X, W, b, activation, alpha=None):
+    """(S, H) = (X W^T + b, f(S)) in one pass: f is applied to each tile of S in
+    the GEMM's epilogue, while the tile is still in cache, instead of in a second
+    sweep over S. b may be None (no bias). Same results as linear_forward followed
+    by activation_forward; both outputs are returned because the backward pass
+    needs H and batch norm or a loss may need S.
+    """
+    X, W, b, activation, alpha = check.dense_forward_args(X, W, b, activation, alpha)
+    bias = None if b is None else _vector(b)
+    return _ops.dense_forward(_ops.ACTIVATION_CODES[activation], _strided(X), _strided(W), bias, alpha)
 
 
 def activation_forward(name, S, alpha=None):

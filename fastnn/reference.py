@@ -16,6 +16,7 @@ from . import _validation as check
 __all__ = [
     "linear_forward",
     "linear_backward",
+    "dense_forward",
     "activation_forward",
     "activation_backward",
     "batchnorm_forward",
@@ -37,6 +38,19 @@ def linear_backward(dS, X, W):
     dW = dS.T @ X
     db = dS.sum(axis=0)
     return dX, dW, db
+
+
+def dense_forward(X, W, b, activation, alpha=None):
+    """A dense layer and its activation: S = X W^T + b, H = f(S). Returns (S, H).
+
+    b may be None for a layer without bias (S = X W^T). ``activation`` and
+    ``alpha`` are as for :func:`activation_forward`.
+    """
+    X, W, b, activation, _ = check.dense_forward_args(X, W, b, activation, alpha)
+    S = X @ W.T
+    if b is not None:
+        S = S + b
+    return S, activation_forward(activation, S, alpha)
 
 
 def activation_forward(name, S, alpha=None):

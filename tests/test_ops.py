@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -102,6 +103,78 @@ def test_linear_accepts_a_strided_bias(rng, dtype):
     got = ops.linear_forward(X, W, big_b[::2])
     assert np.array_equal(got, ops.linear_forward(X, W, big_b[::2].copy()))
     assert_close(got, reference.linear_forward(X, W, big_b[::2].copy()), TOL[dtype])
+
+
+# ------------------------------------------------------------------ fused dense layer
+
+DENSE_SHAPES = [(1, 1, 1), (7, 33, 50), (33, 257, 7)]  # (N, D_in, D_out)
+
+
+def _dense_scale(X, W, b):
+    """The size of the terms S is summed from; H's error is at most S's (|f'| <= 1)."""
+    X64, W64 = np.abs(X.astype(np.float64)), np.abs(W.astype(np.float64))
+    total = X64 @ W64.T + (0 if b is None else np.abs(b.astype(np.float64)))
+    return float(np.max(total, initial=0.0))
+
+
+def _check_dense(X, W, b, name, layout_args):
+    dtype = X.dtype
+    S, H = ops.dense_forward(*layout_args, name)
+    for want_dtype, ref_args in ((dtype, (X, W, b)), (np.float64, tuple(upcast_or_none(a) for a in (X, W, b)))):
+        S_ref, H_ref = reference.dense_forward(*ref_args, name)
+        assert S.dtype == dtype and H.dtype == dtype and S.shape == H.shape == S_ref.shape
+        assert_close(S, S_ref, TOL[dtype], f"S vs {np.dtype(want_dtype)} reference", _dense_scale(X, W, b))
+        assert_close(H, H_ref, TOL[dtype], f"H vs {np.dtype(want_dtype)} reference", _dense_scale(X, W, b))
+    return S, H
+
+
+def upcast_or_none(a):
+    return None if a is None else a.astype(np.float64)
+
+
+@pytest.mark.parametrize("shape", DENSE_SHAPES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_dense_forward_matches_reference(rng, dtype, layout, num_threads, name, shape):
+    n, d_in, d_out = shape
+    X, W, b = randn(rng, (n, d_in), dtype), randn(rng, (d_out, d_in), dtype), randn(rng, d_out, dtype)
+    got = _check_dense(X, W, b, name, (with_layout(X, layout), with_layout(W, layout), b))
+    assert_same_as_c_layout("dense_forward", got, (X, W, b, name))
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_dense_forward_without_bias_matches_reference(rng, dtype, name):
+    X, W = randn(rng, (9, 40), dtype), randn(rng, (20, 40), dtype)
+    S, _ = _check_dense(X, W, None, name, (with_layout(X, "F"), W, None))
+    assert np.array_equal(S, ops.dense_forward(X, W, np.zeros(20, dtype), "identity")[0])
+
+
+@pytest.mark.parametrize("name", ["leaky_relu", "elu"])
+def test_dense_forward_passes_alpha_to_the_activation(module, rng, dtype, name):
+    X, W, b = randn(rng, (6, 5), dtype), randn(rng, (4, 5), dtype), randn(rng, 4, dtype)
+    S, H = module.dense_forward(X, W, b, name, alpha=0.3)
+    assert np.array_equal(H, module.activation_forward(name, S, alpha=0.3))
+    assert not np.array_equal(H, module.activation_forward(name, S))
+
+
+@pytest.mark.parametrize(
+    "change, error, words",
+    [
+        (lambda a: a.update(b=a["b"][:-1]), ValueError, "b must have shape (4,)"),
+        (lambda a: a.update(W=a["W"][:, :-1]), ValueError, "W must have shape (D_out, 5)"),
+        (lambda a: a.update(W=a["W"].astype(np.float32)), TypeError, "W has dtype float32"),
+        (lambda a: a.update(activation="softplus"), ValueError, "activation must be one of"),
+        (lambda a: a.update(activation=None), TypeError, "activation must be a string"),
+        (lambda a: a.update(alpha=0.5), ValueError, "alpha is only used by"),
+        (lambda a: a.update(X=a["X"][0]), ValueError, "X must be 2-dimensional"),
+    ],
+    ids=["b_shape", "W_features", "dtype_mix", "unknown_activation", "activation_type", "alpha", "X_ndim"],
+)
+def test_dense_forward_refuses_bad_input_in_both_backends(module, rng, change, error, words):
+    args = {"X": randn(rng, (3, 5), np.float64), "W": randn(rng, (4, 5), np.float64),
+            "b": randn(rng, 4, np.float64), "activation": "tanh", "alpha": None}
+    change(args)
+    with pytest.raises(error, match=re.escape(words)):
+        module.dense_forward(**args)
 
 
 # ------------------------------------------------------------------ SIMD levels and the raw GEMM
