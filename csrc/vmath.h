@@ -207,8 +207,8 @@ static inline REAL FN(vm_sigmoid)(REAL x)
 {
     /* e = exp(-|x|) never overflows: 1/(1+e) above 0, e/(1+e) below (gradual underflow) */
     const REAL e = FN(vm_exp)(-MATH(fabs)(x));
-    const REAL d = (REAL)1 + e;
-    return FN(vm_select)(x < (REAL)0, e / d, (REAL)1 / d);
+    const REAL r = (REAL)1 / ((REAL)1 + e); /* one division serves both sides */
+    return FN(vm_select)(x < (REAL)0, e * r, r);
 }
 
 #undef VM_UINT
