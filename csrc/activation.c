@@ -1,7 +1,18 @@
-/* activation.c: elementwise activations and their gradients, rows split between threads. */
+/* activation.c: elementwise activations and their gradients, rows split between threads.
+   This file holds the portable (generic) kernels and the entry points that dispatch to
+   the kernels of the SIMD level in use. */
 #include <math.h>
 
 #include "internal.h"
 
+#define FNN_ACTIVATION_DRIVER
 #define FNN_TEMPLATE "activation_impl.h"
 #include "instantiate.h"
+
+FNN_ACTIVATION_ARCH(fnn_activation_generic);
+
+const fnn_activation_arch *fnn_activation_kernels(void)
+{
+    return FNN_ARCH_FOR_LEVEL(fnn_activation_generic, fnn_activation_avx2,
+                              fnn_activation_avx512);
+}

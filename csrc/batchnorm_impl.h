@@ -1,17 +1,107 @@
 /*
- * Batch normalisation, instantiated per type by batchnorm.c (see instantiate.h).
+ * Batch normalisation, instantiated per type by instantiate.h and per SIMD
+ * level by batchnorm.c (generic, plus the entry points), batchnorm_avx2.c and
+ * batchnorm_avx512.c.
  *
  * The columns are cut into fixed blocks of FNN_COLUMN_BLOCK; one thread takes a
  * whole block and sweeps its rows in order, so each column's statistics are
- * summed in the same order whatever the thread count. A block of a 256-row
- * batch stays in L2 between the sweeps.
+ * summed in the same order whatever the thread count. Forward and backward
+ * each sweep a block twice (statistics, then the output); a block of a
+ * 256-row batch stays in L2 between the sweeps, and within a row the columns
+ * of a block are contiguous, so every sweep is vector code.
  */
+
+static void FN(batchnorm_forward_block)(fnn_index n, fnn_index w, const REAL *restrict S,
+                                        fnn_index lds, const REAL *restrict gamma,
+                                        const REAL *restrict beta, REAL eps,
+                                        REAL *restrict Y, fnn_index ldy,
+                                        REAL *restrict mean, REAL *restrict var)
+{
+    REAL mu[FNN_COLUMN_BLOCK], m2[FNN_COLUMN_BLOCK], scale[FNN_COLUMN_BLOCK];
+
+    /* Welford's update: the mean and the centred sum of squares in one sweep,
+       without the cancellation of sum(s^2) - n mean^2 */
+    for (fnn_index j = 0; j < w; ++j) {
+        mu[j] = S[j];
+        m2[j] = 0;
+    }
+    for (fnn_index i = 1; i < n; ++i) {
+        const REAL *restrict s = S + i * lds;
+        const REAL inv_count = (REAL)1 / (REAL)(i + 1);
+        for (fnn_index j = 0; j < w; ++j) {
+            const REAL delta = s[j] - mu[j];
+            mu[j] += delta * inv_count;
+            m2[j] += delta * (s[j] - mu[j]);
+        }
+    }
+    for (fnn_index j = 0; j < w; ++j) {
+        const REAL v = m2[j] / (REAL)n;
+        mean[j] = mu[j];
+        var[j] = v;
+        scale[j] = gamma[j] / MATH(sqrt)(v + eps);
+    }
+
+    for (fnn_index i = 0; i < n; ++i) {
+        const REAL *restrict s = S + i * lds;
+        REAL *restrict y = Y + i * ldy;
+        for (fnn_index j = 0; j < w; ++j) y[j] = (s[j] - mu[j]) * scale[j] + beta[j];
+    }
+}
+
+static void FN(batchnorm_backward_block)(fnn_index n, fnn_index w, const REAL *restrict dY,
+                                         fnn_index lddy, const REAL *restrict S, fnn_index lds,
+                                         const REAL *restrict gamma, const REAL *restrict mean,
+                                         const REAL *restrict var, REAL eps,
+                                         REAL *restrict dS, fnn_index ldds,
+                                         REAL *restrict dgamma, REAL *restrict dbeta)
+{
+    REAL sum_dy[FNN_COLUMN_BLOCK], sum_dy_xc[FNN_COLUMN_BLOCK], mu[FNN_COLUMN_BLOCK];
+    REAL a[FNN_COLUMN_BLOCK], b[FNN_COLUMN_BLOCK], c[FNN_COLUMN_BLOCK];
+
+    for (fnn_index j = 0; j < w; ++j) {
+        sum_dy[j] = 0;
+        sum_dy_xc[j] = 0;
+        mu[j] = mean[j];
+    }
+    for (fnn_index i = 0; i < n; ++i) {
+        const REAL *restrict dy = dY + i * lddy;
+        const REAL *restrict s = S + i * lds;
+        for (fnn_index j = 0; j < w; ++j) {
+            sum_dy[j] += dy[j];
+            sum_dy_xc[j] += dy[j] * (s[j] - mu[j]);
+        }
+    }
+
+    /* the three terms of dJ/ds_i, folded into a dy + b (s - mean) + c */
+    for (fnn_index j = 0; j < w; ++j) {
+        const REAL g = gamma[j];
+        const REAL inv_std = (REAL)1 / MATH(sqrt)(var[j] + eps);
+        const REAL dJ_dvar = (REAL)-0.5 * g * sum_dy_xc[j] * inv_std * inv_std * inv_std;
+        const REAL dJ_dmean = -g * inv_std * sum_dy[j];
+        a[j] = g * inv_std;
+        b[j] = (REAL)2 / (REAL)n * dJ_dvar;
+        c[j] = dJ_dmean / (REAL)n;
+        dgamma[j] = sum_dy_xc[j] * inv_std;
+        dbeta[j] = sum_dy[j];
+    }
+
+    for (fnn_index i = 0; i < n; ++i) {
+        const REAL *restrict dy = dY + i * lddy;
+        const REAL *restrict s = S + i * lds;
+        REAL *restrict ds = dS + i * ldds;
+        for (fnn_index j = 0; j < w; ++j) ds[j] = a[j] * dy[j] + b[j] * (s[j] - mu[j]) + c[j];
+    }
+}
+
+#ifdef FNN_BATCHNORM_DRIVER
+/* The public entry points (compiled once, in batchnorm.c): pick the level's table. */
 
 int FN(fnn_batchnorm_forward)(fnn_index n, fnn_index d, const REAL *S, fnn_index lds,
                               const REAL *gamma, const REAL *beta, REAL eps,
                               REAL *Y, fnn_index ldy, REAL *mean, REAL *var)
 {
     if (n < 2 || d < 0) return FNN_EINVAL;
+    const fnn_batchnorm_arch *arch = fnn_batchnorm_kernels();
     const fnn_index n_blocks = (d + FNN_COLUMN_BLOCK - 1) / FNN_COLUMN_BLOCK;
     const int nthreads = fnn_threads_for((double)n * (double)d * 4.0);
     (void)nthreads;
@@ -19,38 +109,8 @@ int FN(fnn_batchnorm_forward)(fnn_index n, fnn_index d, const REAL *S, fnn_index
     for (fnn_index blk = 0; blk < n_blocks; ++blk) {
         const fnn_index j0 = blk * FNN_COLUMN_BLOCK;
         const fnn_index w = FNN_MIN((fnn_index)FNN_COLUMN_BLOCK, d - j0);
-        REAL mu[FNN_COLUMN_BLOCK], sq[FNN_COLUMN_BLOCK];
-        REAL scale[FNN_COLUMN_BLOCK], shift[FNN_COLUMN_BLOCK];
-
-        for (fnn_index j = 0; j < w; ++j) mu[j] = 0;
-        for (fnn_index i = 0; i < n; ++i) {
-            const REAL *s = S + i * lds + j0;
-            for (fnn_index j = 0; j < w; ++j) mu[j] += s[j];
-        }
-        for (fnn_index j = 0; j < w; ++j) mu[j] /= (REAL)n;
-
-        /* second sweep over centred values: no cancellation in the variance */
-        for (fnn_index j = 0; j < w; ++j) sq[j] = 0;
-        for (fnn_index i = 0; i < n; ++i) {
-            const REAL *s = S + i * lds + j0;
-            for (fnn_index j = 0; j < w; ++j) {
-                const REAL c = s[j] - mu[j];
-                sq[j] += c * c;
-            }
-        }
-        for (fnn_index j = 0; j < w; ++j) {
-            const REAL v = sq[j] / (REAL)n;
-            mean[j0 + j] = mu[j];
-            var[j0 + j] = v;
-            scale[j] = gamma[j0 + j] / MATH(sqrt)(v + eps);
-            shift[j] = beta[j0 + j];
-        }
-
-        for (fnn_index i = 0; i < n; ++i) {
-            const REAL *s = S + i * lds + j0;
-            REAL *y = Y + i * ldy + j0;
-            for (fnn_index j = 0; j < w; ++j) y[j] = (s[j] - mu[j]) * scale[j] + shift[j];
-        }
+        FN(arch->forward)(n, w, S + j0, lds, gamma + j0, beta + j0, eps, Y + j0, ldy,
+                          mean + j0, var + j0);
     }
     return FNN_OK;
 }
@@ -61,6 +121,7 @@ int FN(fnn_batchnorm_backward)(fnn_index n, fnn_index d, const REAL *dY, fnn_ind
                                REAL *dS, fnn_index ldds, REAL *dgamma, REAL *dbeta)
 {
     if (n < 2 || d < 0) return FNN_EINVAL;
+    const fnn_batchnorm_arch *arch = fnn_batchnorm_kernels();
     const fnn_index n_blocks = (d + FNN_COLUMN_BLOCK - 1) / FNN_COLUMN_BLOCK;
     const int nthreads = fnn_threads_for((double)n * (double)d * 4.0);
     (void)nthreads;
@@ -68,42 +129,9 @@ int FN(fnn_batchnorm_backward)(fnn_index n, fnn_index d, const REAL *dY, fnn_ind
     for (fnn_index blk = 0; blk < n_blocks; ++blk) {
         const fnn_index j0 = blk * FNN_COLUMN_BLOCK;
         const fnn_index w = FNN_MIN((fnn_index)FNN_COLUMN_BLOCK, d - j0);
-        REAL sum_dy[FNN_COLUMN_BLOCK], sum_dy_xc[FNN_COLUMN_BLOCK], mu[FNN_COLUMN_BLOCK];
-        REAL a[FNN_COLUMN_BLOCK], b[FNN_COLUMN_BLOCK], c[FNN_COLUMN_BLOCK];
-
-        for (fnn_index j = 0; j < w; ++j) {
-            sum_dy[j] = 0;
-            sum_dy_xc[j] = 0;
-            mu[j] = mean[j0 + j];
-        }
-        for (fnn_index i = 0; i < n; ++i) {
-            const REAL *dy = dY + i * lddy + j0;
-            const REAL *s = S + i * lds + j0;
-            for (fnn_index j = 0; j < w; ++j) {
-                sum_dy[j] += dy[j];
-                sum_dy_xc[j] += dy[j] * (s[j] - mu[j]);
-            }
-        }
-
-        /* the three terms of dJ/ds_i, folded into a dy + b (s - mean) + c */
-        for (fnn_index j = 0; j < w; ++j) {
-            const REAL g = gamma[j0 + j];
-            const REAL inv_std = (REAL)1 / MATH(sqrt)(var[j0 + j] + eps);
-            const REAL dJ_dvar = (REAL)-0.5 * g * sum_dy_xc[j] * inv_std * inv_std * inv_std;
-            const REAL dJ_dmean = -g * inv_std * sum_dy[j];
-            a[j] = g * inv_std;
-            b[j] = (REAL)2 / (REAL)n * dJ_dvar;
-            c[j] = dJ_dmean / (REAL)n;
-            dgamma[j0 + j] = sum_dy_xc[j] * inv_std;
-            dbeta[j0 + j] = sum_dy[j];
-        }
-
-        for (fnn_index i = 0; i < n; ++i) {
-            const REAL *dy = dY + i * lddy + j0;
-            const REAL *s = S + i * lds + j0;
-            REAL *ds = dS + i * ldds + j0;
-            for (fnn_index j = 0; j < w; ++j) ds[j] = a[j] * dy[j] + b[j] * (s[j] - mu[j]) + c[j];
-        }
+        FN(arch->backward)(n, w, dY + j0, lddy, S + j0, lds, gamma + j0, mean + j0, var + j0,
+                           eps, dS + j0, ldds, dgamma + j0, dbeta + j0);
     }
     return FNN_OK;
 }
+#endif

@@ -51,4 +51,84 @@ void fnn_activation_forward_block_f32(int activation, fnn_index m, fnn_index n, 
 void fnn_activation_forward_block_f64(int activation, fnn_index m, fnn_index n, const double *S,
                                       fnn_index lds, double *H, fnn_index ldh, double alpha);
 
+/* ---- per-SIMD-level kernels of the elementwise families ----
+ * activation.c, batchnorm.c and loss.c compile their *_impl.h template for the
+ * portable target; the *_avx2.c and *_avx512.c files compile the same template
+ * under their targets. Each fills one table; the entry points pick the table of
+ * fnn_simd_level() on every call (so fnn_set_simd_level takes effect at once).
+ * Tables of levels this build has no code for are never named.
+ */
+#if defined(FNN_HAVE_X86_SIMD)
+#define FNN_ARCH_FOR_LEVEL(generic, avx2, avx512)                                        \
+    (fnn_simd_level() >= FNN_SIMD_AVX512 ? &(avx512)                                    \
+     : fnn_simd_level() == FNN_SIMD_AVX2 ? &(avx2) : &(generic))
+#else
+#define FNN_ARCH_FOR_LEVEL(generic, avx2, avx512) (&(generic))
+#endif
+
+typedef struct {
+    void (*forward_f32)(int activation, fnn_index m, fnn_index n, const float *S, fnn_index lds,
+                        float *H, fnn_index ldh, float alpha);
+    void (*forward_f64)(int activation, fnn_index m, fnn_index n, const double *S,
+                        fnn_index lds, double *H, fnn_index ldh, double alpha);
+    void (*backward_f32)(int activation, fnn_index m, fnn_index n, const float *dH,
+                         fnn_index lddh, const float *H, fnn_index ldh, float *dS,
+                         fnn_index ldds, float alpha);
+    void (*backward_f64)(int activation, fnn_index m, fnn_index n, const double *dH,
+                         fnn_index lddh, const double *H, fnn_index ldh, double *dS,
+                         fnn_index ldds, double alpha);
+    void (*vmath_f32)(int fn, fnn_index n, const float *x, float *y);
+    void (*vmath_f64)(int fn, fnn_index n, const double *x, double *y);
+} fnn_activation_arch;
+
+#define FNN_ACTIVATION_ARCH(name)                                                       \
+    const fnn_activation_arch name = {                                                  \
+        activation_forward_rows_f32, activation_forward_rows_f64,                      \
+        activation_backward_rows_f32, activation_backward_rows_f64,                    \
+        activation_vmath_f32, activation_vmath_f64}
+
+extern const fnn_activation_arch fnn_activation_generic, fnn_activation_avx2,
+    fnn_activation_avx512;
+const fnn_activation_arch *fnn_activation_kernels(void);
+
+/* Batch norm on one block of columns [j0, j0 + w) over all n rows. */
+typedef struct {
+    void (*forward_f32)(fnn_index n, fnn_index w, const float *S, fnn_index lds,
+                        const float *gamma, const float *beta, float eps, float *Y,
+                        fnn_index ldy, float *mean, float *var);
+    void (*forward_f64)(fnn_index n, fnn_index w, const double *S, fnn_index lds,
+                        const double *gamma, const double *beta, double eps, double *Y,
+                        fnn_index ldy, double *mean, double *var);
+    void (*backward_f32)(fnn_index n, fnn_index w, const float *dY, fnn_index lddy,
+                         const float *S, fnn_index lds, const float *gamma, const float *mean,
+                         const float *var, float eps, float *dS, fnn_index ldds,
+                         float *dgamma, float *dbeta);
+    void (*backward_f64)(fnn_index n, fnn_index w, const double *dY, fnn_index lddy,
+                         const double *S, fnn_index lds, const double *gamma,
+                         const double *mean, const double *var, double eps, double *dS,
+                         fnn_index ldds, double *dgamma, double *dbeta);
+} fnn_batchnorm_arch;
+
+#define FNN_BATCHNORM_ARCH(name)                                                        \
+    const fnn_batchnorm_arch name = {batchnorm_forward_block_f32, batchnorm_forward_block_f64, \
+                                     batchnorm_backward_block_f32,                      \
+                                     batchnorm_backward_block_f64}
+
+extern const fnn_batchnorm_arch fnn_batchnorm_generic, fnn_batchnorm_avx2, fnn_batchnorm_avx512;
+const fnn_batchnorm_arch *fnn_batchnorm_kernels(void);
+
+/* Softmax cross-entropy of rows [0, m): dS rows and the per-row losses. */
+typedef struct {
+    void (*rows_f32)(fnn_index m, fnn_index c, const float *S, fnn_index lds, const int64_t *y,
+                     float *dS, fnn_index ldds, float *row_loss, float inv_n);
+    void (*rows_f64)(fnn_index m, fnn_index c, const double *S, fnn_index lds,
+                     const int64_t *y, double *dS, fnn_index ldds, double *row_loss,
+                     double inv_n);
+} fnn_loss_arch;
+
+#define FNN_LOSS_ARCH(name) const fnn_loss_arch name = {softmax_ce_rows_f32, softmax_ce_rows_f64}
+
+extern const fnn_loss_arch fnn_loss_generic, fnn_loss_avx2, fnn_loss_avx512;
+const fnn_loss_arch *fnn_loss_kernels(void);
+
 #endif

@@ -1,5 +1,56 @@
-/* Softmax cross-entropy, instantiated per type by loss.c (see instantiate.h). */
+/*
+ * Softmax cross-entropy, instantiated per type by instantiate.h and per SIMD
+ * level by loss.c (generic, plus the entry point), loss_avx2.c and
+ * loss_avx512.c.
+ *
+ * One row at a time, in L1: the maximum, then e = exp(s - max) written to dS,
+ * their sum, and the scaling of dS. Sums and maxima run in LOSS_LANES fixed
+ * lanes (combined in a fixed order), so they vectorise without reassociating
+ * differently on different levels or thread counts.
+ */
+#include "vmath.h"
 
+#ifndef LOSS_LANES
+#define LOSS_LANES 16
+#endif
+
+static void FN(softmax_ce_rows)(fnn_index m, fnn_index c, const REAL *restrict S, fnn_index lds,
+                                const int64_t *restrict y, REAL *restrict dS, fnn_index ldds,
+                                REAL *restrict row_loss, REAL inv_n)
+{
+    for (fnn_index i = 0; i < m; ++i) {
+        const REAL *restrict s = S + i * lds;
+        REAL *restrict ds = dS + i * ldds;
+        const fnn_index full = c - c % LOSS_LANES;
+
+        /* shift by the row maximum: every exponent is <= 0, so 1e30 is harmless */
+        REAL lane[LOSS_LANES];
+        for (int k = 0; k < LOSS_LANES; ++k) lane[k] = s[0];
+        for (fnn_index j = 0; j < full; j += LOSS_LANES)
+            for (int k = 0; k < LOSS_LANES; ++k) lane[k] = FN(vm_select)(s[j + k] > lane[k], s[j + k], lane[k]);
+        REAL top = s[0];
+        for (int k = 0; k < LOSS_LANES; ++k) top = lane[k] > top ? lane[k] : top;
+        for (fnn_index j = full; j < c; ++j) top = s[j] > top ? s[j] : top;
+
+        for (fnn_index j = 0; j < c; ++j) ds[j] = FN(vm_exp)(s[j] - top);
+
+        for (int k = 0; k < LOSS_LANES; ++k) lane[k] = 0;
+        for (fnn_index j = 0; j < full; j += LOSS_LANES)
+            for (int k = 0; k < LOSS_LANES; ++k) lane[k] += ds[j + k];
+        REAL total = 0;
+        for (fnn_index j = full; j < c; ++j) total += ds[j];
+        for (int k = 0; k < LOSS_LANES; ++k) total += lane[k];
+
+        const REAL scale = inv_n / total;
+        for (fnn_index j = 0; j < c; ++j) ds[j] *= scale;
+        const fnn_index label = (fnn_index)y[i];
+        ds[label] -= inv_n;
+        /* -log p[y] = log(sum e) - (s[y] - max) */
+        row_loss[i] = FN(vm_log)(total) - (s[label] - top);
+    }
+}
+
+#ifdef FNN_LOSS_DRIVER
 /* Sum in a fixed pairwise order: accurate, and the same for any thread count. */
 static REAL FN(pairwise_sum)(const REAL *x, fnn_index n)
 {
@@ -20,29 +71,14 @@ int FN(fnn_softmax_cross_entropy)(fnn_index n, fnn_index c, const REAL *S, fnn_i
     /* A bad label would index outside the row: refuse it here, whatever the caller checked. */
     for (fnn_index i = 0; i < n; ++i)
         if (y[i] < 0 || y[i] >= c) return FNN_EINVAL;
+    const fnn_loss_arch *arch = fnn_loss_kernels();
     const REAL inv_n = (REAL)1 / (REAL)n;
     const int nthreads = fnn_threads_for((double)n * (double)c * 8.0);
     (void)nthreads;
 #pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
-    for (fnn_index i = 0; i < n; ++i) {
-        const REAL *s = S + i * lds;
-        REAL *ds = dS + i * ldds;
-        /* shift by the row maximum: every exponent is <= 0, so 1e30 is harmless */
-        REAL top = s[0];
-        for (fnn_index j = 1; j < c; ++j) top = s[j] > top ? s[j] : top;
-        REAL total = 0;
-        for (fnn_index j = 0; j < c; ++j) {
-            const REAL e = MATH(exp)(s[j] - top);
-            ds[j] = e;
-            total += e;
-        }
-        const REAL scale = inv_n / total;
-        for (fnn_index j = 0; j < c; ++j) ds[j] *= scale;
-        const fnn_index label = (fnn_index)y[i];
-        ds[label] -= inv_n;
-        /* -log p[y] = log(sum e) - (s[y] - max) */
-        row_loss[i] = MATH(log)(total) - (s[label] - top);
-    }
+    for (fnn_index i = 0; i < n; ++i)
+        FN(arch->rows)(1, c, S + i * lds, lds, y + i, dS + i * ldds, ldds, row_loss + i, inv_n);
     *loss = FN(pairwise_sum)(row_loss, n) / (REAL)n;
     return FNN_OK;
 }
+#endif

@@ -446,7 +446,8 @@ def test_gemm_hook_is_bit_identical_across_thread_counts(rng, dtype, simd_level,
 
 
 @pytest.mark.parametrize("name", ACTIVATIONS)
-def test_activations_are_bit_identical_across_thread_counts(rng, dtype, name, thread_count):
+def test_activations_are_bit_identical_across_thread_counts(rng, dtype, name, simd_level,
+                                                            thread_count):
     S = randn(rng, (512, 512), dtype, scale=3.0)
     dH = randn(rng, S.shape, dtype)
     H = ops.activation_forward(name, S)
@@ -455,7 +456,8 @@ def test_activations_are_bit_identical_across_thread_counts(rng, dtype, name, th
 
 
 @pytest.mark.parametrize("shape", [(512, 512), (300, 257)], ids=lambda s: "x".join(map(str, s)))
-def test_batchnorm_is_bit_identical_across_thread_counts(rng, dtype, shape, thread_count):
+def test_batchnorm_is_bit_identical_across_thread_counts(rng, dtype, shape, simd_level,
+                                                         thread_count):
     S, gamma, beta = bn_inputs(rng, shape, dtype)
     dY = randn(rng, shape, dtype)
     _, mean, var = ops.batchnorm_forward(S, gamma, beta)
@@ -464,10 +466,31 @@ def test_batchnorm_is_bit_identical_across_thread_counts(rng, dtype, shape, thre
         thread_count, lambda: ops.batchnorm_backward(dY, S, gamma, mean, var))
 
 
-def test_softmax_cross_entropy_is_bit_identical_across_thread_counts(rng, dtype, thread_count):
+def test_softmax_cross_entropy_is_bit_identical_across_thread_counts(rng, dtype, simd_level,
+                                                                   thread_count):
     S = randn(rng, (300, 1000), dtype, scale=5.0)
     y = labels(rng, 300, 1000)
     assert_bit_identical_across_threads(thread_count, lambda: ops.softmax_cross_entropy(S, y))
+
+
+# Widths around the vector lengths of every level (4..16 lanes) and a long row,
+# so vector bodies, remainders and the two-pass column blocks are all exercised.
+ELEMENTWISE_SHAPES = [(3, 1), (5, 15), (9, 17), (33, 70), (6, 1003)]
+
+
+@pytest.mark.parametrize("shape", ELEMENTWISE_SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_elementwise_kernels_match_reference_at_every_simd_level(rng, dtype, simd_level, shape):
+    S = randn(rng, shape, dtype, scale=3.0)
+    dH = randn(rng, shape, dtype)
+    for name in ACTIVATIONS:
+        (H,) = check_against_reference("activation_forward", (name, S), dtype)
+        check_against_reference("activation_backward", (name, dH, H), dtype)
+    if shape[0] >= 2:
+        B, gamma, beta = bn_inputs(rng, shape, dtype)
+        _, mean, var = reference.batchnorm_forward(B, gamma, beta)
+        check_against_reference("batchnorm_forward", (B, gamma, beta), dtype)
+        check_against_reference("batchnorm_backward", (dH, B, gamma, mean, var), dtype)
+    check_against_reference("softmax_cross_entropy", (S, labels(rng, *shape)), dtype)
 
 
 def test_large_kernels_still_match_reference_with_two_threads(big_linear_inputs, dtype, thread_count):
