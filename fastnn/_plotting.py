@@ -1,0 +1,32 @@
+"""matplotlib, imported only when a figure is drawn; figures are written atomically.
+
+Figures are made with ``matplotlib.figure.Figure`` rather than pyplot: no GUI
+backend is touched and no global pyplot state is left behind.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ._files import atomic_write
+
+INSTALL_HINT = "pip install matplotlib (or pip install 'fastnn-mlp[plot]')"
+
+
+def new_figure(what, **kwargs):
+    """A matplotlib Figure; ImportError naming the ``plot`` extra when matplotlib is missing."""
+    try:
+        import matplotlib  # noqa: F401  (first: a blocked top-level package must count as missing)
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError(f"{what} draws with matplotlib, which is not installed: {INSTALL_HINT}") from None
+    return Figure(**kwargs)
+
+
+def save_figure(fig, path, dpi=100):
+    """Write ``fig`` to ``path`` atomically; the format comes from the extension (PNG without one)."""
+    name = os.fspath(path)
+    extension = os.path.splitext(name)[1].lstrip(".").lower()
+    with atomic_write(name) as fh:
+        fig.savefig(fh, format=extension or "png", dpi=dpi)
+    return name
