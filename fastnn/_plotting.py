@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from ._files import atomic_write
 
 INSTALL_HINT = "pip install matplotlib (or pip install 'fastnn-mlp[plot]')"
@@ -23,10 +25,25 @@ def new_figure(what, **kwargs):
     return Figure(**kwargs)
 
 
-def save_figure(fig, path, dpi=100):
-    """Write ``fig`` to ``path`` atomically; the format comes from the extension (PNG without one)."""
+def save_figure(fig, path, dpi=100, colors=None):
+    """Write ``fig`` to ``path`` atomically; the format comes from the extension (PNG without one).
+
+    ``colors``: for a PNG, reduce the image to a palette of at most this many colours (with
+    Pillow, which matplotlib depends on): plots have few distinct colours, and anti-aliased
+    edges otherwise make the file several times larger.
+    """
     name = os.fspath(path)
-    extension = os.path.splitext(name)[1].lstrip(".").lower()
+    extension = os.path.splitext(name)[1].lstrip(".").lower() or "png"
     with atomic_write(name) as fh:
-        fig.savefig(fh, format=extension or "png", dpi=dpi)
+        if colors is None or extension != "png":
+            fig.savefig(fh, format=extension, dpi=dpi)
+        else:
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from PIL import Image
+
+            fig.set_dpi(dpi)
+            canvas = FigureCanvasAgg(fig)
+            canvas.draw()
+            image = Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB")
+            image.quantize(colors=colors).save(fh, format="PNG", optimize=True)
     return name

@@ -40,8 +40,8 @@ def figure(**kwargs):
 
 
 def save(fig, out_dir, name, dpi=90):
-    """Write ``fig`` as out_dir/name (atomically) and say so."""
-    path = _plotting.save_figure(fig, os.path.join(out_dir, name), dpi=dpi)
+    """Write ``fig`` as out_dir/name (atomically, a PNG of at most 128 colours) and say so."""
+    path = _plotting.save_figure(fig, os.path.join(out_dir, name), dpi=dpi, colors=128)
     print(f"wrote {path}")
     return path
 
@@ -77,7 +77,7 @@ def decision_regions(ax, probability, X, y, margin=0.5, resolution=200):
     lo, hi = X.min(axis=0) - margin, X.max(axis=0) + margin
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
     p = np.asarray(probability(np.column_stack([gx.ravel(), gy.ravel()])), dtype=np.float64).reshape(gx.shape)
-    ax.contourf(gx, gy, p, levels=np.linspace(0, 1, 11), cmap="RdBu", vmin=0, vmax=1, alpha=0.6)
+    ax.contourf(gx, gy, p, levels=np.linspace(0, 1, 6), cmap="RdBu", vmin=0, vmax=1, alpha=0.6)
     ax.contour(gx, gy, p, levels=[0.5], colors="black", linewidths=1.2)
     scatter_classes(ax, X, y)
     ax.set_xlim(lo[0], hi[0])
