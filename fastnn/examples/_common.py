@@ -17,7 +17,8 @@ XOR_Y = np.array([0, 1, 1, 0])
 
 def parse_args(module_name, doc, argv, small_help):
     """``--out DIR`` and ``--small`` for ``python -m fastnn.examples.<name>``."""
-    parser = argparse.ArgumentParser(prog=f"python -m {module_name}", description=doc.splitlines()[0])
+    title = doc.splitlines()[0].split(": ``python -m")[0]  # the usage line repeats the command
+    parser = argparse.ArgumentParser(prog=f"python -m {module_name}", description=title + ".")
     parser.add_argument("--out", default=".", metavar="DIR", help="folder for the PNG files (default: .)")
     parser.add_argument("--small", action="store_true", help=small_help)
     return parser.parse_args(argv)
