@@ -17,9 +17,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 
 import numpy as np
+
+from ._files import atomic_write
 
 __all__ = ["save", "load", "FORMAT", "VERSION"]
 
@@ -51,23 +52,8 @@ def save(model, path):
                          "training": bool(model.training)}, sort_keys=True).encode("utf-8")
     entries = {_HEADER: np.frombuffer(header, dtype=np.uint8),
                _DIGEST: _as_uint8(_digest(header, arrays)), **arrays}
-    directory = os.path.dirname(os.path.abspath(name))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(name)}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **entries)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
-        os.replace(tmp, name)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_write(name) as fh:
+        np.savez(fh, **entries)
 
 
 def _read(name):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -108,3 +110,153 @@ def test_eval_mode_gradients_of_batchnorm_match_finite_differences(rng):
             p[idx] += 1e-6
             numeric[idx] = (plus - minus) / 2e-6
         assert np.max(np.abs(grads[name] - numeric)) <= 1e-6 * max(np.abs(numeric).max(), 1e-12), name
+
+
+# ---------------------------------------------------------------- layer_statistics
+
+def _small_model(backend, dtype):
+    return fastnn.Sequential([L.Dense(4, 6), L.Tanh(), L.Dense(6, 5), L.BatchNorm(5), L.ReLU(), L.Dropout(0.3),
+                              L.Maxout(5, 3, k=2), L.Dense(3, 3)], backend=backend, dtype=dtype, seed=4)
+
+
+def _upper_loss(model, start, H, y):
+    """The model's loss as a function of the output H of layer start - 1 (eval mode)."""
+    for layer in model.layers[start:]:
+        H = layer.forward(H, False)
+    return float(model.loss(L.BACKENDS[model.backend], H, y)[0])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_layer_statistics_match_a_direct_computation(backend, dtype, rng):
+    X, y = rng.standard_normal((7, 4)), rng.integers(0, 3, size=7)
+    model = _small_model(backend, dtype).eval()  # eval: no dropout, BN running statistics
+    before = snapshot(model)
+    stats = fastnn.diagnostics.layer_statistics(model, X, y, bins=7, gradient_bins=5)
+    assert_same_snapshot(before, snapshot(model))
+    assert [s["layer"] for s in stats] == [1, 4, 6] and [s["name"] for s in stats] == ["tanh", "relu", "maxout"]
+
+    probe = model.copy(dtype="float64")
+    H = X
+    tol = 1e-12 if dtype == "float64" else 1e-5
+    for i, layer in enumerate(probe.layers):
+        H = layer.forward(H, False)
+        s = next((s for s in stats if s["layer"] == i), None)
+        if s is None:
+            continue
+        assert s["activation_mean"] == pytest.approx(H.mean(), abs=tol * np.abs(H).max())
+        assert s["activation_std"] == pytest.approx(H.std(), rel=tol * 10)
+        assert abs(s["fraction_zero"] - np.mean(H == 0)) <= 1 / H.size  # a float32 sign may flip
+        counts, edges = s["activation_hist"]
+        assert counts.shape == (7,) and edges.shape == (8,) and counts.sum() == H.size
+        if dtype == "float32":
+            # float32 rounding can move a ReLU/maxout kink, which changes the gradient by a
+            # whole piece: the gradients are checked in float64 (the code path is the same)
+            continue
+        # dJ/dH by centred differences through the layers above, compared with the reported stats
+        grad = np.zeros_like(H)
+        for idx in np.ndindex(H.shape):
+            step = np.zeros_like(H)
+            step[idx] = 1e-6
+            grad[idx] = (_upper_loss(probe, i + 1, H + step, y)
+                         - _upper_loss(probe, i + 1, H - step, y)) / 2e-6
+        gtol = 1e-6
+        assert s["gradient_std"] == pytest.approx(grad.std(), rel=gtol)
+        assert s["gradient_mean"] == pytest.approx(grad.mean(), abs=gtol * np.abs(grad).max())
+        counts, edges = s["gradient_hist"]
+        assert counts.shape == (5,) and counts.sum() == grad.size
+        assert edges[0] == pytest.approx(grad.min(), abs=gtol * np.abs(grad).max())
+
+
+def test_layer_statistics_without_targets_modes_bins_and_zeros(rng):
+    X = rng.standard_normal((20, 4))
+    model = _small_model("c", "float64")
+    train = fastnn.diagnostics.layer_statistics(model, X)
+    assert all("gradient_std" not in s and "gradient_hist" not in s for s in train)
+    assert set(train[0]) == {"layer", "name", "activation_mean", "activation_std", "fraction_zero", "activation_hist"}
+    evaluated = fastnn.diagnostics.layer_statistics(model, X, training=False)
+    # BatchNorm normalises with batch statistics in training mode, running ones (0, 1) in eval mode
+    assert train[0]["activation_std"] == evaluated[0]["activation_std"]
+    assert train[1]["activation_std"] != evaluated[1]["activation_std"]
+    assert model.training  # the model's mode is untouched
+
+    relu = train[1]
+    assert 0.2 < relu["fraction_zero"] < 0.8
+    nonzero = fastnn.diagnostics.layer_statistics(model, X, skip_zeros=True)[1]
+    assert nonzero["activation_hist"][0].sum() == round(X.shape[0] * 5 * (1 - relu["fraction_zero"]))
+    assert nonzero["activation_std"] == relu["activation_std"]  # stds count every value
+
+    edges = np.linspace(-1, 1, 11)
+    counts, got_edges = fastnn.diagnostics.layer_statistics(model, X, bins=edges)[0]["activation_hist"]
+    np.testing.assert_array_equal(got_edges, edges)
+    assert counts.sum() == X.shape[0] * 6  # tanh lies inside [-1, 1]
+
+
+def test_layer_statistics_bad_arguments(rng):
+    model = _small_model("c", "float32")
+    X, y = rng.standard_normal((6, 4)), rng.integers(0, 3, size=6)
+    stats = fastnn.diagnostics.layer_statistics
+    with pytest.raises(ValueError, match="bins must be"):
+        stats(model, X, bins=0)
+    with pytest.raises(ValueError, match="gradient_bins edges must increase"):
+        stats(model, X, y, gradient_bins=[0.0, 0.0, 1.0])
+    with pytest.raises(ValueError, match=r"X must have shape \(N, 4\)"):
+        stats(model, X[:, :3])
+    with pytest.raises(ValueError, match=r"labels in \[0, 3\)"):
+        stats(model, X, y + 3)
+    with pytest.raises(TypeError, match="skip_zeros"):
+        stats(model, X, skip_zeros="yes")
+
+
+# The lecture's initialisation study (seed 001), on 1,000 inputs through layer_statistics.
+def _study_stds(activation, weights):
+    from fastnn.examples.init_study import INITS, lecture_inputs, lecture_network
+
+    X, _ = lecture_inputs(1000)
+    model = lecture_network(activation, INITS[weights])
+    stats = fastnn.diagnostics.layer_statistics(model, X, bins=np.array([-1.0, -0.9, 0.9, 1.0]))
+    return stats, [s["activation_std"] for s in stats]
+
+
+def test_init_study_tanh_small_weights_vanish():
+    _, stds = _study_stds("tanh", "N(0, 0.01^2)")
+    assert len(stds) == 10 and stds[9] < 1e-5 * stds[0]
+
+
+def test_init_study_tanh_unit_weights_saturate():
+    stats, _ = _study_stds("tanh", "N(0, 1)")
+    counts, _ = stats[9]["activation_hist"]  # bins [-1, -0.9), [-0.9, 0.9), [0.9, 1]
+    assert counts.sum() == 1000 * 500 and (counts[0] + counts[2]) > 0.8 * counts.sum()
+
+
+def test_init_study_tanh_xavier_keeps_every_layer_in_range():
+    _, stds = _study_stds("tanh", "Xavier")
+    assert all(0.15 <= s <= 1.0 for s in stds), stds
+
+
+@pytest.mark.parametrize("weights, low, high", [("He", 0.5, 2.0), ("Xavier", 0.0, 0.2)])
+def test_init_study_relu(weights, low, high):
+    # He keeps the 10th layer within a factor 2 of the 1st; Xavier lets it fall by more than 5x
+    _, stds = _study_stds("relu", weights)
+    assert low <= stds[9] / stds[0] <= high, stds
+
+
+def test_plot_layer_histograms_writes_a_png(tmp_path, rng):
+    pytest.importorskip("matplotlib")
+    model = _small_model("c", "float64")
+    stats = fastnn.diagnostics.layer_statistics(model, rng.standard_normal((10, 4)), rng.integers(0, 3, size=10))
+    path = tmp_path / "layers.png"
+    assert fastnn.diagnostics.plot_layer_histograms(stats, path, title="three layers") == str(path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["layers.png"]  # no temporary file left
+    with pytest.raises(ValueError, match="at least one layer"):
+        fastnn.diagnostics.plot_layer_histograms([], tmp_path / "none.png")
+
+
+def test_plot_layer_histograms_without_matplotlib_names_the_extra(tmp_path, rng, monkeypatch):
+    stats = fastnn.diagnostics.layer_statistics(_small_model("c", "float64"), rng.standard_normal((10, 4)))
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(ImportError, match=r"fastnn-mlp\[plot\]"):
+        fastnn.diagnostics.plot_layer_histograms(stats, tmp_path / "layers.png")
+    assert not any(tmp_path.iterdir())

@@ -16,16 +16,12 @@ uses fewer points and passes (for tests).
 
 from __future__ import annotations
 
-import argparse
-import os
-import sys
-
 import numpy as np
 
 from fastnn.classic import Perceptron, margin
+from fastnn.examples import _common
+from fastnn.examples._common import XOR_X, XOR_Y
 
-XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
-XOR_Y = np.array([0, 1, 1, 0])
 MAX_PANELS = 12
 
 
@@ -48,11 +44,6 @@ def _draw_boundary(ax, w, b, limits, **style):
         ax.axvline(-b / w[0], **style)
 
 
-def _scatter(ax, X, y):
-    ax.scatter(*X[y == 1].T, marker="o", color="tab:blue", s=18, label="class 1", zorder=3)
-    ax.scatter(*X[y != 1].T, marker="x", color="tab:red", s=18, label="class 0", zorder=3)
-
-
 def _panels(n_updates: int) -> list[int]:
     """Which updates get a panel: all of them, or MAX_PANELS spread out with the first and last."""
     if n_updates <= MAX_PANELS:
@@ -60,17 +51,18 @@ def _panels(n_updates: int) -> list[int]:
     return sorted({int(round(k)) for k in np.linspace(0, n_updates - 1, MAX_PANELS)})
 
 
-def plot_updates(plt, p, X, y, title, path):
+def plot_updates(p, X, y, title, out_dir):
     limits = (X[:, 0].min() - 0.5, X[:, 0].max() + 0.5), (X[:, 1].min() - 0.5, X[:, 1].max() + 0.5)
     shown = _panels(len(p.updates_))
     cols = min(4, len(shown))
     rows = -(-len(shown) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.0 * rows), squeeze=False)
+    fig = _common.figure(figsize=(3.2 * cols, 3.0 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax in axes.flat[len(shown):]:
         ax.axis("off")
     for ax, k in zip(axes.flat, shown):
         index, w, b = p.updates_[k]
-        _scatter(ax, X, y)
+        _common.scatter_classes(ax, X, y)
         ax.scatter(*X[index], s=160, facecolors="none", edgecolors="black", linewidths=1.2)
         _draw_boundary(ax, w, b, limits, color="black")
         ax.set_xlim(limits[0])
@@ -79,14 +71,14 @@ def plot_updates(plt, p, X, y, title, path):
         ax.tick_params(labelsize=7)
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return _common.save(fig, out_dir, "perceptron_separable.png", dpi=110)
 
 
-def plot_xor(plt, p, path):
+def plot_xor(p, out_dir):
     limits = (-0.5, 1.5), (-0.5, 1.5)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4))
-    _scatter(left, XOR_X, XOR_Y)
+    fig = _common.figure(figsize=(9, 4))
+    left, right = fig.subplots(1, 2)
+    _common.scatter_classes(left, XOR_X, XOR_Y)
     last = p.updates_[-4:]
     for k, (_, w, b) in enumerate(last):
         # label every update, also those whose w = 0 draws no line (XOR makes the perceptron cycle through them)
@@ -105,34 +97,13 @@ def plot_xor(plt, p, path):
     right.set_ylim(bottom=0)
     right.set_title(f"no pass without a mistake in {p.n_iter_} passes", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def _import_pyplot():
-    try:
-        import matplotlib
-    except ImportError:
-        return None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return _common.save(fig, out_dir, "perceptron_xor.png", dpi=110)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fastnn.examples.perceptron",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=".", metavar="DIR", help="folder for the PNG files (default: .)")
-    parser.add_argument("--small", action="store_true", help="fewer points and passes (a quick check)")
-    args = parser.parse_args(argv)
-
-    plt = _import_pyplot()
-    if plt is None:
-        print("this example draws with matplotlib, which is not installed: pip install matplotlib",
-              file=sys.stderr)
+    args = _common.parse_args("fastnn.examples.perceptron", __doc__, argv, "fewer points and passes (a quick check)")
+    if not _common.can_draw(args.out):
         return 1
-    os.makedirs(args.out, exist_ok=True)
 
     n, xor_passes = (16, 20) if args.small else (40, 100)
     X, y = separable_data(n)
@@ -146,13 +117,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<10} {count:>7} {str(p.converged_):>9} {p.n_iter_:>6} {p.n_updates_:>7} "
               f"{accuracy:>8.0%} {m:>8.3g}")
 
-    paths = [os.path.join(args.out, "perceptron_separable.png"), os.path.join(args.out, "perceptron_xor.png")]
-    plot_updates(plt, separable, X, y,
+    plot_updates(separable, X, y,
                  f"Perceptron on separable data: the boundary after each update "
-                 f"({separable.n_updates_} updates, {separable.n_iter_} passes)", paths[0])
-    plot_xor(plt, xor, paths[1])
-    for path in paths:
-        print(f"wrote {path}")
+                 f"({separable.n_updates_} updates, {separable.n_iter_} passes)", args.out)
+    plot_xor(xor, args.out)
     return 0
 
 
