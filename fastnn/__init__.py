@@ -11,6 +11,23 @@ them, ``Sequential``/``MLP`` models built from ``fastnn.layers`` train with
 from __future__ import annotations
 
 import numbers as _numbers
+import os as _os
+
+# How long an idle OpenMP worker spins before it sleeps, when the user has not
+# said (OMP_WAIT_POLICY or GOMP_SPINCOUNT). libgomp's default spin (300,000
+# pause instructions, about 8 ms on the CPUs we measured) keeps a core busy long
+# after a kernel ends: another process or another library's thread pool then
+# waits for it, and our own next parallel region waits for a descheduled
+# worker. 2,000 spins (about 50 us) cover the gap between consecutive kernels
+# of a training step, about as long as waking a sleeping worker costs. libgomp
+# reads the variable once, when it is loaded (by _ops, just below, unless
+# something loaded it first), so it is set only around that import and then
+# removed again: child processes and other libraries see the environment the
+# user gave.
+GOMP_DEFAULT_SPINCOUNT = "2000"
+_spin_set_here = not ({"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"} & set(_os.environ))
+if _spin_set_here:
+    _os.environ["GOMP_SPINCOUNT"] = GOMP_DEFAULT_SPINCOUNT
 
 try:
     from . import _ops
@@ -23,6 +40,9 @@ except ImportError as exc:  # pragma: no cover - only without a build
         "`pytest` are fine from anywhere), or build in place with "
         "`python setup.py build_ext --inplace`."
     ) from exc
+finally:
+    if _spin_set_here:
+        del _os.environ["GOMP_SPINCOUNT"]
 
 from . import ops, reference
 from . import callbacks, data, diagnostics, init, io, layers, losses, optim, schedules

@@ -241,6 +241,7 @@ def _bench_command(args: argparse.Namespace) -> int:
             "settings": {"quick": args.quick, "seconds_per_case": seconds, "min_rounds": rounds,
                          "dtypes": dtypes, "cases_filter": args.cases},
             "threads": threads_used,
+            "thread_pool_environment": {k: os.environ.get(k) for k in BENCH_ENVIRONMENT},
             "load_average_at_start": load,
             "build": build,
             "cpu": _bench.cpu_facts(),
@@ -271,6 +272,8 @@ def _print_bench_heading(threads: dict, torch, seconds: float, rounds: int, load
              else ", NumPy BLAS its own default (install threadpoolctl to set and report it)"))
     print(f"  median time per call in µs over >= {rounds} interleaved rounds (about {seconds:g} s per case);")
     print("  GFLOP/s for the matrix products (2 per multiply-add); numpy/c and torch/c = their time / fastnn's time")
+    pools = ", ".join(f"{k}={os.environ.get(k, 'unset (library default)')}" for k in BENCH_ENVIRONMENT)
+    print(f"  idle thread pools: {pools}")
     cpus = os.cpu_count() or 1
     if load is not None and load + threads["fastnn"] > cpus + 0.5:
         # Seen here: with one core taken by a compiler, a 2-thread kernel waits
@@ -317,6 +320,36 @@ def _print_results(dtype: str, rows) -> None:
     sys.stdout.flush()
 
 
+# Idle-worker settings for `fastnn bench`, one policy for every competitor's thread
+# pool: workers spin for at most about half a millisecond after a call, then sleep.
+# With the libraries' defaults, NumPy's OpenBLAS workers spin (yielding) for about
+# 0.1 s after each product and libgomp's (PyTorch's and ours) for about 8 ms, so
+# in an interleaved run whoever runs next shares the CPU with the last one's idle
+# workers (measured here: a 1.2 ms 2-thread GEMM took 16 ms right after a NumPy
+# product). Back-to-back calls of one competitor are not affected: their gaps are
+# far shorter. Set by the command only: a variable the user set is kept.
+BENCH_ENVIRONMENT = {
+    "OPENBLAS_THREAD_TIMEOUT": "20",                    # 2^20 cycles, about 0.4 ms
+    "GOMP_SPINCOUNT": fastnn.GOMP_DEFAULT_SPINCOUNT,  # about 50 us, fastnn's own default
+}
+
+
+def _bench_environment_missing() -> dict:
+    return {k: v for k, v in BENCH_ENVIRONMENT.items() if k not in os.environ}
+
+
+def _rerun_with_bench_environment(missing: dict) -> int:
+    """Run this command again in a child with ``missing`` set: the thread pools read
+    these variables once, when they are loaded, and NumPy's already is."""
+    import subprocess
+
+    # -P (Python >= 3.11): do not put the working directory on sys.path, so a
+    # checkout's source tree does not shadow the installed package.
+    safe_path = ["-P"] if sys.version_info >= (3, 11) else []
+    return subprocess.call([sys.executable, *safe_path, "-m", "fastnn", *sys.argv[1:]],
+                           env={**os.environ, **missing})
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
     try:
@@ -328,6 +361,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "info":
         return _info(args)
     if args.command == "bench":
+        missing = _bench_environment_missing()
+        if argv is None and missing:  # the command line, not main([...]) called from Python
+            try:
+                return _rerun_with_bench_environment(missing)
+            except KeyboardInterrupt:
+                return 130
         return _bench_command(args)
     parser.print_help(sys.stderr)
     return 2

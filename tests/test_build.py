@@ -102,6 +102,34 @@ def test_omp_num_threads_sets_the_default_thread_count():
     assert _fresh_interpreter(code, {"OMP_NUM_THREADS": "3"}) == 3
 
 
+SPIN_PROBE = """
+import json, os, time
+import numpy as np
+import fastnn
+from fastnn import ops
+fastnn.set_num_threads(2)
+X = np.ones((1000, 3072))
+ops.linear_forward(X, np.ones((50, 3072)), np.ones(50))   # a 2-thread region
+cpu = time.process_time()
+time.sleep(0.06)
+print(json.dumps({"idle_cpu_ms": (time.process_time() - cpu) * 1e3,
+                  "spincount_left": os.environ.get("GOMP_SPINCOUNT")}))
+"""
+
+
+def test_idle_workers_stop_spinning_soon_and_the_environment_is_left_alone():
+    # libgomp's own default spins ~8 ms after each region (burning that much CPU
+    # while the main thread sleeps); fastnn's default is ~50 us.
+    result = _fresh_interpreter(SPIN_PROBE, unset=("GOMP_SPINCOUNT", "OMP_WAIT_POLICY"))
+    assert result["spincount_left"] is None
+    assert result["idle_cpu_ms"] < 3.0, result
+
+
+def test_a_users_spin_setting_is_kept():
+    result = _fresh_interpreter(SPIN_PROBE, {"GOMP_SPINCOUNT": "123"})
+    assert result["spincount_left"] == "123"
+
+
 # The sizes of the bit-identity tests in test_ops.py. Those tests only mean
 # something if the kernels really start threads at these sizes, which is
 # checked here by counting the process's OS threads (libgomp starts its

@@ -110,7 +110,7 @@ def test_bench_json_has_every_number_and_the_machine(capsys, tmp_path, thread_co
     assert code == 0, err
     record = json.loads(path.read_text())
     assert {"settings", "threads", "build", "cpu", "versions", "backends", "results",
-            "fused_dense_forward", "load_average_at_start"} <= set(record)
+            "fused_dense_forward", "load_average_at_start", "thread_pool_environment"} <= set(record)
     assert record["build"]["simd"] == fastnn.build_info()["simd"]
     assert record["build"]["max_threads"] == record["threads"]["fastnn"] == 1
     assert record["versions"]["fastnn"] == fastnn.__version__
@@ -201,3 +201,13 @@ def test_python_dash_m_fastnn_bench_runs_in_a_fresh_interpreter():
                          capture_output=True, text=True, timeout=120, cwd=tempfile.gettempdir())
     assert out.returncode == 0, out.stderr
     assert "softmax_cross_entropy  256x10" in out.stdout
+
+
+def test_the_bench_command_sets_every_idle_pool_to_a_short_spin_but_keeps_the_users_choice():
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_THREAD_TIMEOUT", "GOMP_SPINCOUNT")}
+    env["GOMP_SPINCOUNT"] = "777"
+    out = subprocess.run([sys.executable, "-m", "fastnn", "bench", "--quick", "--dtype", "float32",
+                          "--cases", "softmax_cross_entropy 256x10"],
+                         capture_output=True, text=True, timeout=120, cwd=tempfile.gettempdir(), env=env)
+    assert out.returncode == 0, out.stderr
+    assert "idle thread pools: OPENBLAS_THREAD_TIMEOUT=20, GOMP_SPINCOUNT=777" in out.stdout
