@@ -84,7 +84,7 @@ static int FN(small_batch)(const fnn_gemm_arch *arch, fnn_index m, fnn_index n, 
     const fnn_index chunk = 4 * (fnn_index)DC; /* columns per task */
     const fnn_index n_chunks = (n + chunk - 1) / chunk;
     const int copy_a = cs_a != 1, copy_b = rs_b != 1;
-    const int nthreads = fnn_threads_for((double)m * (double)n * (double)k);
+    const int nthreads = fnn_threads_for((double)m * (double)n * (double)k / FNN_GEMM_MACS_PER_WORK);
     int failed = 0;
 
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
@@ -176,7 +176,7 @@ int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
        micro-kernel reads full slivers of A in place when its rows or its
        columns are contiguous (the broadcasts then follow MR short streams). */
     const int read_a = n_sl <= FNN_READ_A_MAX_SLIVERS && (cs_a == 1 || rs_a == 1);
-    const int nthreads = fnn_threads_for((double)m * (double)n * (double)k);
+    const int nthreads = fnn_threads_for((double)m * (double)n * (double)k / FNN_GEMM_MACS_PER_WORK);
     /* columns when rows are few, or when C is so much wider than tall that each
        thread's half of B (kept in its own cache) outweighs packing all of A twice */
     const int split_cols = nthreads > 1 && n_sl > m_sl
