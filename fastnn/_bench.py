@@ -396,7 +396,8 @@ def sample_interleaved(
     timer's resolution and the loop's overhead are negligible. The number of
     rounds is chosen so the whole case takes about ``target_seconds`` (but at
     least ``min_rounds``). The order within a round flips every round so no
-    competitor always runs right after the same other one.
+    competitor always runs right after the same other one. Each sample starts
+    with one untimed call.
     """
     estimate = {name: _warm_up(fn, warmup_seconds) for name, fn in competitors}
     loops = {name: max(1, math.ceil(min_sample_seconds / max(t, 1e-9))) for name, t in estimate.items()}
@@ -412,6 +413,10 @@ def sample_interleaved(
         for r in range(rounds):
             order = competitors if r % 2 == 0 else list(reversed(competitors))
             for name, fn in order:
+                # One untimed call first: it wakes this competitor's thread pool, asleep
+                # since its last sample (every competitor pays that once per sample
+                # otherwise, a cost no program calling one library in a loop sees).
+                fn()
                 samples[name].append(_seconds_per_call(fn, loops[name]))
     finally:
         if gc_was_enabled:
