@@ -189,6 +189,119 @@ int fnn_dense_forward_f64(fnn_index n, fnn_index d_in, fnn_index d_out,
                           const double *b, int activation, double alpha,
                           double *S, fnn_index lds, double *H, fnn_index ldh);
 
+/* ---- training engine (engine.c) ----
+ * Runs a sequence of mini-batch training steps of a layer stack in one call:
+ * gather the batch by index, forward (training mode), loss, backward, L2 and
+ * the optimiser update, for each step in turn. The caller describes the
+ * network once (fnn_net), sizes and provides the workspace
+ * (fnn_train_workspace_bytes), and owns every array; nothing is allocated.
+ */
+enum fnn_layer_kind {
+    FNN_LAYER_DENSE = 0,       /* S = X W^T + b (b may be NULL) */
+    FNN_LAYER_BATCHNORM = 1,   /* batch statistics, running averages updated */
+    FNN_LAYER_ACTIVATION = 2,
+    FNN_LAYER_DROPOUT = 3,     /* inverted dropout, counter-based masks */
+    FNN_LAYER_MAXOUT = 4       /* max over `pieces` rows of W per output unit */
+};
+
+enum fnn_loss_kind {
+    FNN_LOSS_SOFTMAX_CE = 0,        /* integer labels (int64) */
+    FNN_LOSS_SOFTMAX_CE_SOFT = 1,   /* (n, c) class probabilities */
+    FNN_LOSS_SIGMOID_BCE = 2,       /* one output unit, targets 0/1 */
+    FNN_LOSS_MSE = 3                /* batch mean of 1/2 ||y - o||^2 */
+};
+
+enum fnn_optimizer_kind {
+    FNN_OPT_SGD = 0, FNN_OPT_ADAGRAD = 1, FNN_OPT_RMSPROP = 2, FNN_OPT_ADAM = 3
+};
+
+/* A trainable array and its optimiser state (REAL arrays of `size` elements).
+   state[]: SGD {momentum buffer}, AdaGrad {sum}, RMSProp {square_avg, grad_avg
+   (centered), momentum buffer (momentum > 0)}, Adam {m, v}; unused entries NULL.
+   `fresh` (SGD with momentum): the buffer is empty and the first update sets it
+   to the gradient, as torch.optim.SGD; the engine clears the flag. */
+typedef struct {
+    void *value;
+    fnn_index size;
+    int regularised;           /* gradient gains 2 l2 value; penalty l2 ||value||^2 */
+    int fresh;
+    void *state[3];
+} fnn_param;
+
+typedef struct {
+    int kind;                  /* enum fnn_layer_kind */
+    fnn_index in_features, out_features;
+    fnn_index pieces;          /* maxout: linear pieces per unit */
+    int activation;            /* enum fnn_activation */
+    double alpha;
+    double eps, momentum;      /* batch norm */
+    int unbiased_running_var;  /* running_var is fed var * n / (n - 1) */
+    double p;                  /* dropout probability */
+    uint64_t seed;             /* dropout stream */
+    int64_t step;              /* dropout: training passes so far (advanced) */
+    int weight, bias;          /* dense, maxout: indices into fnn_net.params (-1: none) */
+    int gamma, beta;           /* batch norm: indices into fnn_net.params */
+    void *running_mean, *running_var;
+} fnn_layer;
+
+typedef struct {
+    fnn_layer *layers;
+    int n_layers;
+    fnn_param *params;
+    int n_params;
+    int loss;                  /* enum fnn_loss_kind */
+    double l2;
+    fnn_index batch_max;       /* largest batch of any step */
+} fnn_net;
+
+typedef struct {
+    int kind;                  /* enum fnn_optimizer_kind */
+    double momentum, dampening;
+    int nesterov;
+    double eps, lr_decay;      /* AdaGrad: lr / (1 + t lr_decay) */
+    double alpha;              /* RMSProp smoothing */
+    int centered;
+    double beta1, beta2;       /* Adam */
+    int64_t iterations;        /* updates made so far (advanced per step) */
+} fnn_optimizer;
+
+/* One optimiser update of `param` from its gradient (optim.c): the equations of
+   torch.optim, in REAL arithmetic, with 2 l2 value added to the gradient of a
+   regularised parameter. Uses opt->iterations (updates made before this one);
+   the caller advances it once per step, after every parameter's update. */
+int fnn_optimizer_update_f32(const fnn_optimizer *opt, fnn_param *param, const float *grad,
+                             double lr, double l2);
+int fnn_optimizer_update_f64(const fnn_optimizer *opt, fnn_param *param, const double *grad,
+                             double lr, double l2);
+
+/* Bytes of workspace fnn_train_* needs for `net` (its batch_max rows). */
+size_t fnn_train_workspace_bytes_f32(const fnn_net *net);
+size_t fnn_train_workspace_bytes_f64(const fnn_net *net);
+
+/*
+ * Steps s = 0 .. n_steps-1: batch s is the rows order[bounds[s]] ..
+ * order[bounds[s+1] - 1] of X (n_samples x in_features, C order) and of the
+ * targets (int64 labels, or REAL rows of `target_width`); lr[s] is its learning
+ * rate. step_loss[s] gets the batch's loss plus l2 * sum ||W||^2 before the
+ * update, step_correct[s] its correctly classified samples (classification
+ * losses; 0 otherwise). Parameters, BN running statistics, optimiser state, the
+ * dropout steps and the optimiser's iteration count are updated in place.
+ */
+int fnn_train_f32(fnn_net *net, fnn_optimizer *opt, const float *X, fnn_index n_samples,
+                  const void *targets, fnn_index target_width,
+                  const int64_t *order, const int64_t *bounds, const double *lr,
+                  fnn_index n_steps, void *workspace, size_t workspace_bytes,
+                  double *step_loss, int64_t *step_correct);
+int fnn_train_f64(fnn_net *net, fnn_optimizer *opt, const double *X, fnn_index n_samples,
+                  const void *targets, fnn_index target_width,
+                  const int64_t *order, const int64_t *bounds, const double *lr,
+                  fnn_index n_steps, void *workspace, size_t workspace_bytes,
+                  double *step_loss, int64_t *step_correct);
+
+/* The dropout keep-mask of fastnn.layers.dropout_mask, as 0/1 bytes: element i of
+   a pass (row-major) is kept when u_i >= p, u_i from SplitMix64 of (seed, step, i). */
+void fnn_dropout_mask(uint64_t seed, int64_t step, fnn_index count, double p, unsigned char *keep);
+
 #ifdef __cplusplus
 }
 #endif

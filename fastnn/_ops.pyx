@@ -9,7 +9,8 @@ C read or write outside an array (ValueError), but gives terser messages.
 """
 
 from cython cimport floating
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
+from libc.stdlib cimport calloc, free
 
 import numpy as np
 
@@ -106,6 +107,74 @@ cdef extern from "fastnn.h" nogil:
     int fnn_softmax_cross_entropy_f64(fnn_index n, fnn_index c, const double *S,
                                       fnn_index lds, const int64_t *y, double *dS,
                                       fnn_index ldds, double *row_loss, double *loss)
+
+    ctypedef struct fnn_param:
+        void *value
+        fnn_index size
+        int regularised
+        int fresh
+        void *state[3]
+
+    ctypedef struct fnn_layer:
+        int kind
+        fnn_index in_features
+        fnn_index out_features
+        fnn_index pieces
+        int activation
+        double alpha
+        double eps
+        double momentum
+        int unbiased_running_var
+        double p
+        uint64_t seed
+        int64_t step
+        int weight
+        int bias
+        int gamma
+        int beta
+        void *running_mean
+        void *running_var
+
+    ctypedef struct fnn_net:
+        fnn_layer *layers
+        int n_layers
+        fnn_param *params
+        int n_params
+        int loss
+        double l2
+        fnn_index batch_max
+
+    ctypedef struct fnn_optimizer:
+        int kind
+        double momentum
+        double dampening
+        int nesterov
+        double eps
+        double lr_decay
+        double alpha
+        int centered
+        double beta1
+        double beta2
+        int64_t iterations
+
+    size_t fnn_train_workspace_bytes_f32(const fnn_net *net)
+    size_t fnn_train_workspace_bytes_f64(const fnn_net *net)
+    int fnn_train_f32(fnn_net *net, fnn_optimizer *opt, const float *X, fnn_index n_samples,
+                      const void *targets, fnn_index target_width,
+                      const int64_t *order, const int64_t *bounds, const double *lr,
+                      fnn_index n_steps, void *workspace, size_t workspace_bytes,
+                      double *step_loss, int64_t *step_correct)
+    int fnn_train_f64(fnn_net *net, fnn_optimizer *opt, const double *X, fnn_index n_samples,
+                      const void *targets, fnn_index target_width,
+                      const int64_t *order, const int64_t *bounds, const double *lr,
+                      fnn_index n_steps, void *workspace, size_t workspace_bytes,
+                      double *step_loss, int64_t *step_correct)
+    int fnn_optimizer_update_f32(const fnn_optimizer *opt, fnn_param *param, const float *grad,
+                                 double lr, double l2)
+    int fnn_optimizer_update_f64(const fnn_optimizer *opt, fnn_param *param, const double *grad,
+                                 double lr, double l2)
+    void fnn_dropout_mask(uint64_t seed, int64_t step, fnn_index count, double p,
+                          unsigned char *keep)
 
 # Activation codes, in the order of fastnn.h's enum fnn_activation.
 ACTIVATION_CODES = {
@@ -413,3 +482,218 @@ def vmath(str name, const floating[::1] x):
             status = fnn_vmath_f64(fn, n, &x[0], &y[0])
     _check(status)
     return out
+
+
+# ---- training engine ----
+
+def dropout_mask(uint64_t seed, int64_t step, fnn_index count, double p):
+    """The C twin of fastnn.layers.dropout_mask (flattened, bool)."""
+    out = np.empty((count,), dtype=np.uint8)
+    cdef unsigned char[::1] keep = out
+    if count > 0:
+        with nogil:
+            fnn_dropout_mask(seed, step, count, p, &keep[0])
+    return out.view(np.bool_)
+
+
+cdef inline void *_data(object a) except? NULL:
+    """Address of a C-contiguous array's first element (None -> NULL)."""
+    if a is None:
+        return NULL
+    if not a.flags.c_contiguous:
+        raise ValueError("fastnn._ops: engine arrays must be C-contiguous")
+    return <void *><size_t>a.ctypes.data
+
+
+cdef void _set_optimizer(fnn_optimizer *opt, dict spec):
+    opt.kind = spec["kind"]
+    opt.momentum = spec.get("momentum", 0.0)
+    opt.dampening = spec.get("dampening", 0.0)
+    opt.nesterov = spec.get("nesterov", False)
+    opt.eps = spec.get("eps", 0.0)
+    opt.lr_decay = spec.get("lr_decay", 0.0)
+    opt.alpha = spec.get("alpha", 0.0)
+    opt.centered = spec.get("centered", False)
+    opt.beta1 = spec.get("beta1", 0.0)
+    opt.beta2 = spec.get("beta2", 0.0)
+    opt.iterations = spec["iterations"]
+
+
+cdef class TrainingEngine:
+    """A network described for fnn_train_*: parameter and state pointers, the workspace.
+
+    Built by fastnn._engine from a model (that module documents the spec
+    dictionaries); holds references to every array it points into, so none can
+    be freed while the engine lives. ``run`` trains a run of steps with the GIL
+    released.
+    """
+    cdef fnn_net net
+    cdef fnn_optimizer opt
+    cdef object arrays        # everything C points into, kept alive
+    cdef object workspace
+    cdef object X
+    cdef object targets
+    cdef fnn_index target_width
+    cdef bint is_double
+
+    def __cinit__(self):
+        self.net.layers = NULL
+        self.net.params = NULL
+
+    def __init__(self, list layers, list params, int loss, double l2, fnn_index batch_max,
+                 dict optimizer, X, targets):
+        self.is_double = X.dtype == np.float64
+        dtype = X.dtype
+        self.arrays = []
+        n_layers, n_params = len(layers), len(params)
+        _need(n_layers >= 1, "a network needs at least one layer")
+        self.net.layers = <fnn_layer *>calloc(n_layers, sizeof(fnn_layer))
+        self.net.params = <fnn_param *>calloc(max(n_params, 1), sizeof(fnn_param))
+        if self.net.layers == NULL or self.net.params == NULL:
+            raise MemoryError("fastnn: no memory for the engine's tables")
+        self.net.n_layers = n_layers
+        self.net.n_params = n_params
+        self.net.loss = loss
+        self.net.l2 = l2
+        self.net.batch_max = batch_max
+        cdef int i, k
+        cdef fnn_param *P
+        cdef fnn_layer *L
+        for i, spec in enumerate(params):
+            P = &self.net.params[i]
+            value = spec["value"]
+            _need(value.dtype == dtype, "parameters must have the data's dtype")
+            P.value = _data(value)
+            P.size = value.size
+            P.regularised = spec["regularised"]
+            P.fresh = spec.get("fresh", False)
+            self.arrays.append(value)
+            for k, state in enumerate(spec.get("state", ())):
+                if state is not None:
+                    _need(state.dtype == dtype and state.size == value.size, "optimiser state must match its parameter")
+                    P.state[k] = _data(state)
+                    self.arrays.append(state)
+        for i, spec in enumerate(layers):
+            L = &self.net.layers[i]
+            L.kind = spec["kind"]
+            L.in_features = spec["in_features"]
+            L.out_features = spec["out_features"]
+            L.pieces = spec.get("pieces", 1)
+            L.activation = spec.get("activation", 0)
+            L.alpha = spec.get("alpha", 0.0)
+            L.eps = spec.get("eps", 0.0)
+            L.momentum = spec.get("momentum", 0.0)
+            L.unbiased_running_var = spec.get("unbiased_running_var", False)
+            L.p = spec.get("p", 0.0)
+            L.seed = spec.get("seed", 0)
+            L.step = spec.get("step", 0)
+            L.weight = spec.get("weight", -1)
+            L.bias = spec.get("bias", -1)
+            L.gamma = spec.get("gamma", -1)
+            L.beta = spec.get("beta", -1)
+            for key in ("running_mean", "running_var"):
+                if key in spec:
+                    arr = spec[key]
+                    _need(arr.dtype == dtype and arr.size == L.out_features, f"{key} must match the layer")
+                    self.arrays.append(arr)
+            L.running_mean = _data(spec.get("running_mean"))
+            L.running_var = _data(spec.get("running_var"))
+        _set_optimizer(&self.opt, optimizer)
+        _need(X.ndim == 2 and X.flags.c_contiguous and X.shape[1] == self.net.layers[0].in_features,
+              "X must be C-contiguous with the first layer's width")
+        self.X = X
+        if targets.dtype == np.int64:
+            _need(targets.ndim == 1 and targets.shape[0] == X.shape[0], "labels must be (n,) int64")
+            self.target_width = 0
+        else:
+            _need(targets.dtype == dtype and targets.ndim == 2 and targets.shape[0] == X.shape[0],
+                  "targets must be (n, width) of the data's dtype")
+            self.target_width = targets.shape[1]
+        _need(targets.flags.c_contiguous, "targets must be C-contiguous")
+        self.targets = targets
+        cdef size_t nbytes
+        if self.is_double:
+            nbytes = fnn_train_workspace_bytes_f64(&self.net)
+        else:
+            nbytes = fnn_train_workspace_bytes_f32(&self.net)
+        _need(nbytes > 0, "the network description was refused")
+        self.workspace = np.empty((nbytes,), dtype=np.uint8)
+
+    def __dealloc__(self):
+        free(self.net.layers)
+        free(self.net.params)
+
+    def set_optimizer(self, dict optimizer):
+        """Refresh the optimiser's settings (and iteration count) between runs."""
+        _set_optimizer(&self.opt, optimizer)
+
+    @property
+    def iterations(self):
+        return self.opt.iterations
+
+    def dropout_steps(self):
+        return [self.net.layers[i].step for i in range(self.net.n_layers)]
+
+    def fresh(self):
+        return [bool(self.net.params[i].fresh) for i in range(self.net.n_params)]
+
+    def run(self, const int64_t[::1] order, const int64_t[::1] bounds, const double[::1] lr):
+        """Train steps s = 0 .. len(lr)-1 on the rows order[bounds[s]:bounds[s+1]] of X.
+        Returns (loss per step including the L2 term, correct predictions per step)."""
+        cdef fnn_index steps = lr.shape[0]
+        _need(bounds.shape[0] == steps + 1, "bounds must have one entry more than lr")
+        _need(order.shape[0] == self.X.shape[0], "order must index every sample once")
+        if steps > 0:
+            _need(bounds[0] >= 0 and bounds[steps] <= order.shape[0], "bounds must lie inside order")
+        losses = np.zeros((steps,), dtype=np.float64)
+        correct = np.zeros((steps,), dtype=np.int64)
+        if steps == 0:
+            return losses, correct
+        cdef double[::1] loss_view = losses
+        cdef int64_t[::1] correct_view = correct
+        cdef unsigned char[::1] ws = self.workspace
+        cdef void *X = _data(self.X)
+        cdef void *targets = _data(self.targets)
+        cdef fnn_index n_samples = self.X.shape[0]
+        cdef int status
+        with nogil:
+            if self.is_double:
+                status = fnn_train_f64(&self.net, &self.opt, <const double *>X, n_samples, targets,
+                                       self.target_width, &order[0], &bounds[0], &lr[0], steps,
+                                       &ws[0], ws.shape[0], &loss_view[0], &correct_view[0])
+            else:
+                status = fnn_train_f32(&self.net, &self.opt, <const float *>X, n_samples, targets,
+                                       self.target_width, &order[0], &bounds[0], &lr[0], steps,
+                                       &ws[0], ws.shape[0], &loss_view[0], &correct_view[0])
+        _check(status)
+        return losses, correct
+
+
+def optimizer_update(dict optimizer, value, grad, list state, bint fresh, double lr, double l2,
+                     bint regularised):
+    """One fnn_optimizer_update of ``value`` in place (a test hook); returns the new fresh flag."""
+    cdef fnn_optimizer opt
+    cdef fnn_param P
+    _set_optimizer(&opt, optimizer)
+    _need(value.flags.c_contiguous and grad.flags.c_contiguous and grad.dtype == value.dtype
+          and grad.size == value.size, "value and grad must be C-contiguous and alike")
+    P.value = _data(value)
+    P.size = value.size
+    P.regularised = regularised
+    P.fresh = fresh
+    P.state[0] = P.state[1] = P.state[2] = NULL
+    for k in range(min(len(state), 3)):
+        if state[k] is not None:
+            _need(state[k].dtype == value.dtype and state[k].size == value.size
+                  and state[k].flags.c_contiguous, "state arrays must match value")
+            P.state[k] = _data(state[k])
+    cdef void *g = _data(grad)
+    cdef bint is_double = value.dtype == np.float64
+    cdef int status
+    with nogil:
+        if is_double:
+            status = fnn_optimizer_update_f64(&opt, &P, <const double *>g, lr, l2)
+        else:
+            status = fnn_optimizer_update_f32(&opt, &P, <const float *>g, lr, l2)
+    _check(status)
+    return bool(P.fresh)

@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from . import _checks, callbacks as _callbacks, layers as _layers, losses as _losses, optim as _optim
+from . import _checks, _engine, callbacks as _callbacks, layers as _layers, losses as _losses, optim as _optim
 from .data import batch_bounds
 
 __all__ = ["Sequential", "MLP"]
@@ -38,6 +38,11 @@ __all__ = ["Sequential", "MLP"]
 
 class Sequential:
     """A stack of layers trained on one loss.
+
+    With ``backend="c"``, ``fit`` trains in the C engine (whole runs of
+    mini-batches per call, see :mod:`fastnn._engine`); set ``use_engine = False``
+    on a model to train it layer by layer through the same compiled kernels
+    instead (the results agree to rounding; the engine is the fast path).
 
     Parameters: ``layers`` (a list of fastnn layers), ``loss`` (a name from
     :mod:`fastnn.losses`), ``l2`` (weight of the L2 penalty), ``dtype``
@@ -78,6 +83,11 @@ class Sequential:
         self.training = True
         self.optimizer = None
         self.stop_training = False
+
+    #: train backend "c" models in the C engine (False: layer by layer, as the NumPy backend)
+    use_engine = True
+    #: seconds of training per engine call: fit comes back this often for progress and Ctrl-C
+    engine_chunk_seconds = 0.15
 
     # ------------------------------------------------------------ description
     def parameters(self):
@@ -310,10 +320,17 @@ class Sequential:
         was_training = self.training
         self.training = True
         progress = _Progress(verbose, epochs, len(bounds))
+        trainer = None
+        if self.backend == "c" and self.use_engine and _engine.supports(self, optimizer):
+            trainer = _engine.Trainer(self, optimizer, X, y, max(stop - start for start, stop in bounds))
         try:
             for epoch in range(epochs):
                 order = self._shuffle_rng.permutation(n) if shuffle else np.arange(n)
-                logs = self._train_epoch(X, y, order, bounds, optimizer, lr_schedule, progress, epoch)
+                if trainer is None:
+                    logs = self._train_epoch(X, y, order, bounds, optimizer, lr_schedule, progress, epoch)
+                else:
+                    logs = self._train_epoch_engine(trainer, order, bounds, optimizer, lr_schedule, progress,
+                                                    epoch)
                 if validation is not None:
                     logs.update({f"val_{k}": v for k, v in self._evaluate(*validation).items()})
                 progress.epoch_end(epoch, logs)
@@ -323,6 +340,8 @@ class Sequential:
                     break
         finally:
             self.training = was_training
+            if trainer is not None:
+                trainer.close()
         for cb in callbacks:
             cb.on_train_end(self)
         return history
@@ -349,6 +368,45 @@ class Sequential:
         if self.loss.classification:
             logs["accuracy"] = correct / seen
         return logs
+
+    def _train_epoch_engine(self, trainer, order, bounds, optimizer, lr_schedule, progress, epoch):
+        """One epoch in the C engine, in runs of steps of about ``engine_chunk_seconds`` each."""
+        edges = np.array([start for start, _ in bounds] + [bounds[-1][1]], dtype=np.int64)
+        sizes = np.diff(edges)
+        steps = len(bounds)
+        loss_sum, correct, seen, done = 0.0, 0, 0, 0
+        progress.epoch_begin(epoch)
+        while done < steps:
+            count = min(self._engine_chunk, steps - done)
+            lr = self._learning_rates(optimizer, lr_schedule, count)
+            started = time.perf_counter()
+            losses, hits = trainer.run(order, edges[done:done + count + 1], lr)
+            elapsed = time.perf_counter() - started
+            for J, size in zip(losses.tolist(), sizes[done:done + count].tolist()):
+                loss_sum += J * size  # the order of the layer-by-layer path's sum
+                seen += size
+            correct += int(hits.sum())
+            done += count
+            progress.update(done, loss_sum / seen)
+            # the next run's length: about engine_chunk_seconds, growing at most 16x at a time
+            per_step = max(elapsed / count, 1e-7)
+            self._engine_chunk = int(min(max(1, self.engine_chunk_seconds / per_step), 16 * count))
+        logs = {"loss": loss_sum / seen}
+        if self.loss.classification:
+            logs["accuracy"] = correct / seen
+        return logs
+
+    _engine_chunk = 1
+
+    @staticmethod
+    def _learning_rates(optimizer, lr_schedule, count):
+        """Learning rates of the next ``count`` updates (the schedule's, or the optimiser's lr)."""
+        if lr_schedule is None:
+            return np.full(count, optimizer.lr)
+        rates = np.array([_checks.real(lr_schedule(optimizer.iterations + s), "learning rate from lr_schedule",
+                                       low=0.0) for s in range(count)])
+        optimizer.lr = float(rates[-1])
+        return rates
 
     # ------------------------------------------------------------ inference
     def _outputs(self, X):

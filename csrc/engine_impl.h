@@ -1,0 +1,494 @@
+/*
+ * The training engine, instantiated per type by engine.c (see instantiate.h).
+ *
+ * One step is what fastnn.Sequential.fit does for a mini-batch on the Python
+ * side, in the same order: gather, forward in training mode (batch norm
+ * running averages and dropout steps advance), loss plus the L2 penalty of the
+ * weights before the update, backward, and each parameter's optimiser update
+ * as soon as its gradient is complete (its layer's input gradient has been
+ * computed from the old values by then). The first layers' input gradients,
+ * which no parameter needs, are never computed.
+ */
+
+/* Where a step keeps its arrays; every pointer lies in the caller's workspace. */
+typedef struct {
+    REAL *input;          /* the gathered batch, batch_max x in_features */
+    REAL *targets;        /* gathered REAL targets (soft labels, BCE, MSE) */
+    int64_t *labels;      /* gathered integer labels */
+    REAL *row_loss;
+    REAL *grad[2];        /* backward ping-pong, batch_max x widest layer */
+    REAL *param_grad;     /* gradients of all parameters, back to back */
+} FN(engine_buffers);
+
+typedef struct {
+    REAL *out;            /* the layer's output, batch_max x out_features */
+    REAL *mean, *var;     /* batch norm statistics of the step */
+    unsigned char *keep;  /* dropout mask of the step */
+    REAL *pieces;         /* maxout: all pieces (forward), their gradient (backward) */
+    int32_t *winner;      /* maxout: index of the winning piece per output */
+} FN(layer_buffers);
+
+static fnn_index FN(widest)(const fnn_net *net)
+{
+    fnn_index w = net->layers[0].in_features;
+    for (int l = 0; l < net->n_layers; ++l)
+        w = FNN_MAX(w, FNN_MAX(net->layers[l].in_features, net->layers[l].out_features));
+    return w;
+}
+
+/* Lay the workspace out (base NULL: only measure it). Returns the bytes used. */
+static size_t FN(engine_layout)(const fnn_net *net, fnn_index target_width, unsigned char *base,
+                                FN(engine_buffers) *eb, FN(layer_buffers) *lb)
+{
+    const size_t rows = (size_t)net->batch_max, r = sizeof(REAL);
+    const size_t wide = (size_t)FN(widest)(net);
+    size_t used = 0;
+    FN(engine_buffers) tmp;
+    if (!eb) eb = &tmp;
+    eb->input = ws_take(base, &used, rows * (size_t)net->layers[0].in_features * r);
+    eb->targets = ws_take(base, &used, rows * (size_t)(target_width > 0 ? target_width : 1) * r);
+    eb->labels = ws_take(base, &used, rows * sizeof(int64_t));
+    eb->row_loss = ws_take(base, &used, rows * r);
+    eb->grad[0] = ws_take(base, &used, rows * wide * r);
+    eb->grad[1] = ws_take(base, &used, rows * wide * r);
+    size_t total = 0;
+    for (int i = 0; i < net->n_params; ++i) total += ws_round((size_t)net->params[i].size * r);
+    eb->param_grad = ws_take(base, &used, total);
+    for (int l = 0; l < net->n_layers; ++l) {
+        const fnn_layer *L = &net->layers[l];
+        FN(layer_buffers) one = {0}, *b = lb ? &lb[l] : &one;
+        memset(b, 0, sizeof(*b));
+        const size_t out = (size_t)L->out_features;
+        b->out = ws_take(base, &used, rows * out * r);
+        if (L->kind == FNN_LAYER_BATCHNORM) {
+            b->mean = ws_take(base, &used, out * r);
+            b->var = ws_take(base, &used, out * r);
+        } else if (L->kind == FNN_LAYER_DROPOUT) {
+            b->keep = ws_take(base, &used, rows * out);
+        } else if (L->kind == FNN_LAYER_MAXOUT) {
+            b->pieces = ws_take(base, &used, rows * out * (size_t)L->pieces * r);
+            b->winner = ws_take(base, &used, rows * out * sizeof(int32_t));
+        }
+    }
+    return used + FNN_WS_ALIGN; /* room to align the caller's base */
+}
+
+/* Layer tables of deep networks live after the buffers (short ones on the stack). */
+#define FNN_STACK_LAYERS 16
+
+static size_t FN(layer_table_bytes)(const fnn_net *net)
+{
+    return net->n_layers > FNN_STACK_LAYERS ? (size_t)net->n_layers * sizeof(FN(layer_buffers)) : 0;
+}
+
+size_t FN(fnn_train_workspace_bytes)(const fnn_net *net)
+{
+    if (!net || net->n_layers < 1) return 0;
+    /* the REAL target rows are at most as wide as the network's output */
+    const fnn_index width = net->layers[net->n_layers - 1].out_features;
+    return FN(engine_layout)(net, width, NULL, NULL, NULL) + FN(layer_table_bytes)(net);
+}
+
+/* Gradient slot of parameter i inside eb->param_grad. */
+static REAL *FN(grad_of)(const fnn_net *net, const FN(engine_buffers) *eb, int i)
+{
+    unsigned char *p = (unsigned char *)eb->param_grad;
+    for (int k = 0; k < i; ++k) p += ws_round((size_t)net->params[k].size * sizeof(REAL));
+    return (REAL *)p;
+}
+
+/* sum of x^2 in double, in 8 fixed lanes so that it vectorises */
+static double FN(squared_norm)(const REAL *x, fnn_index n)
+{
+    double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    const fnn_index full = n - n % 8;
+    for (fnn_index i = 0; i < full; i += 8)
+        for (int k = 0; k < 8; ++k) lane[k] += (double)x[i + k] * (double)x[i + k];
+    double s = 0;
+    for (fnn_index i = full; i < n; ++i) s += (double)x[i] * (double)x[i];
+    for (int k = 0; k < 8; ++k) s += lane[k];
+    return s;
+}
+
+static void FN(gather)(fnn_index rows, fnn_index width, const REAL *src, const int64_t *idx,
+                       REAL *dst)
+{
+    const int nthreads = fnn_threads_for((double)rows * (double)width);
+    (void)nthreads;
+#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
+    for (fnn_index i = 0; i < rows; ++i)
+        memcpy(dst + i * width, src + (size_t)idx[i] * (size_t)width, (size_t)width * sizeof(REAL));
+}
+
+/* ---- losses of the output O (n x c), gradient dO; returns the loss ---- */
+
+static fnn_index FN(argmax_row)(const REAL *o, fnn_index c)
+{
+    fnn_index best = 0;
+    for (fnn_index j = 1; j < c; ++j)
+        if (o[j] > o[best]) best = j; /* first maximum, as numpy.argmax */
+    return best;
+}
+
+static int FN(engine_loss)(int kind, fnn_index n, fnn_index c, const REAL *O,
+                           const FN(engine_buffers) *eb, REAL *dO, double *loss, int64_t *correct)
+{
+    const REAL inv_n = (REAL)1 / (REAL)n;
+    int64_t hits = 0;
+    if (kind == FNN_LOSS_SOFTMAX_CE) {
+        REAL value;
+        int status = FN(fnn_softmax_cross_entropy)(n, c, O, c, eb->labels, dO, c, eb->row_loss,
+                                                   &value);
+        if (status != FNN_OK) return status;
+        for (fnn_index i = 0; i < n; ++i) hits += FN(argmax_row)(O + i * c, c) == eb->labels[i];
+        *loss = (double)value;
+    } else if (kind == FNN_LOSS_SOFTMAX_CE_SOFT) {
+        /* -sum_c y_c log softmax(o)_c; gradient softmax(o) sum_c y_c - y */
+        double total = 0;
+        for (fnn_index i = 0; i < n; ++i) {
+            const REAL *o = O + i * c, *y = eb->targets + i * c;
+            REAL *d = dO + i * c;
+            const fnn_index top = FN(argmax_row)(o, c);
+            REAL sum = 0, ysum = 0, dot = 0;
+            for (fnn_index j = 0; j < c; ++j) sum += MATH(exp)(o[j] - o[top]);
+            const REAL log_sum = MATH(log)(sum);
+            for (fnn_index j = 0; j < c; ++j) {
+                const REAL log_p = (o[j] - o[top]) - log_sum;
+                dot += y[j] * log_p;
+                ysum += y[j];
+            }
+            for (fnn_index j = 0; j < c; ++j)
+                d[j] = (MATH(exp)((o[j] - o[top]) - log_sum) * ysum - y[j]) * inv_n;
+            total -= (double)dot;
+            hits += top == FN(argmax_row)(y, c);
+        }
+        *loss = (double)(REAL)(total / (double)n);
+    } else if (kind == FNN_LOSS_SIGMOID_BCE) {
+        /* max(o, 0) - o y + log(1 + e^-|o|); gradient sigmoid(o) - y */
+        double total = 0;
+        for (fnn_index i = 0; i < n; ++i) {
+            const REAL o = O[i * c], y = eb->targets[i];
+            const REAL e = MATH(exp)(-MATH(fabs)(o));
+            total += (double)((o > 0 ? o : (REAL)0) - o * y + MATH(log1p)(e));
+            const REAL p = o >= 0 ? (REAL)1 / ((REAL)1 + e) : e / ((REAL)1 + e);
+            dO[i * c] = (p - y) * inv_n;
+            hits += (o > 0) == (y != 0);
+        }
+        *loss = (double)(REAL)(total / (double)n);
+    } else if (kind == FNN_LOSS_MSE) {
+        double total = 0;
+        for (fnn_index i = 0; i < n * c; ++i) {
+            const REAL diff = O[i] - eb->targets[i];
+            total += (double)(diff * diff);
+            dO[i] = diff * inv_n;
+        }
+        *loss = (double)(REAL)(total / (2.0 * (double)n));
+    } else {
+        return FNN_EINVAL;
+    }
+    *correct = hits;
+    return FNN_OK;
+}
+
+/* ---- forward and backward of one layer ---- */
+
+static int FN(layer_forward)(fnn_net *net, int l, fnn_index n, const REAL *X,
+                             FN(layer_buffers) *lb, int *fused_next)
+{
+    fnn_layer *L = &net->layers[l];
+    FN(layer_buffers) *b = &lb[l];
+    const fnn_index d_in = L->in_features, d_out = L->out_features;
+    *fused_next = 0;
+    switch (L->kind) {
+    case FNN_LAYER_DENSE: {
+        const REAL *W = (const REAL *)net->params[L->weight].value;
+        const REAL *bias = L->bias >= 0 ? (const REAL *)net->params[L->bias].value : NULL;
+        if (l + 1 < net->n_layers && net->layers[l + 1].kind == FNN_LAYER_ACTIVATION) {
+            /* the activation runs on each tile of S while it is in cache */
+            const fnn_layer *A = &net->layers[l + 1];
+            *fused_next = 1;
+            return FN(fnn_dense_forward)(n, d_in, d_out, X, d_in, 1, W, d_in, 1, bias,
+                                         A->activation, (REAL)A->alpha, b->out, d_out,
+                                         lb[l + 1].out, d_out);
+        }
+        return FN(fnn_gemm)(n, d_out, d_in, X, d_in, 1, W, 1, d_in, b->out, d_out, bias, 0);
+    }
+    case FNN_LAYER_BATCHNORM: {
+        const REAL *gamma = (const REAL *)net->params[L->gamma].value;
+        const REAL *beta = (const REAL *)net->params[L->beta].value;
+        int status = FN(fnn_batchnorm_forward)(n, d_out, X, d_in, gamma, beta, (REAL)L->eps,
+                                               b->out, d_out, b->mean, b->var);
+        if (status != FNN_OK) return status;
+        REAL *rm = (REAL *)L->running_mean, *rv = (REAL *)L->running_var;
+        const REAL m = (REAL)L->momentum, keep = (REAL)1 - m;
+        const REAL unbias = L->unbiased_running_var ? (REAL)((double)n / (double)(n - 1)) : (REAL)1;
+        for (fnn_index j = 0; j < d_out; ++j) {
+            rm[j] = rm[j] * keep + m * b->mean[j];
+            rv[j] = rv[j] * keep + m * (L->unbiased_running_var ? b->var[j] * unbias : b->var[j]);
+        }
+        return FNN_OK;
+    }
+    case FNN_LAYER_ACTIVATION:
+        return FN(fnn_activation_forward)(L->activation, n, d_out, X, d_in, b->out, d_out,
+                                          (REAL)L->alpha);
+    case FNN_LAYER_DROPOUT: {
+        const fnn_index count = n * d_out;
+        if (L->p == 0.0) { /* as fastnn.layers.Dropout: no mask drawn, the step stays */
+            memcpy(b->out, X, (size_t)count * sizeof(REAL));
+            return FNN_OK;
+        }
+        fnn_dropout_mask(L->seed, L->step, count, L->p, b->keep);
+        L->step += 1;
+        const REAL scale = (REAL)(1.0 / (1.0 - L->p));
+        for (fnn_index i = 0; i < count; ++i) b->out[i] = X[i] * (b->keep[i] ? scale : (REAL)0);
+        return FNN_OK;
+    }
+    case FNN_LAYER_MAXOUT: {
+        const fnn_index k = L->pieces, rows = d_out * k;
+        const REAL *W = (const REAL *)net->params[L->weight].value;
+        const REAL *bias = (const REAL *)net->params[L->bias].value;
+        int status = FN(fnn_gemm)(n, rows, d_in, X, d_in, 1, W, 1, d_in, b->pieces, rows, bias, 0);
+        if (status != FNN_OK) return status;
+        for (fnn_index i = 0; i < n * d_out; ++i) {
+            const REAL *piece = b->pieces + i * k;
+            int32_t best = 0;
+            for (int32_t r = 1; r < (int32_t)k; ++r)
+                if (piece[r] > piece[best]) best = r; /* first maximum wins a tie */
+            b->winner[i] = best;
+            b->out[i] = piece[best];
+        }
+        return FNN_OK;
+    }
+    default:
+        return FNN_EINVAL;
+    }
+}
+
+/* dW = dS^T X and db = column sums of dS, then (if wanted) dX = dS W: the linear
+   part of Dense and Maxout, with the same GEMM calls as fnn_linear_backward. */
+static int FN(linear_part_backward)(fnn_index n, fnn_index d_in, fnn_index d_out, const REAL *dS,
+                                    const REAL *X, const REAL *W, REAL *dW, REAL *db, REAL *dX)
+{
+    int status = FNN_OK;
+    if (dX) status = FN(fnn_gemm)(n, d_in, d_out, dS, d_out, 1, W, d_in, 1, dX, d_in, NULL, 0);
+    if (status == FNN_OK)
+        status = FN(fnn_gemm)(d_out, d_in, n, dS, 1, d_out, X, d_in, 1, dW, d_in, NULL, 0);
+    if (status == FNN_OK && db) status = FN(fnn_column_sum)(n, d_out, dS, d_out, 1, db);
+    return status;
+}
+
+static int FN(update)(fnn_net *net, const fnn_optimizer *opt, const FN(engine_buffers) *eb,
+                      int index, double lr)
+{
+    if (index < 0) return FNN_OK;
+    return FN(fnn_optimizer_update)(opt, &net->params[index], FN(grad_of)(net, eb, index), lr,
+                                    net->l2);
+}
+
+/* dOut -> dIn for layer l (dIn NULL: not needed), updating the layer's parameters. */
+static int FN(layer_backward)(fnn_net *net, const fnn_optimizer *opt, int l, fnn_index n,
+                              const REAL *X, FN(layer_buffers) *lb, const FN(engine_buffers) *eb,
+                              const REAL *dOut, REAL *dIn, double lr)
+{
+    fnn_layer *L = &net->layers[l];
+    FN(layer_buffers) *b = &lb[l];
+    const fnn_index d_in = L->in_features, d_out = L->out_features;
+    int status = FNN_OK;
+    switch (L->kind) {
+    case FNN_LAYER_DENSE: {
+        const REAL *W = (const REAL *)net->params[L->weight].value;
+        REAL *gb = L->bias >= 0 ? FN(grad_of)(net, eb, L->bias) : NULL;
+        status = FN(linear_part_backward)(n, d_in, d_out, dOut, X, W,
+                                          FN(grad_of)(net, eb, L->weight), gb, dIn);
+        if (status == FNN_OK) status = FN(update)(net, opt, eb, L->weight, lr);
+        if (status == FNN_OK) status = FN(update)(net, opt, eb, L->bias, lr);
+        return status;
+    }
+    case FNN_LAYER_BATCHNORM: {
+        const REAL *gamma = (const REAL *)net->params[L->gamma].value;
+        /* dS is needed for the dgamma/dbeta reductions even when dIn is not */
+        REAL *dS = dIn ? dIn : b->out;
+        status = FN(fnn_batchnorm_backward)(n, d_out, dOut, d_out, X, d_in, gamma, b->mean, b->var,
+                                            (REAL)L->eps, dS, d_out,
+                                            FN(grad_of)(net, eb, L->gamma),
+                                            FN(grad_of)(net, eb, L->beta));
+        if (status == FNN_OK) status = FN(update)(net, opt, eb, L->gamma, lr);
+        if (status == FNN_OK) status = FN(update)(net, opt, eb, L->beta, lr);
+        return status;
+    }
+    case FNN_LAYER_ACTIVATION:
+        return dIn ? FN(fnn_activation_backward)(L->activation, n, d_out, dOut, d_out, b->out,
+                                                 d_out, dIn, d_in, (REAL)L->alpha)
+                   : FNN_OK;
+    case FNN_LAYER_DROPOUT: {
+        if (!dIn) return FNN_OK;
+        if (L->p == 0.0) {
+            memcpy(dIn, dOut, (size_t)(n * d_out) * sizeof(REAL));
+            return FNN_OK;
+        }
+        const REAL scale = (REAL)(1.0 / (1.0 - L->p));
+        for (fnn_index i = 0; i < n * d_out; ++i) dIn[i] = dOut[i] * (b->keep[i] ? scale : (REAL)0);
+        return FNN_OK;
+    }
+    case FNN_LAYER_MAXOUT: {
+        const fnn_index k = L->pieces, rows = d_out * k;
+        const REAL *W = (const REAL *)net->params[L->weight].value;
+        /* the gradient of every piece: dOut at the winner, zero elsewhere */
+        memset(b->pieces, 0, (size_t)(n * rows) * sizeof(REAL));
+        for (fnn_index i = 0; i < n * d_out; ++i) b->pieces[i * k + b->winner[i]] = dOut[i];
+        status = FN(linear_part_backward)(n, d_in, rows, b->pieces, X, W,
+                                          FN(grad_of)(net, eb, L->weight),
+                                          FN(grad_of)(net, eb, L->bias), dIn);
+        if (status == FNN_OK) status = FN(update)(net, opt, eb, L->weight, lr);
+        if (status == FNN_OK) status = FN(update)(net, opt, eb, L->bias, lr);
+        return status;
+    }
+    default:
+        return FNN_EINVAL;
+    }
+}
+
+static int FN(has_params)(const fnn_layer *L)
+{
+    return L->kind == FNN_LAYER_DENSE || L->kind == FNN_LAYER_BATCHNORM
+           || L->kind == FNN_LAYER_MAXOUT;
+}
+
+static int FN(check_net)(const fnn_net *net, fnn_index target_width)
+{
+    if (!net || net->n_layers < 1 || net->batch_max < 1 || net->n_params < 0) return FNN_EINVAL;
+    for (int l = 0; l < net->n_layers; ++l) {
+        const fnn_layer *L = &net->layers[l];
+        const int idx[4] = {L->weight, L->bias, L->gamma, L->beta};
+        for (int k = 0; k < 4; ++k)
+            if (idx[k] >= net->n_params) return FNN_EINVAL;
+        if (L->in_features < 1 || L->out_features < 1) return FNN_EINVAL;
+        if (l > 0 && L->in_features != net->layers[l - 1].out_features) return FNN_EINVAL;
+        switch (L->kind) {
+        case FNN_LAYER_DENSE:
+            if (L->weight < 0 || net->params[L->weight].size != L->in_features * L->out_features)
+                return FNN_EINVAL;
+            if (L->bias >= 0 && net->params[L->bias].size != L->out_features) return FNN_EINVAL;
+            break;
+        case FNN_LAYER_MAXOUT:
+            if (L->pieces < 1 || L->weight < 0 || L->bias < 0
+                || net->params[L->weight].size != L->in_features * L->out_features * L->pieces
+                || net->params[L->bias].size != L->out_features * L->pieces)
+                return FNN_EINVAL;
+            break;
+        case FNN_LAYER_BATCHNORM:
+            if (L->gamma < 0 || L->beta < 0 || !L->running_mean || !L->running_var
+                || net->params[L->gamma].size != L->out_features
+                || net->params[L->beta].size != L->out_features || L->in_features != L->out_features)
+                return FNN_EINVAL;
+            break;
+        case FNN_LAYER_ACTIVATION:
+            if (L->activation < FNN_IDENTITY || L->activation > FNN_ELU) return FNN_EINVAL;
+            /* fall through: same width */
+        case FNN_LAYER_DROPOUT:
+            if (L->in_features != L->out_features || (L->kind == FNN_LAYER_DROPOUT && !(L->p >= 0 && L->p < 1)))
+                return FNN_EINVAL;
+            break;
+        default:
+            return FNN_EINVAL;
+        }
+    }
+    const fnn_index c = net->layers[net->n_layers - 1].out_features;
+    switch (net->loss) {
+    case FNN_LOSS_SOFTMAX_CE: return target_width == 0 ? FNN_OK : FNN_EINVAL;
+    case FNN_LOSS_SIGMOID_BCE: return c == 1 && target_width == 1 ? FNN_OK : FNN_EINVAL;
+    case FNN_LOSS_SOFTMAX_CE_SOFT:
+    case FNN_LOSS_MSE: return target_width == c ? FNN_OK : FNN_EINVAL;
+    default: return FNN_EINVAL;
+    }
+}
+
+int FN(fnn_train)(fnn_net *net, fnn_optimizer *opt, const REAL *X, fnn_index n_samples,
+                  const void *targets, fnn_index target_width,
+                  const int64_t *order, const int64_t *bounds, const double *lr,
+                  fnn_index n_steps, void *workspace, size_t workspace_bytes,
+                  double *step_loss, int64_t *step_correct)
+{
+    int status = FN(check_net)(net, target_width);
+    if (status != FNN_OK) return status;
+    if (net->n_layers > 4096 || n_samples < 1 || n_steps < 0) return FNN_EINVAL;
+    /* every batch lies inside the data and fits the workspace */
+    for (fnn_index s = 0; s < n_steps; ++s) {
+        const int64_t rows = bounds[s + 1] - bounds[s];
+        if (bounds[s] < 0 || rows < 1 || rows > net->batch_max || bounds[s + 1] > n_samples)
+            return FNN_EINVAL;
+        for (int64_t i = bounds[s]; i < bounds[s + 1]; ++i)
+            if (order[i] < 0 || order[i] >= n_samples) return FNN_EINVAL;
+    }
+    for (int l = 0; l < net->n_layers; ++l)
+        if (net->layers[l].kind == FNN_LAYER_BATCHNORM)
+            for (fnn_index s = 0; s < n_steps; ++s)
+                if (bounds[s + 1] - bounds[s] < 2) return FNN_EINVAL;
+
+    FN(layer_buffers) lb_stack[FNN_STACK_LAYERS];
+    FN(layer_buffers) *lb = lb_stack;
+    const size_t need = FN(engine_layout)(net, target_width, NULL, NULL, NULL);
+    const size_t table = FN(layer_table_bytes)(net);
+    if (!workspace || workspace_bytes < need + table) return FNN_EINVAL;
+    unsigned char *base = (unsigned char *)workspace;
+    base += (FNN_WS_ALIGN - (uintptr_t)base % FNN_WS_ALIGN) % FNN_WS_ALIGN;
+    if (table) lb = (FN(layer_buffers) *)(void *)((unsigned char *)workspace + need);
+    FN(engine_buffers) eb;
+    FN(engine_layout)(net, target_width, base, &eb, lb);
+
+    /* the first layer whose input gradient some parameter needs */
+    int first_param = net->n_layers;
+    for (int l = 0; l < net->n_layers; ++l)
+        if (FN(has_params)(&net->layers[l])) { first_param = l; break; }
+
+    const fnn_index d0 = net->layers[0].in_features;
+    const fnn_index c = net->layers[net->n_layers - 1].out_features;
+    for (fnn_index s = 0; s < n_steps; ++s) {
+        const fnn_index n = (fnn_index)(bounds[s + 1] - bounds[s]);
+        const int64_t *idx = order + bounds[s];
+        FN(gather)(n, d0, X, idx, eb.input);
+        if (net->loss == FNN_LOSS_SOFTMAX_CE) {
+            const int64_t *labels = (const int64_t *)targets;
+            for (fnn_index i = 0; i < n; ++i) eb.labels[i] = labels[idx[i]];
+        } else {
+            FN(gather)(n, target_width, (const REAL *)targets, idx, eb.targets);
+        }
+
+        double penalty = 0;
+        if (net->l2 != 0.0) {
+            for (int i = 0; i < net->n_params; ++i)
+                if (net->params[i].regularised)
+                    penalty += FN(squared_norm)((const REAL *)net->params[i].value,
+                                                net->params[i].size);
+            penalty *= net->l2;
+        }
+
+        const REAL *cur = eb.input;
+        for (int l = 0; l < net->n_layers; ++l) {
+            int fused = 0;
+            status = FN(layer_forward)(net, l, n, cur, lb, &fused);
+            if (status != FNN_OK) return status;
+            if (fused) ++l;
+            cur = lb[l].out;
+        }
+
+        double loss = 0;
+        int64_t correct = 0;
+        REAL *dOut = eb.grad[0];
+        status = FN(engine_loss)(net->loss, n, c, cur, &eb, dOut, &loss, &correct);
+        if (status != FNN_OK) return status;
+        step_loss[s] = loss + penalty;
+        step_correct[s] = correct;
+
+        int ping = 0;
+        for (int l = net->n_layers - 1; l >= first_param; --l) {
+            const REAL *input = l > 0 ? lb[l - 1].out : eb.input;
+            REAL *dIn = l > first_param ? eb.grad[1 - ping] : NULL;
+            status = FN(layer_backward)(net, opt, l, n, input, lb, &eb, dOut, dIn, lr[s]);
+            if (status != FNN_OK) return status;
+            if (dIn) { dOut = dIn; ping = 1 - ping; }
+        }
+        opt->iterations += 1;
+    }
+    return FNN_OK;
+}
