@@ -85,9 +85,16 @@ def numeric_array(value, name):
 
 
 def finite(arr, name):
-    if arr.dtype.kind == "f" and arr.size and not np.isfinite(arr).all():
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{name} must be finite, found {arr[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
+    if arr.dtype.kind != "f" or not arr.size:
+        return arr
+    # in slices of rows, so that checking a large data set costs no large temporary
+    rows = arr.reshape(1, -1) if arr.ndim < 2 else arr
+    step = max(1, (1 << 20) // max(1, rows[0].size))
+    for start in range(0, rows.shape[0], step):
+        block = rows[start:start + step]
+        if not np.isfinite(block).all():
+            bad = np.argwhere(~np.isfinite(arr))[0]
+            raise ValueError(f"{name} must be finite, found {arr[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
     return arr
 
 

@@ -55,32 +55,19 @@ def optimizer_spec(optimizer):
 
 
 def _state_arrays(optimizer, name, p):
-    """The optimiser state of parameter ``name`` in the engine's order, created as optim.py
-    would create it on the first step. Returns (arrays, fresh)."""
+    """The optimiser state of parameter ``name`` in the engine's order, created as the
+    optimiser creates it before a first update. Returns (arrays, fresh)."""
     state = optimizer.state.setdefault(name, {})
+    fresh = False
     if isinstance(optimizer, _optim.SGD):
         if optimizer.momentum == 0.0:
             return [], False
         fresh = "momentum" not in state
         if fresh:  # optim.py copies the first gradient in; the engine does the same
             state["momentum"] = np.zeros_like(p)
-        return [state["momentum"]], fresh
-    if isinstance(optimizer, _optim.AdaGrad):
-        if "sum" not in state:
-            state["sum"] = np.full_like(p, optimizer.initial_accumulator_value)
-        return [state["sum"]], False
-    if isinstance(optimizer, _optim.RMSProp):
-        if not state:
-            state["square_avg"] = np.zeros_like(p)
-            if optimizer.centered:
-                state["grad_avg"] = np.zeros_like(p)
-            if optimizer.momentum > 0:
-                state["momentum"] = np.zeros_like(p)
-        return [state["square_avg"], state.get("grad_avg"), state.get("momentum")], False
-    if not state:
-        state["m"] = np.zeros_like(p)
-        state["v"] = np.zeros_like(p)
-    return [state["m"], state["v"]], False
+    elif not state:
+        state.update(optimizer.init_state(p))
+    return [state.get(key) for key in optimizer.state_keys], fresh
 
 
 class Trainer:
@@ -145,7 +132,9 @@ class Trainer:
                 layer.step = step
 
     def close(self):
-        """End of fit: a momentum buffer that no step has filled goes, as if never made."""
+        """End of fit: sync once more (an interrupt may have cut the last sync short), and a
+        momentum buffer that no step has filled goes, as if never made."""
+        self._sync()
         fresh = dict(zip(self.model.parameters(), self.engine.fresh()))
         for name in self._fresh_names:
             if fresh[name]:

@@ -31,8 +31,15 @@ class Optimizer:
             self._update(name, params[name], g, self.state.setdefault(name, {}))
         self.iterations += 1
 
+    #: names of the per-parameter state arrays, in the order the C engine takes them
+    state_keys = ()
+
     def _update(self, name, p, g, state):
         raise NotImplementedError
+
+    def init_state(self, p):
+        """The state of parameter array ``p`` before its first update (name -> array)."""
+        return {}
 
     def reset(self):
         """Forget all state (as a freshly constructed optimiser)."""
@@ -60,6 +67,10 @@ class SGD(Optimizer):
         if self.nesterov and (self.momentum == 0.0 or self.dampening != 0.0):
             raise ValueError("nesterov=True needs momentum > 0 and dampening = 0")
 
+    # The buffer is born on the first update as a copy of the gradient (torch.optim.SGD),
+    # so init_state has nothing to make.
+    state_keys = ("momentum",)
+
     def _update(self, name, p, g, state):
         t = p.dtype.type
         if self.momentum != 0.0:
@@ -82,10 +93,15 @@ class AdaGrad(Optimizer):
         self.initial_accumulator_value = _checks.real(initial_accumulator_value, "initial_accumulator_value", low=0.0)
         self.eps = _checks.real(eps, "eps", low=0.0)
 
+    state_keys = ("sum",)
+
+    def init_state(self, p):
+        return {"sum": np.full_like(p, self.initial_accumulator_value)}
+
     def _update(self, name, p, g, state):
         t = p.dtype.type
-        if "sum" not in state:
-            state["sum"] = np.full_like(p, self.initial_accumulator_value)
+        if not state:
+            state.update(self.init_state(p))
         state["sum"] += g * g
         clr = self.lr / (1.0 + self.iterations * self.lr_decay)
         p -= t(clr) * (g / (np.sqrt(state["sum"]) + t(self.eps)))
@@ -103,15 +119,21 @@ class RMSProp(Optimizer):
         self.momentum = _checks.real(momentum, "momentum", low=0.0)
         self.centered = _checks.boolean(centered, "centered")
 
+    state_keys = ("square_avg", "grad_avg", "momentum")
+
+    def init_state(self, p):
+        state = {"square_avg": np.zeros_like(p)}
+        if self.centered:
+            state["grad_avg"] = np.zeros_like(p)
+        if self.momentum > 0:
+            state["momentum"] = np.zeros_like(p)
+        return state
+
     def _update(self, name, p, g, state):
         t = p.dtype.type
         alpha = t(self.alpha)
         if not state:
-            state["square_avg"] = np.zeros_like(p)
-            if self.centered:
-                state["grad_avg"] = np.zeros_like(p)
-            if self.momentum > 0:
-                state["momentum"] = np.zeros_like(p)
+            state.update(self.init_state(p))
         sq = state["square_avg"]
         sq *= alpha
         sq += (t(1) - alpha) * g * g
@@ -141,11 +163,15 @@ class Adam(Optimizer):
         self.beta2 = _checks.real(beta2, "beta2", low=0.0, high=1.0, high_open=True)
         self.eps = _checks.real(eps, "eps", low=0.0)
 
+    state_keys = ("m", "v")
+
+    def init_state(self, p):
+        return {"m": np.zeros_like(p), "v": np.zeros_like(p)}
+
     def _update(self, name, p, g, state):
         t = p.dtype.type
         if not state:
-            state["m"] = np.zeros_like(p)
-            state["v"] = np.zeros_like(p)
+            state.update(self.init_state(p))
         m, v = state["m"], state["v"]
         b1, b2 = t(self.beta1), t(self.beta2)
         m *= b1

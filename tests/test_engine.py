@@ -1,0 +1,240 @@
+"""The C training engine (fastnn/_engine.py, csrc/engine_impl.h): the same training as the
+layer-by-layer path and the NumPy backend, deterministic for any thread count, safe to
+interrupt, no copies of the data, and C twins of the optimiser update and the dropout mask."""
+
+from __future__ import annotations
+
+import _thread
+import threading
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import _engine, _ops, callbacks, layers as L, optim, schedules
+from conftest import DTYPES, rel_error, snapshot
+from test_model import CASES, _targets
+from test_optim import CONFIGS
+
+
+def _fit(case, backend, use_engine, rng_seed=0, **fit_kw):
+    make_layers, loss, make_opt = CASES[case]
+    rng = np.random.default_rng(rng_seed)
+    X = rng.standard_normal((50, 5))
+    y, loss = _targets(loss, rng, 50, X)
+    model = fastnn.Sequential(make_layers(), loss=loss, l2=1e-3, dtype="float64", backend=backend, seed=7)
+    model.use_engine = use_engine
+    opt = make_opt()
+    hist = model.fit(X, y, epochs=5, batch_size=16, optimizer=opt, verbose=0, **fit_kw)
+    return np.array(hist.history["loss"]), model, opt
+
+
+def _assert_same_training(a, b, tol):
+    (loss_a, model_a, opt_a), (loss_b, model_b, opt_b) = a, b
+    assert np.all(np.isfinite(loss_a)) and loss_a[-1] < loss_a[0]
+    assert np.max(np.abs(loss_a - loss_b) / np.abs(loss_b)) <= tol
+    state_a, state_b = model_a.get_state(), model_b.get_state()
+    for kind in ("params", "buffers"):
+        for name in state_b[kind]:
+            assert rel_error(state_a[kind][name], state_b[kind][name]) <= tol, name
+    assert opt_a.iterations == opt_b.iterations
+    assert opt_a.state.keys() == opt_b.state.keys()
+    for name, state in opt_b.state.items():
+        assert state.keys() == opt_a.state[name].keys(), name
+        for key, value in state.items():
+            assert rel_error(opt_a.state[name][key], value) <= tol, (name, key)
+    for la, lb in zip(model_a.layers, model_b.layers):
+        assert getattr(la, "step", None) == getattr(lb, "step", None)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_engine_equals_layer_by_layer_and_numpy(case):
+    engine = _fit(case, "c", True)
+    assert _engine.supports(engine[1], engine[2])
+    _assert_same_training(engine, _fit(case, "c", False), 1e-10)
+    _assert_same_training(engine, _fit(case, "numpy", False), 1e-10)
+
+
+@pytest.mark.parametrize("schedule", [schedules.Constant(0.05), schedules.StepDecay(0.1, 0.5, 4),
+                                      schedules.Cyclical(0.01, 0.2, 3), lambda t: 0.1 / (1 + t)],
+                         ids=["constant", "step", "cyclical", "lambda"])
+def test_schedules_in_the_engine(schedule):
+    engine = _fit("momentum", "c", True, lr_schedule=schedule)
+    _assert_same_training(engine, _fit("momentum", "numpy", False, lr_schedule=schedule), 1e-10)
+    assert engine[2].lr == schedule(engine[2].iterations - 1)
+
+
+def test_fit_goes_through_the_engine(rng, monkeypatch):
+    def refuse(self, X, training=False):
+        raise AssertionError("a layer's Python forward ran during an engine fit")
+
+    X, y = rng.standard_normal((64, 5)), rng.integers(0, 3, size=64)
+    model = fastnn.MLP([5, 8, 3], batch_norm=True, dropout=0.2, dtype="float32", seed=0)
+    for cls in (L.Dense, L.BatchNorm, L.Activation, L.Dropout):
+        monkeypatch.setattr(cls, "forward", refuse)
+    model.fit(X, y, epochs=2, batch_size=16, optimizer=optim.SGD(0.1), verbose=0)
+    assert model.optimizer.iterations == 8
+
+
+def test_custom_optimizer_falls_back_to_layer_by_layer(rng):
+    class HalfSGD(optim.SGD):
+        def _update(self, name, p, g, state):
+            p -= self.lr / 2 * g
+
+    X, y = rng.standard_normal((32, 5)), rng.integers(0, 3, size=32)
+    model = fastnn.MLP([5, 8, 3], dtype="float64", seed=0)
+    assert not _engine.supports(model, HalfSGD(0.1))
+    twin = model.copy()
+    model.fit(X, y, epochs=1, batch_size=32, optimizer=HalfSGD(0.1), shuffle=False, verbose=0)
+    twin.fit(X, y, epochs=1, batch_size=32, optimizer=optim.SGD(0.05), shuffle=False, verbose=0)
+    assert rel_error(model.layers[0].W, twin.layers[0].W) <= 1e-12
+
+
+# ------------------------------------------------------------------ determinism
+def _deterministic_run(threads, dtype):
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((600, 300)).astype(dtype)
+    y = rng.integers(0, 10, size=600)
+    model = fastnn.MLP([300, 256, 128, 10], batch_norm=True, dropout=0.2, dtype=dtype, seed=5)
+    before = fastnn.get_num_threads()
+    fastnn.set_num_threads(threads)
+    try:
+        hist = model.fit(X, y, epochs=2, batch_size=128, optimizer=optim.Adam(1e-3), verbose=0)
+    finally:
+        fastnn.set_num_threads(before)
+    return hist.history["loss"], model.get_state()
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: np.dtype(t).name)
+def test_bit_identical_for_any_thread_count_and_run(dtype):
+    runs = [_deterministic_run(1, dtype), _deterministic_run(2, dtype), _deterministic_run(2, dtype)]
+    loss0, state0 = runs[0]
+    for loss, state in runs[1:]:
+        assert loss == loss0
+        for kind in ("params", "buffers"):
+            for name, value in state0[kind].items():
+                assert np.array_equal(state[kind][name], value), name
+
+
+# ------------------------------------------------------------------ interrupts
+class _InterruptAt(callbacks.Callback):
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, model, epoch, logs):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_interrupt_from_a_callback_keeps_the_completed_steps(rng):
+    X, y = rng.standard_normal((96, 5)), rng.integers(0, 3, size=96)
+    make = lambda: fastnn.MLP([5, 16, 3], batch_norm=True, dropout=0.1, seed=2)  # noqa: E731
+    model, reference = make(), make()
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y, epochs=10, batch_size=16, optimizer=optim.SGD(0.1, momentum=0.9), verbose=0,
+                  callbacks=[_InterruptAt(2)])
+    reference.fit(X, y, epochs=3, batch_size=16, optimizer=optim.SGD(0.1, momentum=0.9), verbose=0)
+    got, want = snapshot(model), snapshot(reference)
+    for kind in ("params", "buffers"):
+        for name in want[kind]:
+            assert np.array_equal(got[kind][name], want[kind][name]), name
+    assert got["dropout"] == want["dropout"] and model.optimizer.iterations == 18
+    assert model.training  # the mode it was in
+    model.fit(X, y, epochs=1, batch_size=16, verbose=0)  # still usable
+    assert model.predict(X).shape == (96,)
+
+
+def test_interrupt_by_signal_stops_between_two_steps():
+    rng = np.random.default_rng(11)
+    X, y = rng.standard_normal((4000, 20)), rng.integers(0, 4, size=4000)
+    make = lambda: fastnn.MLP([20, 64, 4], batch_norm=True, dtype="float64", seed=4)  # noqa: E731
+    model = make()
+    model.engine_chunk_seconds = 0.002  # come back to Python often: many chances to stop
+    opt = optim.Adam(1e-3)
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            model.fit(X, y, epochs=10_000, batch_size=50, optimizer=opt, verbose=0)
+    finally:
+        timer.cancel()
+    steps = opt.iterations
+    assert 0 < steps < 10_000 * 80
+    # Replay exactly `steps` updates from the same start: same shuffles, same batches.
+    replay = make()
+    ropt = optim.Adam(1e-3)
+    epochs, rest = divmod(steps, 80)
+    if epochs:
+        replay.fit(X, y, epochs=epochs, batch_size=50, optimizer=ropt, verbose=0)
+    if rest:
+        trainer = _engine.Trainer(replay, ropt, X, y, 50)
+        order = replay._shuffle_rng.permutation(4000)
+        trainer.run(order, np.arange(0, 50 * rest + 1, 50, dtype=np.int64), np.full(rest, ropt.lr))
+        trainer.close()
+    assert ropt.iterations == steps
+    for name, value in replay.get_state()["params"].items():
+        assert np.array_equal(model.get_state()["params"][name], value), name
+    for name, state in ropt.state.items():
+        for key, value in state.items():
+            assert np.array_equal(opt.state[name][key], value), (name, key)
+    assert np.all(np.isfinite(model.predict_proba(X)))
+
+
+def test_unfilled_momentum_buffer_is_dropped(rng):
+    X, y = rng.standard_normal((20, 5)), rng.integers(0, 3, size=20)
+    model = fastnn.MLP([5, 4, 3], seed=0)
+    opt = optim.SGD(0.1, momentum=0.9)
+    model.fit(X, y, epochs=0, optimizer=opt, verbose=0)
+    assert all("momentum" not in s for s in opt.state.values())
+    model.fit(X, y, epochs=1, batch_size=20, optimizer=opt, verbose=0)
+    assert all(np.array_equal(s["momentum"].shape, p.shape)
+               for s, p in zip(opt.state.values(), model.parameters().values()))
+
+
+# ------------------------------------------------------------------ memory
+def test_fit_does_not_copy_the_data():
+    rng = np.random.default_rng(0)
+    n, d = 20_000, 784
+    X = rng.standard_normal((n, d), dtype=np.float32)   # 63 MB
+    y = rng.integers(0, 10, size=n)
+    model = fastnn.MLP([d, 256, 10], batch_norm=True, dtype="float32", seed=0)
+    params = sum(p.nbytes for p in model.parameters().values())
+    batch = 256 * (d + 3 * 256 + 3 * 10) * 4
+    tracemalloc.start()
+    try:
+        model.fit(X, y, epochs=2, batch_size=256, optimizer=optim.Adam(), verbose=0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # everything fit allocates (NumPy arrays, the engine's workspace) on top of the data
+    assert peak <= 3 * params + 2 * batch + 32 * 2 ** 20, peak
+    assert peak < X.nbytes / 2  # in particular, no copy of X
+
+
+# ------------------------------------------------------------------ C twins of the small kernels
+def test_dropout_mask_twin():
+    for seed, step, shape, p in [(0, 0, (7, 5), 0.5), (2 ** 63 - 1, 12345, (64, 33), 0.1), (99, 3, (1, 1), 0.9)]:
+        expected = L.dropout_mask(seed, step, shape, p)
+        assert np.array_equal(_ops.dropout_mask(seed, step, int(np.prod(shape)), p).reshape(shape), expected)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: np.dtype(t).name)
+@pytest.mark.parametrize("name, kwargs", CONFIGS, ids=[f"{n}{i}" for i, (n, _) in enumerate(CONFIGS)])
+@pytest.mark.parametrize("l2", [0.0, 0.01])
+def test_optimizer_update_twin(name, kwargs, dtype, l2, rng):
+    value = rng.standard_normal(40_000).astype(dtype)  # more than one thread block
+    grads = [rng.standard_normal(value.shape).astype(dtype) for _ in range(4)]
+    ours, theirs = value.copy(), {"w": value.copy()}
+    opt, twin = getattr(optim, name)(**kwargs), getattr(optim, name)(**kwargs)
+    fresh = None
+    for g in grads:
+        if fresh is None:
+            state, fresh = _engine._state_arrays(twin, "w", ours)
+        fresh = _ops.optimizer_update(_engine.optimizer_spec(twin), ours, g, state, fresh, twin.lr, l2, True)
+        twin.iterations += 1
+        opt.step(theirs, {"w": g + dtype(2 * l2) * theirs["w"]})
+    tol = 1e-5 if dtype == np.float32 else 1e-13
+    assert rel_error(ours, theirs["w"]) <= tol
+    for key, arr in opt.state["w"].items():
+        assert rel_error(twin.state["w"][key], arr) <= tol, key
