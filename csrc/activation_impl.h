@@ -128,10 +128,7 @@ int FN(fnn_activation_forward)(int activation, fnn_index n, fnn_index d,
     if (activation < FNN_IDENTITY || activation > FNN_ELU || n < 0 || d < 0) return FNN_EINVAL;
     const fnn_activation_arch *arch = fnn_activation_kernels();
     const int nthreads = fnn_threads_for((double)n * (double)d * 8.0);
-    (void)nthreads;
-#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
-    for (fnn_index i = 0; i < n; ++i)
-        FN(arch->forward)(activation, 1, d, S + i * lds, lds, H + i * ldh, ldh, alpha);
+    FNN_PARALLEL_FOR(i, n, FN(arch->forward)(activation, 1, d, S + i * lds, lds, H + i * ldh, ldh, alpha));
     return FNN_OK;
 }
 
@@ -142,11 +139,8 @@ int FN(fnn_activation_backward)(int activation, fnn_index n, fnn_index d,
     if (activation < FNN_IDENTITY || activation > FNN_ELU || n < 0 || d < 0) return FNN_EINVAL;
     const fnn_activation_arch *arch = fnn_activation_kernels();
     const int nthreads = fnn_threads_for((double)n * (double)d * 2.0);
-    (void)nthreads;
-#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
-    for (fnn_index i = 0; i < n; ++i)
-        FN(arch->backward)(activation, 1, d, dH + i * lddh, lddh, H + i * ldh, ldh,
-                           dS + i * ldds, ldds, alpha);
+    FNN_PARALLEL_FOR(i, n, FN(arch->backward)(activation, 1, d, dH + i * lddh, lddh, H + i * ldh, ldh,
+                                              dS + i * ldds, ldds, alpha));
     return FNN_OK;
 }
 

@@ -114,10 +114,8 @@ static void FN(gather)(fnn_index rows, fnn_index width, const REAL *src, const i
                        REAL *dst)
 {
     const int nthreads = fnn_threads_for((double)rows * (double)width);
-    (void)nthreads;
-#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
-    for (fnn_index i = 0; i < rows; ++i)
-        memcpy(dst + i * width, src + (size_t)idx[i] * (size_t)width, (size_t)width * sizeof(REAL));
+    FNN_PARALLEL_FOR(i, rows, memcpy(dst + i * width, src + (size_t)idx[i] * (size_t)width,
+                                     (size_t)width * sizeof(REAL)));
 }
 
 /* ---- losses of the output O (n x c), gradient dO; returns the loss ---- */

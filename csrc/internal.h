@@ -27,6 +27,23 @@
  */
 int fnn_threads_for(double work);
 
+/*
+ * for (fnn_index var = 0; var < count; ++var) body, split between the local
+ * `nthreads` threads (static schedule); with one thread the plain loop runs
+ * and no OpenMP region is entered: libgomp creates and frees a team for every
+ * region, a one-thread one too (a malloc, a free and futex calls, measured at
+ * about a third of a small training step that makes a dozen kernel calls).
+ */
+#define FNN_PARALLEL_FOR(var, count, ...)                                          \
+    do {                                                                           \
+        if (nthreads > 1) {                                                        \
+            _Pragma("omp parallel for num_threads(nthreads) schedule(static)")     \
+            for (fnn_index var = 0; var < (count); ++var) { __VA_ARGS__; }         \
+        } else {                                                                   \
+            for (fnn_index var = 0; var < (count); ++var) { __VA_ARGS__; }         \
+        }                                                                          \
+    } while (0)
+
 /* Below this many element-operations a kernel runs on one thread. */
 #define FNN_PARALLEL_MIN_WORK 32768.0
 

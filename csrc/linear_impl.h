@@ -6,10 +6,8 @@ int FN(fnn_column_sum)(fnn_index n, fnn_index d, const REAL *A, fnn_index rs, fn
     if (n < 0 || d < 0) return FNN_EINVAL;
     const fnn_index n_blocks = (d + FNN_COLUMN_BLOCK - 1) / FNN_COLUMN_BLOCK;
     const int nthreads = fnn_threads_for((double)n * (double)d);
-    (void)nthreads;
     /* each block of columns is summed over all rows, in row order, by one thread */
-#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
-    for (fnn_index blk = 0; blk < n_blocks; ++blk) {
+    FNN_PARALLEL_FOR(blk, n_blocks, {
         const fnn_index j0 = blk * FNN_COLUMN_BLOCK;
         const fnn_index w = FNN_MIN((fnn_index)FNN_COLUMN_BLOCK, d - j0);
         REAL acc[FNN_COLUMN_BLOCK];
@@ -26,7 +24,7 @@ int FN(fnn_column_sum)(fnn_index n, fnn_index d, const REAL *A, fnn_index rs, fn
             }
         }
         for (fnn_index j = 0; j < w; ++j) out[j0 + j] = acc[j];
-    }
+    });
     return FNN_OK;
 }
 

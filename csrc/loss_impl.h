@@ -74,10 +74,8 @@ int FN(fnn_softmax_cross_entropy)(fnn_index n, fnn_index c, const REAL *S, fnn_i
     const fnn_loss_arch *arch = fnn_loss_kernels();
     const REAL inv_n = (REAL)1 / (REAL)n;
     const int nthreads = fnn_threads_for((double)n * (double)c * 8.0);
-    (void)nthreads;
-#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
-    for (fnn_index i = 0; i < n; ++i)
-        FN(arch->rows)(1, c, S + i * lds, lds, y + i, dS + i * ldds, ldds, row_loss + i, inv_n);
+    FNN_PARALLEL_FOR(i, n, FN(arch->rows)(1, c, S + i * lds, lds, y + i, dS + i * ldds, ldds,
+                                          row_loss + i, inv_n));
     *loss = FN(pairwise_sum)(row_loss, n) / (REAL)n;
     return FNN_OK;
 }

@@ -131,9 +131,7 @@ int FN(fnn_optimizer_update)(const fnn_optimizer *opt, fnn_param *param, const R
     }
     const fnn_index blocks = (n + FNN_UPDATE_BLOCK - 1) / FNN_UPDATE_BLOCK;
     const int nthreads = blocks > 1 ? fnn_threads_for((double)n * 4.0) : 1;
-    (void)nthreads;
-#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
-    for (fnn_index blk = 0; blk < blocks; ++blk) {
+    FNN_PARALLEL_FOR(blk, blocks, {
         const fnn_index lo = blk * FNN_UPDATE_BLOCK, hi = FNN_MIN(n, lo + FNN_UPDATE_BLOCK);
         switch (opt->kind) {
         case FNN_OPT_SGD: FN(sgd_update)(opt, param, grad, a, reg, two_l2, lo, hi); break;
@@ -141,7 +139,7 @@ int FN(fnn_optimizer_update)(const fnn_optimizer *opt, fnn_param *param, const R
         case FNN_OPT_RMSPROP: FN(rmsprop_update)(opt, param, grad, a, reg, two_l2, lo, hi); break;
         default: FN(adam_update)(opt, param, grad, a, b, reg, two_l2, lo, hi); break;
         }
-    }
+    });
     param->fresh = 0;
     return FNN_OK;
 }

@@ -20,12 +20,10 @@ void fnn_dropout_mask(uint64_t seed, int64_t step, fnn_index count, double p, un
 {
     const uint64_t key = mix64(seed + FNN_GOLDEN * ((uint64_t)step + 1));
     const int nthreads = fnn_threads_for((double)count * 4.0);
-    (void)nthreads;
-#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
-    for (fnn_index i = 0; i < count; ++i) {
+    FNN_PARALLEL_FOR(i, count, {
         const uint64_t r = mix64(key + FNN_GOLDEN * ((uint64_t)i + 1));
         /* the top 53 bits as a double in [0, 1): exact, as in NumPy */
         const double u = (double)(r >> 11) * 0x1.0p-53;
         keep[i] = u >= p;
-    }
+    });
 }
