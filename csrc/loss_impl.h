@@ -14,10 +14,61 @@
 #define LOSS_LANES 16
 #endif
 
+/* Classes up to this many take the narrow path: LOSS_LANES rows side by side. */
+#ifndef LOSS_NARROW_CLASSES
+#define LOSS_NARROW_CLASSES 16
+#endif
+
+/*
+ * A few classes (10, 2) leave a row too short for vectors, so LOSS_LANES rows
+ * are transposed into a small tile and run side by side: every loop below runs
+ * over the rows of the tile and vectorises. Each row's arithmetic is the same
+ * sequence as in the wide path (sums in class order), so results do not depend
+ * on which rows share a tile.
+ */
+static void FN(softmax_ce_narrow)(fnn_index m, fnn_index c, const REAL *restrict S, fnn_index lds,
+                                  const int64_t *restrict y, REAL *restrict dS, fnn_index ldds,
+                                  REAL *restrict row_loss, REAL inv_n)
+{
+    for (fnn_index i0 = 0; i0 < m; i0 += LOSS_LANES) {
+        const int rows = (int)FNN_MIN((fnn_index)LOSS_LANES, m - i0);
+        REAL tile[LOSS_NARROW_CLASSES][LOSS_LANES], top[LOSS_LANES], total[LOSS_LANES];
+        for (fnn_index j = 0; j < c; ++j) {
+            for (int k = 0; k < rows; ++k) tile[j][k] = S[(i0 + k) * lds + j];
+            for (int k = rows; k < LOSS_LANES; ++k) tile[j][k] = 0;
+        }
+        for (int k = 0; k < LOSS_LANES; ++k) top[k] = tile[0][k];
+        for (fnn_index j = 1; j < c; ++j)
+            for (int k = 0; k < LOSS_LANES; ++k) top[k] = FN(vm_select)(tile[j][k] > top[k], tile[j][k], top[k]);
+        for (int k = 0; k < LOSS_LANES; ++k) total[k] = 0;
+        for (fnn_index j = 0; j < c; ++j)
+            for (int k = 0; k < LOSS_LANES; ++k) {
+                tile[j][k] = FN(vm_exp)(tile[j][k] - top[k]);
+                total[k] += tile[j][k];
+            }
+        REAL scale[LOSS_LANES], log_total[LOSS_LANES];
+        for (int k = 0; k < LOSS_LANES; ++k) {
+            scale[k] = inv_n / total[k];
+            log_total[k] = FN(vm_log)(total[k]);
+        }
+        for (int k = 0; k < rows; ++k) {
+            const fnn_index i = i0 + k, label = (fnn_index)y[i];
+            REAL *restrict ds = dS + i * ldds;
+            for (fnn_index j = 0; j < c; ++j) ds[j] = tile[j][k] * scale[k];
+            ds[label] -= inv_n;
+            row_loss[i] = log_total[k] - (S[i * lds + label] - top[k]);
+        }
+    }
+}
+
 static void FN(softmax_ce_rows)(fnn_index m, fnn_index c, const REAL *restrict S, fnn_index lds,
                                 const int64_t *restrict y, REAL *restrict dS, fnn_index ldds,
                                 REAL *restrict row_loss, REAL inv_n)
 {
+    if (c <= LOSS_NARROW_CLASSES) {
+        FN(softmax_ce_narrow)(m, c, S, lds, y, dS, ldds, row_loss, inv_n);
+        return;
+    }
     for (fnn_index i = 0; i < m; ++i) {
         const REAL *restrict s = S + i * lds;
         REAL *restrict ds = dS + i * ldds;
@@ -51,6 +102,8 @@ static void FN(softmax_ce_rows)(fnn_index m, fnn_index c, const REAL *restrict S
 }
 
 #ifdef FNN_LOSS_DRIVER
+#define LOSS_ROW_BLOCK 64
+
 /* Sum in a fixed pairwise order: accurate, and the same for any thread count. */
 static REAL FN(pairwise_sum)(const REAL *x, fnn_index n)
 {
@@ -74,8 +127,13 @@ int FN(fnn_softmax_cross_entropy)(fnn_index n, fnn_index c, const REAL *S, fnn_i
     const fnn_loss_arch *arch = fnn_loss_kernels();
     const REAL inv_n = (REAL)1 / (REAL)n;
     const int nthreads = fnn_threads_for((double)n * (double)c * 8.0);
-    FNN_PARALLEL_FOR(i, n, FN(arch->rows)(1, c, S + i * lds, lds, y + i, dS + i * ldds, ldds,
-                                          row_loss + i, inv_n));
+    /* fixed blocks of rows: a block's results do not depend on the thread that runs it */
+    const fnn_index blocks = (n + LOSS_ROW_BLOCK - 1) / LOSS_ROW_BLOCK;
+    FNN_PARALLEL_FOR(blk, blocks, {
+        const fnn_index i = blk * LOSS_ROW_BLOCK;
+        FN(arch->rows)(FNN_MIN((fnn_index)LOSS_ROW_BLOCK, n - i), c, S + i * lds, lds, y + i,
+                       dS + i * ldds, ldds, row_loss + i, inv_n);
+    });
     *loss = FN(pairwise_sum)(row_loss, n) / (REAL)n;
     return FNN_OK;
 }
