@@ -99,7 +99,9 @@ class Sequential:
         return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.buffers.items()}
 
     def gradients(self):
-        """Gradients of the last backward pass (without the L2 term), keyed like parameters()."""
+        """Gradients of the last layer-by-layer backward pass (``backward``, ``loss_and_gradients``,
+        a fit with ``use_engine = False``), without the L2 term, keyed like parameters(). The C
+        engine keeps its gradients in its own workspace and does not fill these."""
         return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.grads.items()}
 
     def get_state(self):
