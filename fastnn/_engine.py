@@ -73,8 +73,13 @@ def _state_arrays(optimizer, name, p):
 class Trainer:
     """One fit's engine: the C description of ``model``, its workspace, and runs of steps."""
 
-    def __init__(self, model, optimizer, X, y, batch_max):
+    def __init__(self, model, optimizer, X, y, bounds):
+        """``bounds``: the (start, stop) of every step of an epoch, into its sample order."""
         self.model, self.optimizer = model, optimizer
+        #: step s of an epoch trains positions edges[s]:edges[s+1] of the order; sizes[s] samples
+        self.edges = np.array([start for start, _ in bounds] + [bounds[-1][1]], dtype=np.int64)
+        self.sizes = np.diff(self.edges).tolist()
+        batch_max = max(self.sizes)
         names = list(model.parameters())
         index = {name: i for i, name in enumerate(names)}
         params, self._fresh_names = [], []

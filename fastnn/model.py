@@ -324,7 +324,7 @@ class Sequential:
         progress = _Progress(verbose, epochs, len(bounds))
         trainer = None
         if self.backend == "c" and self.use_engine and _engine.supports(self, optimizer):
-            trainer = _engine.Trainer(self, optimizer, X, y, max(stop - start for start, stop in bounds))
+            trainer = _engine.Trainer(self, optimizer, X, y, bounds)
         try:
             for epoch in range(epochs):
                 order = self._shuffle_rng.permutation(n) if shuffle else np.arange(n)
@@ -373,9 +373,8 @@ class Sequential:
 
     def _train_epoch_engine(self, trainer, order, bounds, optimizer, lr_schedule, progress, epoch):
         """One epoch in the C engine, in runs of steps of about ``engine_chunk_seconds`` each."""
-        edges = np.array([start for start, _ in bounds] + [bounds[-1][1]], dtype=np.int64)
-        sizes = np.diff(edges)
-        steps = len(bounds)
+        edges, sizes = trainer.edges, trainer.sizes
+        steps = len(sizes)
         loss_sum, correct, seen, done = 0.0, 0, 0, 0
         progress.epoch_begin(epoch)
         while done < steps:
@@ -384,7 +383,7 @@ class Sequential:
             started = time.perf_counter()
             losses, hits = trainer.run(order, edges[done:done + count + 1], lr)
             elapsed = time.perf_counter() - started
-            for J, size in zip(losses.tolist(), sizes[done:done + count].tolist()):
+            for J, size in zip(losses.tolist(), sizes[done:done + count]):
                 loss_sum += J * size  # the order of the layer-by-layer path's sum
                 seen += size
             correct += int(hits.sum())

@@ -168,7 +168,7 @@ def test_interrupt_by_signal_stops_between_two_steps():
     if epochs:
         replay.fit(X, y, epochs=epochs, batch_size=50, optimizer=ropt, verbose=0)
     if rest:
-        trainer = _engine.Trainer(replay, ropt, X, y, 50)
+        trainer = _engine.Trainer(replay, ropt, X, y, [(0, 50)])
         order = replay._shuffle_rng.permutation(4000)
         trainer.run(order, np.arange(0, 50 * rest + 1, 50, dtype=np.int64), np.full(rest, ropt.lr))
         trainer.close()
