@@ -49,6 +49,7 @@ from .data import batch_bounds
 
 BACKEND_NAMES = ("c", "numpy", "torch")
 SCALING_THREADS = (1, 2)
+THREAD_BACKENDS = {"c": SCALING_THREADS[1], "c1": SCALING_THREADS[0]}  # the threads case: name -> threads
 QUICK_FACTOR = 10  # --quick: a tenth of the samples (per-epoch cases) or of the epochs (whole runs)
 
 
@@ -354,6 +355,13 @@ def torch_fit(torch, case: TrainCase, net, X, y, bounds, generator):
 
 # ---------------------------------------------------------------- competitors
 
+def backend_names(case: TrainCase, torch: bool = True) -> list[str]:
+    """The competitors of ``case``: c, numpy (and torch), or c (2 threads) and c1 (1 thread)."""
+    if case.threads:
+        return list(THREAD_BACKENDS)
+    return [b for b in BACKEND_NAMES if torch or b != "torch"]
+
+
 def train_competitors(case: TrainCase, dtype, backends: Sequence[str] | None = None) -> list[_bench.Competitor]:
     """One callable per backend, each training ``case.epochs`` epochs per call (see the module docstring).
 
@@ -362,16 +370,15 @@ def train_competitors(case: TrainCase, dtype, backends: Sequence[str] | None = N
     "c1" (1 thread) instead. Models and data are built here, before any timing.
     """
     torch = _bench.import_torch()
+    names = backend_names(case, torch is not None)
+    backends = names if backends is None else list(backends)
+    unknown = [b for b in backends if b not in (THREAD_BACKENDS if case.threads else BACKEND_NAMES)]
+    if unknown:
+        raise ValueError(f"backends of {case.name!r} must be among {backend_names(case, True)}, got {unknown}")
     X, y = make_data(case, dtype)
     model = make_model(case, dtype)
     if case.threads:
-        return [(name, _fit_with_threads(model, case, X, y, threads))
-                for name, threads in (("c", SCALING_THREADS[1]), ("c1", SCALING_THREADS[0]))]
-    if backends is None:
-        backends = [*BACKEND_NAMES[:2], *(["torch"] if torch is not None else [])]
-    unknown = [b for b in backends if b not in BACKEND_NAMES]
-    if unknown:
-        raise ValueError(f"backends must be among {list(BACKEND_NAMES)}, got {unknown}")
+        return [(name, _fit_with_threads(model, case, X, y, THREAD_BACKENDS[name])) for name in backends]
     layers = dense_parameters(model)
     competitors = []
     for name in backends:
