@@ -82,7 +82,9 @@ def _build_parser() -> argparse.ArgumentParser:
         "in one process, on the same inputs and thread count, in alternation, and print median times, "
         "GFLOP/s of the matrix products and speed-ups (other's time / fastnn's time). "
         "fwd+bwd cases time a forward and a backward pass per call; what each competitor computes "
-        "is described in fastnn/_bench.py.",
+        "is described in fastnn/_bench.py. The training cases ('--cases train') time epochs or whole runs of "
+        "fastnn's fit against a plain NumPy network and PyTorch (fastnn/_bench_train.py), and fastnn's fit "
+        "on 1 and 2 threads.",
     )
     bench.add_argument(
         "--threads",
@@ -94,9 +96,11 @@ def _build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--dtype", choices=["float32", "float64", "both"], default="both", help="(default: both)")
     bench.add_argument("--quick", action="store_true",
                        help=f"every case, fewer rounds: about {QUICK[0]} s and at least {QUICK[1]} rounds per case "
-                       "(the whole run in well under a minute)")
+                       f"(the whole run in well under a minute); training cases: {TRAIN_ROUNDS[1]} rounds on "
+                       f"{_bench_train.QUICK_FACTOR}x fewer samples (per-epoch cases) or epochs (whole runs)")
     bench.add_argument("--seconds", type=_non_negative_float, metavar="S",
-                       help=f"about how long to time each case in each dtype (default {FULL[0]}, {QUICK[0]} with --quick)")
+                       help=f"about how long to time each kernel case in each dtype (default {FULL[0]}, {QUICK[0]} "
+                       "with --quick; training cases run a fixed number of rounds, see --rounds)")
     bench.add_argument("--rounds", type=_positive_int, metavar="R",
                        help=f"at least this many rounds per case (default {FULL[1]}, {QUICK[1]} with --quick); "
                        f"exactly this many for the training cases (default {TRAIN_ROUNDS[0]}, {TRAIN_ROUNDS[1]} with --quick)")
@@ -230,8 +234,9 @@ def _bench_command(args: argparse.Namespace) -> int:
         build = fastnn.build_info()  # now, while max_threads is the count in use
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
         training = any(isinstance(c, _bench_train.TrainCase) for c in cases)
-        _print_bench_heading(threads_used, torch, seconds, rounds, load, train_rounds if training else None,
-                             args.quick)
+        kernels = not all(isinstance(c, _bench_train.TrainCase) for c in cases)
+        _print_bench_heading(threads_used, torch, seconds if kernels else None, rounds, load,
+                             train_rounds if training else None, args.quick)
         results = []
         for dtype in dtypes:
             rows = [_bench_train.run_train_case(case, dtype, train_rounds) if isinstance(case, _bench_train.TrainCase)
@@ -276,7 +281,7 @@ def _bench_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_bench_heading(threads: dict, torch, seconds: float, rounds: int, load: float | None,
+def _print_bench_heading(threads: dict, torch, seconds: float | None, rounds: int, load: float | None,
                          train_rounds: int | None = None, quick: bool = False) -> None:
     info = fastnn.build_info()
     blas = threads["numpy_blas"]
@@ -287,8 +292,10 @@ def _print_bench_heading(threads: dict, torch, seconds: float, rounds: int, load
           + ("" if torch is None else f", torch {threads['torch']}")
           + (f", NumPy BLAS {blas}" if blas is not None
              else ", NumPy BLAS its own default (install threadpoolctl to set and report it)"))
-    print(f"  median time per call in µs over >= {rounds} interleaved rounds (about {seconds:g} s per case);")
-    print("  GFLOP/s for the matrix products (2 per multiply-add); numpy/c and torch/c = their time / fastnn's time")
+    if seconds is not None:  # None: no kernel case selected
+        print(f"  median time per call in µs over >= {rounds} interleaved rounds (about {seconds:g} s per case);")
+        print("  GFLOP/s for the matrix products (2 per multiply-add)")
+    print("  numpy/c and torch/c = their time / fastnn's time (above 1: fastnn is faster)")
     if train_rounds is not None:
         print(f"  training: ms per epoch (or per whole run of E epochs) of fit, a plain NumPy MLP and PyTorch, "
               f"median of {train_rounds} interleaved rounds after one untimed run each"
