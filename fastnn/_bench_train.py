@@ -35,6 +35,7 @@ and ``(2)`` in alternation.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import statistics
 from dataclasses import dataclass
@@ -86,20 +87,10 @@ class TrainCase:
 
     @property
     def network(self) -> str:
-        """The layer widths, runs of equal widths shortened: "500-500x10-10"."""
-        parts, sizes = [], list(self.sizes)
-        parts.append(str(sizes[0]))
-        hidden = sizes[1:-1]
-        i = 0
-        while i < len(hidden):
-            j = i
-            while j < len(hidden) and hidden[j] == hidden[i]:
-                j += 1
-            parts.append(str(hidden[i]) if j - i < 3 else f"{hidden[i]}x{j - i}")
-            if j - i == 2:
-                parts.append(str(hidden[i]))
-            i = j
-        parts.append(str(sizes[-1]))
+        """The layer widths, three or more equal hidden widths in a row shortened: "500-500x10-10 bn"."""
+        hidden = [(width, len(list(run))) for width, run in itertools.groupby(self.sizes[1:-1])]
+        parts = [str(self.sizes[0]), *(f"{w}x{k}" if k >= 3 else "-".join([str(w)] * k) for w, k in hidden),
+                 str(self.sizes[-1])]
         return "-".join(parts) + (" bn" if self.batch_norm else "")
 
     @property
