@@ -3,8 +3,8 @@ as pytest-benchmark tests: fastnn's ``fit`` ("c"), the plain NumPy network
 ("numpy") and PyTorch ("torch", skipped when it is not importable), float32
 and float64; the threads case times fastnn on 2 threads ("c") and 1 ("c1").
 
-``pytest bench/test_bench_train.py --benchmark-only`` takes about two
-minutes at full size: one call is a whole epoch (or a whole run of E epochs
+``pytest bench/test_bench_train.py --benchmark-only`` takes a minute or two
+at full size (70 s here, with PyTorch, on a busy 2-core machine): one call is a whole epoch (or a whole run of E epochs
 for the 64-100-10 and 2-16-2 cases), so each benchmark is one untimed call
 then 3 timed ones. ``python -m fastnn bench --cases train`` times the same
 callables in alternation in one process and is the better comparison.
