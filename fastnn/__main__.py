@@ -314,7 +314,7 @@ def _print_bench_heading(threads: dict, torch, seconds: float | None, rounds: in
     print(flush=True)
 
 
-def _result_table(rows, first_headers, first_cells, unit=("µs", 1e6)) -> str:
+def _result_table(rows, first_headers, first_cells, unit=("µs", 1e6), mark=lambda r, b: "") -> str:
     backends = list(dict.fromkeys(b for r in rows for b in r.seconds))
     others = [b for b in backends if b != "c"]
     gemm = any(r.case.flops for r in rows)
@@ -328,9 +328,18 @@ def _result_table(rows, first_headers, first_cells, unit=("µs", 1e6)) -> str:
     table = []
     for r in rows:
         gflops = [f"{r.gflops(b):.1f}" if r.case.flops else "-" for b in backends] if gemm else []
-        table.append([*first_cells(r), *(micro(r.seconds[b]) for b in backends), *gflops,
+        table.append([*first_cells(r), *(micro(r.seconds[b]) + mark(r, b) for b in backends), *gflops,
                       *(f"{r.speedup(b):.2f}x" for b in others)])
     return _bench.format_table(headers, table, left_columns=len(first_headers))
+
+
+# A training time is marked when its samples' interquartile range exceeds this share of the median.
+NOISY = 0.25
+
+
+def _noisy(result, backend: str) -> bool:
+    low, high = result.quartiles[backend]
+    return high - low > NOISY * result.seconds[backend]
 
 
 def _print_results(dtype: str, rows) -> None:
@@ -349,13 +358,18 @@ def _print_results(dtype: str, rows) -> None:
     train_rows = [r for r in rows if r.case.group == "training"]
     if train_rows:
         print(f"{dtype}: training, ms per epoch (per: epoch) or per run of E epochs (per: run)")
-        print(_result_table(train_rows, ["case", "size", "per"],
-                            lambda r: [r.case.label, r.case.size, r.case.per], unit=("ms", 1e3)))
+        print(_result_table(train_rows, ["case", "size", "per"], lambda r: [r.case.label, r.case.size, r.case.per],
+                            unit=("ms", 1e3), mark=lambda r, b: "*" if _noisy(r, b) else ""))
+        if any(_noisy(r, b) for r in train_rows for b in r.seconds):
+            print(f"* samples spread more than {NOISY:.0%} of the median (interquartile range): "
+                  "the machine was probably busy during that case")
         print()
     for r in (r for r in rows if r.case.group == "threads"):
         one, two = _bench_train.SCALING_THREADS
+        noisy = any(_noisy(r, b) for b in r.seconds)
         print(f"{dtype}: fastnn's own scaling, {r.case.label} {r.case.size}: {one} thread {r.seconds['c1'] * 1e3:.1f} ms, "
-              f"{two} threads {r.seconds['c'] * 1e3:.1f} ms per epoch: {r.speedup('c1'):.2f}x")
+              f"{two} threads {r.seconds['c'] * 1e3:.1f} ms per epoch: {r.speedup('c1'):.2f}x"
+              + (f" (samples spread more than {NOISY:.0%}: the machine was probably busy)" if noisy else ""))
         print()
     sys.stdout.flush()
 

@@ -160,3 +160,16 @@ def test_bench_cases_train_prints_the_training_table_and_the_threads_line(capsys
     record = json.loads(path.read_text())
     assert record["settings"]["training_rounds"] == 1
     assert [r["case"] for r in record["results"]] == [c.quick().name for c in bt.TRAIN_CASES]
+
+
+def test_noisy_training_times_are_marked(capsys):
+    def result(c_quartiles):
+        seconds = {"c": 0.5, "numpy": 0.25}
+        return fastnn._bench.Result(tiny(bt.TRAIN_CASES[0]), "float32", seconds,
+                                    {"c": c_quartiles, "numpy": (0.24, 0.26)}, 5)
+
+    cli._print_results("float32", [result((0.48, 0.52))])
+    assert "*" not in capsys.readouterr().out
+    cli._print_results("float32", [result((0.45, 0.75))])  # spread 0.3 s on a median of 0.5 s
+    out = capsys.readouterr().out
+    assert "500.0*" in out and "250.0*" not in out and "the machine was probably busy" in out
