@@ -10,7 +10,9 @@ prints how the kernels were built and a quick timing of the compiled kernels
 
 times fastnn.ops against fastnn.reference and PyTorch (when importable) on the
 cases of fastnn._bench.BENCH_CASES, all on the same inputs and thread count,
-in alternation, and prints median times, GFLOP/s and speed-ups.
+in alternation, and prints median times, GFLOP/s and speed-ups; then times
+training (fastnn's fit against a plain NumPy network and PyTorch) on the cases
+of fastnn._bench_train.TRAIN_CASES, and fastnn's fit on 1 and 2 threads.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import numpy as np
 
 import fastnn
 
-from . import _bench
+from . import _bench, _bench_train
 
 # (kernel, size, activation) timed by `fastnn info`: one representative size
 # per kernel family from the coursework networks, a few seconds in all.
@@ -80,7 +82,9 @@ def _build_parser() -> argparse.ArgumentParser:
         "in one process, on the same inputs and thread count, in alternation, and print median times, "
         "GFLOP/s of the matrix products and speed-ups (other's time / fastnn's time). "
         "fwd+bwd cases time a forward and a backward pass per call; what each competitor computes "
-        "is described in fastnn/_bench.py.",
+        "is described in fastnn/_bench.py. The training cases ('--cases train') time epochs or whole runs of "
+        "fastnn's fit against a plain NumPy network and PyTorch (fastnn/_bench_train.py), and fastnn's fit "
+        "on 1 and 2 threads.",
     )
     bench.add_argument(
         "--threads",
@@ -92,11 +96,14 @@ def _build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--dtype", choices=["float32", "float64", "both"], default="both", help="(default: both)")
     bench.add_argument("--quick", action="store_true",
                        help=f"every case, fewer rounds: about {QUICK[0]} s and at least {QUICK[1]} rounds per case "
-                       "(the whole run in well under a minute)")
+                       f"(the whole run in well under a minute); training cases: {TRAIN_ROUNDS[1]} rounds on "
+                       f"{_bench_train.QUICK_FACTOR}x fewer samples (per-epoch cases) or epochs (whole runs)")
     bench.add_argument("--seconds", type=_non_negative_float, metavar="S",
-                       help=f"about how long to time each case in each dtype (default {FULL[0]}, {QUICK[0]} with --quick)")
+                       help=f"about how long to time each kernel case in each dtype (default {FULL[0]}, {QUICK[0]} "
+                       "with --quick; training cases run a fixed number of rounds, see --rounds)")
     bench.add_argument("--rounds", type=_positive_int, metavar="R",
-                       help=f"at least this many rounds per case (default {FULL[1]}, {QUICK[1]} with --quick)")
+                       help=f"at least this many rounds per case (default {FULL[1]}, {QUICK[1]} with --quick); "
+                       f"exactly this many for the training cases (default {TRAIN_ROUNDS[0]}, {TRAIN_ROUNDS[1]} with --quick)")
     bench.add_argument("--cases", metavar="SUBSTRING",
                        help="only the cases whose name contains SUBSTRING (case-insensitive), e.g. 'batchnorm' "
                        "or 'linear_forward 100x3072'; a full case name selects that case alone")
@@ -108,6 +115,9 @@ def _build_parser() -> argparse.ArgumentParser:
 # (seconds per case, minimum rounds) of a full and of a --quick run
 FULL = (1.0, 20)
 QUICK = (0.1, 5)
+# rounds of the training cases (each after one untimed run) in a full and a --quick run;
+# --quick also trains on a tenth of the samples (per-epoch cases) or of the epochs (whole runs)
+TRAIN_ROUNDS = (5, 3)
 
 
 def _non_negative_float(text: str) -> float:
@@ -176,14 +186,15 @@ def _check_output_path(option: str, path: str) -> str | None:
 
 
 def _bench_command(args: argparse.Namespace) -> int:
-    cases = list(_bench.BENCH_CASES)
+    all_cases = [*_bench.BENCH_CASES, *_bench_train.TRAIN_CASES]
+    cases = all_cases
     if args.cases is not None:
         wanted = args.cases.lower()
         # A full name selects that case alone ("... 256x10" is also in "... 256x1000").
         exact = [c for c in cases if c.name.lower() == wanted]
         cases = exact or [c for c in cases if wanted in c.name.lower()]
         if not cases:
-            names = "\n  ".join(c.name for c in _bench.BENCH_CASES)
+            names = "\n  ".join(c.name for c in all_cases)
             return _fail(f"no case name contains {args.cases!r}; the cases are:\n  {names}", 2)
     for option, path in (("--json", args.json), ("--plot", args.plot)):
         problem = path is not None and _check_output_path(option, path)
@@ -199,6 +210,9 @@ def _bench_command(args: argparse.Namespace) -> int:
     seconds, rounds = QUICK if args.quick else FULL
     seconds = seconds if args.seconds is None else args.seconds
     rounds = rounds if args.rounds is None else args.rounds
+    train_rounds = TRAIN_ROUNDS[1 if args.quick else 0] if args.rounds is None else args.rounds
+    if args.quick:
+        cases = [c.quick() if isinstance(c, _bench_train.TrainCase) else c for c in cases]
     dtypes = ["float32", "float64"] if args.dtype == "both" else [args.dtype]
 
     torch = _bench.import_torch()
@@ -219,10 +233,14 @@ def _bench_command(args: argparse.Namespace) -> int:
         }
         build = fastnn.build_info()  # now, while max_threads is the count in use
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-        _print_bench_heading(threads_used, torch, seconds, rounds, load)
+        training = any(isinstance(c, _bench_train.TrainCase) for c in cases)
+        kernels = not all(isinstance(c, _bench_train.TrainCase) for c in cases)
+        _print_bench_heading(threads_used, torch, seconds if kernels else None, rounds, load,
+                             train_rounds if training else None, args.quick)
         results = []
         for dtype in dtypes:
-            rows = [_bench.run_case(case, dtype, seconds, rounds) for case in cases]
+            rows = [_bench_train.run_train_case(case, dtype, train_rounds) if isinstance(case, _bench_train.TrainCase)
+                    else _bench.run_case(case, dtype, seconds, rounds) for case in cases]
             results.extend(rows)
             _print_results(dtype, rows)
     except KeyboardInterrupt:
@@ -239,7 +257,7 @@ def _bench_command(args: argparse.Namespace) -> int:
         record = {
             "command": "fastnn bench",
             "settings": {"quick": args.quick, "seconds_per_case": seconds, "min_rounds": rounds,
-                         "dtypes": dtypes, "cases_filter": args.cases},
+                         "training_rounds": train_rounds, "dtypes": dtypes, "cases_filter": args.cases},
             "threads": threads_used,
             "thread_pool_environment": {k: os.environ.get(k) for k in BENCH_ENVIRONMENT},
             "load_average_at_start": load,
@@ -248,6 +266,9 @@ def _bench_command(args: argparse.Namespace) -> int:
             "versions": _bench.versions(torch),
             "backends": {"c": "fastnn.ops", "numpy": "fastnn.reference",
                          **({"torch": "torch.nn.functional + autograd"} if torch is not None else {})},
+            "training_backends": {"c": "fastnn.MLP(...).fit", "numpy": "fastnn._bench_train.PlainMLP",
+                                  "c1": "fastnn.MLP(...).fit on 1 thread (the threads case; its c has 2)",
+                                  **({"torch": "torch.nn.Sequential + torch.optim"} if torch is not None else {})},
             "fused_dense_forward": _bench.has_fused_dense(),
             "results": [r.as_dict() for r in results],
         }
@@ -260,7 +281,8 @@ def _bench_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_bench_heading(threads: dict, torch, seconds: float, rounds: int, load: float | None) -> None:
+def _print_bench_heading(threads: dict, torch, seconds: float | None, rounds: int, load: float | None,
+                         train_rounds: int | None = None, quick: bool = False) -> None:
     info = fastnn.build_info()
     blas = threads["numpy_blas"]
     print(f"fastnn {fastnn.__version__} bench: GEMM kernel {info['simd']}, OpenMP {'on' if info['openmp'] else 'off'}")
@@ -270,8 +292,15 @@ def _print_bench_heading(threads: dict, torch, seconds: float, rounds: int, load
           + ("" if torch is None else f", torch {threads['torch']}")
           + (f", NumPy BLAS {blas}" if blas is not None
              else ", NumPy BLAS its own default (install threadpoolctl to set and report it)"))
-    print(f"  median time per call in µs over >= {rounds} interleaved rounds (about {seconds:g} s per case);")
-    print("  GFLOP/s for the matrix products (2 per multiply-add); numpy/c and torch/c = their time / fastnn's time")
+    if seconds is not None:  # None: no kernel case selected
+        print(f"  median time per call in µs over >= {rounds} interleaved rounds (about {seconds:g} s per case);")
+        print("  GFLOP/s for the matrix products (2 per multiply-add)")
+    print("  numpy/c and torch/c = their time / fastnn's time (above 1: fastnn is faster)")
+    if train_rounds is not None:
+        print(f"  training: ms per epoch (or per whole run of E epochs) of fit, a plain NumPy MLP and PyTorch, "
+              f"median of {train_rounds} interleaved rounds after one untimed run each"
+              + (f"; --quick: {_bench_train.QUICK_FACTOR}x fewer samples (per-epoch cases) or epochs (runs)"
+                 if quick else ""))
     pools = ", ".join(f"{k}={os.environ.get(k, 'unset (library default)')}" for k in BENCH_ENVIRONMENT)
     print(f"  idle thread pools: {pools}")
     cpus = os.cpu_count() or 1
@@ -285,23 +314,32 @@ def _print_bench_heading(threads: dict, torch, seconds: float, rounds: int, load
     print(flush=True)
 
 
-def _result_table(rows, first_headers, first_cells) -> str:
-    backends = list(rows[0].seconds)
+def _result_table(rows, first_headers, first_cells, unit=("µs", 1e6), mark=lambda r, b: "") -> str:
+    backends = list(dict.fromkeys(b for r in rows for b in r.seconds))
     others = [b for b in backends if b != "c"]
     gemm = any(r.case.flops for r in rows)
-    headers = [*first_headers, *(f"{b} µs" for b in backends),
+    headers = [*first_headers, *(f"{b} {unit[0]}" for b in backends),
                *((f"{b} GFLOP/s" for b in backends) if gemm else ()), *(f"{b}/c" for b in others)]
 
     def micro(s):
-        us = s * 1e6
+        us = s * unit[1]
         return f"{us:.1f}" if us < 1000 else f"{us:.0f}"
 
     table = []
     for r in rows:
         gflops = [f"{r.gflops(b):.1f}" if r.case.flops else "-" for b in backends] if gemm else []
-        table.append([*first_cells(r), *(micro(r.seconds[b]) for b in backends), *gflops,
+        table.append([*first_cells(r), *(micro(r.seconds[b]) + mark(r, b) for b in backends), *gflops,
                       *(f"{r.speedup(b):.2f}x" for b in others)])
     return _bench.format_table(headers, table, left_columns=len(first_headers))
+
+
+# A training time is marked when its samples' interquartile range exceeds this share of the median.
+NOISY = 0.25
+
+
+def _noisy(result, backend: str) -> bool:
+    low, high = result.quartiles[backend]
+    return high - low > NOISY * result.seconds[backend]
 
 
 def _print_results(dtype: str, rows) -> None:
@@ -316,6 +354,22 @@ def _print_results(dtype: str, rows) -> None:
         d_in, d_out = _bench.SCALING_LAYER
         print(f"{dtype}: linear_forward {d_in}->{d_out} against the batch size N")
         print(_result_table(scale_rows, ["N"], lambda r: [str(r.case.shape[0])]))
+        print()
+    train_rows = [r for r in rows if r.case.group == "training"]
+    if train_rows:
+        print(f"{dtype}: training, ms per epoch (per: epoch) or per run of E epochs (per: run)")
+        print(_result_table(train_rows, ["case", "size", "per"], lambda r: [r.case.label, r.case.size, r.case.per],
+                            unit=("ms", 1e3), mark=lambda r, b: "*" if _noisy(r, b) else ""))
+        if any(_noisy(r, b) for r in train_rows for b in r.seconds):
+            print(f"* samples spread more than {NOISY:.0%} of the median (interquartile range): "
+                  "the machine was probably busy during that case")
+        print()
+    for r in (r for r in rows if r.case.group == "threads"):
+        one, two = _bench_train.SCALING_THREADS
+        noisy = any(_noisy(r, b) for b in r.seconds)
+        print(f"{dtype}: fastnn's own scaling, {r.case.label} {r.case.size}: {one} thread {r.seconds['c1'] * 1e3:.1f} ms, "
+              f"{two} threads {r.seconds['c'] * 1e3:.1f} ms per epoch: {r.speedup('c1'):.2f}x"
+              + (f" (samples spread more than {NOISY:.0%}: the machine was probably busy)" if noisy else ""))
         print()
     sys.stdout.flush()
 

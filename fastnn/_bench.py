@@ -388,6 +388,7 @@ def sample_interleaved(
     min_sample_seconds: float = 2e-4,
     min_rounds: int = 5,
     max_rounds: int = 2000,
+    fixed_rounds: int | None = None,
 ) -> dict[str, list[float]]:
     """Seconds per call of each competitor, one sample per round, timed in alternation.
 
@@ -398,12 +399,24 @@ def sample_interleaved(
     least ``min_rounds``). The order within a round flips every round so no
     competitor always runs right after the same other one. Each sample starts
     with one untimed call.
+
+    With ``fixed_rounds`` (for calls that last long, such as training epochs)
+    there is no estimate: one untimed call of each competitor, then exactly
+    that many rounds of one timed call each, with no untimed call per sample.
     """
+    if fixed_rounds is not None:
+        for _, fn in competitors:
+            fn()
+        return _alternate(competitors, fixed_rounds, {name: 1 for name, _ in competitors}, wake=False)
     estimate = {name: _warm_up(fn, warmup_seconds) for name, fn in competitors}
     loops = {name: max(1, math.ceil(min_sample_seconds / max(t, 1e-9))) for name, t in estimate.items()}
     round_seconds = sum(loops[name] * estimate[name] for name, _ in competitors)
     rounds = min(max_rounds, max(min_rounds, int(target_seconds / round_seconds)))
+    return _alternate(competitors, rounds, loops, wake=True)
 
+
+def _alternate(competitors: Sequence[Competitor], rounds: int, loops: dict[str, int],
+               wake: bool) -> dict[str, list[float]]:
     samples: dict[str, list[float]] = {name: [] for name, _ in competitors}
     # Like timeit: a garbage collection triggered by one competitor's garbage
     # would otherwise be charged to whoever runs next.
@@ -413,10 +426,11 @@ def sample_interleaved(
         for r in range(rounds):
             order = competitors if r % 2 == 0 else list(reversed(competitors))
             for name, fn in order:
-                # One untimed call first: it wakes this competitor's thread pool, asleep
-                # since its last sample (every competitor pays that once per sample
-                # otherwise, a cost no program calling one library in a loop sees).
-                fn()
+                if wake:
+                    # One untimed call first: it wakes this competitor's thread pool, asleep
+                    # since its last sample (every competitor pays that once per sample
+                    # otherwise, a cost no program calling one library in a loop sees).
+                    fn()
                 samples[name].append(_seconds_per_call(fn, loops[name]))
     finally:
         if gc_was_enabled:
@@ -477,6 +491,7 @@ class Result:
             "rounds": self.rounds,
             "gflops": {b: self.gflops(b) for b in self.seconds} if self.case.flops else None,
             "speedup": {f"{b}/c": self.speedup(b) for b in others},
+            **(self.case.details() if hasattr(self.case, "details") else {}),
         }
 
 
@@ -578,10 +593,10 @@ def plot_results(results: Sequence[Result], path: str) -> None:
     import matplotlib.pyplot as plt
 
     dtypes = sorted({r.dtype for r in results})
-    main = [r for r in results if r.case.group == "kernels"]
+    main = [r for r in results if r.case.group in ("kernels", "training")]
     scaling = set(scaling_cases([r.case for r in results]))
     scale_rows = [r for r in results if r.case in scaling]
-    others = [b for b in (results[0].seconds if results else {}) if b != "c"]
+    others = [b for b in dict.fromkeys(b for r in main for b in r.seconds) if b != "c"]
 
     fig, axes = plt.subplots(1, 2, figsize=(15, 6.5), gridspec_kw={"width_ratios": [3, 1]})
     bars, lines = axes
@@ -589,7 +604,7 @@ def plot_results(results: Sequence[Result], path: str) -> None:
     series = [(dtype, other) for dtype in dtypes for other in others]
     width = 0.8 / max(1, len(series))
     for k, (dtype, other) in enumerate(series):
-        by_name = {r.case.name: r.speedup(other) for r in main if r.dtype == dtype}
+        by_name = {r.case.name: r.speedup(other) for r in main if r.dtype == dtype and other in r.seconds}
         xs = [i + (k - (len(series) - 1) / 2) * width for i, n in enumerate(names) if n in by_name]
         bars.bar(xs, [by_name[n] for n in names if n in by_name], width, label=f"{other} / c, {dtype}")
     bars.axhline(1.0, color="black", linewidth=0.8)
