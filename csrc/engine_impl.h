@@ -413,8 +413,7 @@ int FN(fnn_train)(fnn_net *net, fnn_optimizer *opt, const REAL *X, fnn_index n_s
     /* every batch lies inside the data and fits the workspace */
     for (fnn_index s = 0; s < n_steps; ++s) {
         const int64_t rows = bounds[s + 1] - bounds[s];
-        if (bounds[s] < 0 || rows < 1 || rows > net->batch_max || bounds[s + 1] > n_samples)
-            return FNN_EINVAL;
+        if (bounds[s] < 0 || rows < 1 || rows > net->batch_max) return FNN_EINVAL;
         for (int64_t i = bounds[s]; i < bounds[s + 1]; ++i)
             if (order[i] < 0 || order[i] >= n_samples) return FNN_EINVAL;
     }

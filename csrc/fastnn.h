@@ -280,7 +280,8 @@ size_t fnn_train_workspace_bytes_f64(const fnn_net *net);
 
 /*
  * Steps s = 0 .. n_steps-1: batch s is the rows order[bounds[s]] ..
- * order[bounds[s+1] - 1] of X (n_samples x in_features, C order) and of the
+ * order[bounds[s+1] - 1] of X (bounds increasing, order at least bounds[n_steps]
+ * long: several epochs' orders may follow one another) (n_samples x in_features, C order) and of the
  * targets (int64 labels, or REAL rows of `target_width`); lr[s] is its learning
  * rate. step_loss[s] gets the batch's loss plus l2 * sum ||W||^2 before the
  * update, step_correct[s] its correctly classified samples (classification

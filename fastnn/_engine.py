@@ -79,6 +79,7 @@ class Trainer:
         #: step s of an epoch trains positions edges[s]:edges[s+1] of the order; sizes[s] samples
         self.edges = np.array([start for start, _ in bounds] + [bounds[-1][1]], dtype=np.int64)
         self.sizes = np.diff(self.edges).tolist()
+        self.n_samples = X.shape[0]
         batch_max = max(self.sizes)
         names = list(model.parameters())
         index = {name: i for i, name in enumerate(names)}

@@ -642,7 +642,6 @@ cdef class TrainingEngine:
         Returns (loss per step including the L2 term, correct predictions per step)."""
         cdef fnn_index steps = lr.shape[0]
         _need(bounds.shape[0] == steps + 1, "bounds must have one entry more than lr")
-        _need(order.shape[0] == self.X.shape[0], "order must index every sample once")
         if steps > 0:
             _need(bounds[0] >= 0 and bounds[steps] <= order.shape[0], "bounds must lie inside order")
         losses = np.zeros((steps,), dtype=np.float64)

@@ -325,21 +325,26 @@ class Sequential:
         trainer = None
         if self.backend == "c" and self.use_engine and _engine.supports(self, optimizer):
             trainer = _engine.Trainer(self, optimizer, X, y, bounds)
+        def end_epoch(epoch, logs):
+            """Validation, progress and callbacks after an epoch; True when training should stop."""
+            if validation is not None:
+                logs.update({f"val_{k}": v for k, v in self._evaluate(*validation).items()})
+            progress.epoch_end(epoch, logs)
+            for cb in [history, *callbacks]:
+                cb.on_epoch_end(self, epoch, logs)
+            return self.stop_training
+
         try:
-            for epoch in range(epochs):
-                order = self._shuffle_rng.permutation(n) if shuffle else np.arange(n)
-                if trainer is None:
-                    logs = self._train_epoch(X, y, order, bounds, optimizer, lr_schedule, progress, epoch)
-                else:
-                    logs = self._train_epoch_engine(trainer, order, bounds, optimizer, lr_schedule, progress,
-                                                    epoch)
-                if validation is not None:
-                    logs.update({f"val_{k}": v for k, v in self._evaluate(*validation).items()})
-                progress.epoch_end(epoch, logs)
-                for cb in [history, *callbacks]:
-                    cb.on_epoch_end(self, epoch, logs)
-                if self.stop_training:
-                    break
+            if trainer is None:
+                for epoch in range(epochs):
+                    order = self._shuffle_rng.permutation(n) if shuffle else np.arange(n)
+                    if end_epoch(epoch, self._train_epoch(X, y, order, bounds, optimizer, lr_schedule, progress,
+                                                          epoch)):
+                        break
+            else:
+                # with nothing to run between epochs, one engine run may cross several of them
+                quiet = not callbacks and validation is None and verbose == 0
+                self._train_engine(trainer, epochs, shuffle, optimizer, lr_schedule, progress, end_epoch, quiet)
         finally:
             self.training = was_training
             if trainer is not None:
@@ -371,31 +376,51 @@ class Sequential:
             logs["accuracy"] = correct / seen
         return logs
 
-    def _train_epoch_engine(self, trainer, order, bounds, optimizer, lr_schedule, progress, epoch):
-        """One epoch in the C engine, in runs of steps of about ``engine_chunk_seconds`` each."""
-        edges, sizes = trainer.edges, trainer.sizes
+    def _train_engine(self, trainer, epochs, shuffle, optimizer, lr_schedule, progress, end_epoch, cross_epochs):
+        """All epochs in the C engine, in runs of about ``engine_chunk_seconds`` each. A run stays
+        inside one epoch unless ``cross_epochs``; each epoch's sample order is drawn when a run
+        first reaches it, in epoch order, so the orders are those of the layer-by-layer path."""
+        n, edges, sizes = trainer.n_samples, trainer.edges, trainer.sizes
         steps = len(sizes)
+        total = epochs * steps
+        orders, first = [], 0  # the orders of epochs first, first + 1, ...
         loss_sum, correct, seen, done = 0.0, 0, 0, 0
-        progress.epoch_begin(epoch)
-        while done < steps:
-            count = min(self._engine_chunk, steps - done)
+        while done < total:
+            epoch, step = divmod(done, steps)
+            if step == 0:
+                progress.epoch_begin(epoch)
+            count = min(self._engine_chunk, total - done if cross_epochs else steps - step)
+            while first < epoch:
+                orders.pop(0)
+                first += 1
+            while first + len(orders) <= (done + count - 1) // steps:
+                orders.append(self._shuffle_rng.permutation(n) if shuffle else np.arange(n))
+            order = orders[0] if len(orders) == 1 else np.concatenate(orders)
+            g = np.arange(done, done + count + 1)
+            run_edges = (g // steps - first) * n + edges[g % steps]
             lr = self._learning_rates(optimizer, lr_schedule, count)
             started = time.perf_counter()
-            losses, hits = trainer.run(order, edges[done:done + count + 1], lr)
+            losses, hits = trainer.run(order, run_edges, lr)
             elapsed = time.perf_counter() - started
-            for J, size in zip(losses.tolist(), sizes[done:done + count]):
+            for J, hit in zip(losses.tolist(), hits.tolist()):
+                size = sizes[done % steps]
                 loss_sum += J * size  # the order of the layer-by-layer path's sum
                 seen += size
-            correct += int(hits.sum())
-            done += count
-            progress.update(done, loss_sum / seen)
+                correct += hit
+                done += 1
+                if done % steps == 0:
+                    progress.update(steps, loss_sum / seen)
+                    logs = {"loss": loss_sum / seen}
+                    if self.loss.classification:
+                        logs["accuracy"] = correct / seen
+                    if end_epoch(done // steps - 1, logs):
+                        return
+                    loss_sum, correct, seen = 0.0, 0, 0
+            if done % steps:
+                progress.update(done % steps, loss_sum / seen)
             # the next run's length: about engine_chunk_seconds, growing at most 16x at a time
             per_step = max(elapsed / count, 1e-7)
             self._engine_chunk = int(min(max(1, self.engine_chunk_seconds / per_step), 16 * count))
-        logs = {"loss": loss_sum / seen}
-        if self.loss.classification:
-            logs["accuracy"] = correct / seen
-        return logs
 
     _engine_chunk = 1
 

@@ -238,3 +238,20 @@ def test_optimizer_update_twin(name, kwargs, dtype, l2, rng):
     assert rel_error(ours, theirs["w"]) <= tol
     for key, arr in opt.state["w"].items():
         assert rel_error(twin.state["w"][key], arr) <= tol, key
+
+
+def test_runs_across_epochs_train_as_epoch_by_epoch(rng, capsys):
+    X, y = rng.standard_normal((70, 5)), rng.integers(0, 3, size=70)
+    results = []
+    for verbose, chunk in ((0, 0.15), (0, 1e-9), (2, 0.15)):  # crossing epochs, one step a run, per epoch
+        model = fastnn.MLP([5, 8, 3], batch_norm=True, dropout=0.2, dtype="float64", seed=3)
+        model.engine_chunk_seconds = chunk
+        hist = model.fit(X, y, epochs=6, batch_size=16, optimizer=optim.Adam(0.01), verbose=verbose)
+        results.append((hist.history, snapshot(model)))
+    capsys.readouterr()
+    for history, state in results[1:]:
+        assert history == results[0][0]
+        for kind in ("params", "buffers"):
+            for name, value in results[0][1][kind].items():
+                assert np.array_equal(state[kind][name], value), name
+        assert state["dropout"] == results[0][1]["dropout"] and state["shuffle"] == results[0][1]["shuffle"]
