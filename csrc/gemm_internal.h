@@ -135,6 +135,35 @@ static inline int fnn_team_rank(void)
 #endif
 }
 
+/* Work claiming between the threads of a team: fnn_claim returns *p and adds
+   one (acquire and release: what the claimer wrote before is visible to whoever
+   sees the new count); fnn_wait_at_least spins until *p >= target. */
+static inline fnn_index fnn_claim(fnn_index *p)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return __atomic_fetch_add(p, 1, __ATOMIC_ACQ_REL);
+#else
+    fnn_index v;
+#pragma omp atomic capture seq_cst
+    v = (*p)++;
+    return v;
+#endif
+}
+
+static inline fnn_index fnn_load_acquire(const fnn_index *p)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+#else
+    fnn_index v;
+#pragma omp atomic read seq_cst
+    v = *p;
+    return v;
+#endif
+}
+
+void fnn_wait_at_least(const fnn_index *p, fnn_index target);
+
 /* the architecture for the SIMD level in use (cached in runtime.c) */
 const fnn_gemm_arch *fnn_gemm_arch_current(void);
 

@@ -4,8 +4,9 @@
 #define _POSIX_C_SOURCE 200112L /* posix_memalign */
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 
-#include "internal.h"
+#include "gemm_internal.h"
 
 #ifndef FNN_BUILD_COMPILER
 #if defined(__clang__)
@@ -57,6 +58,18 @@ int fnn_threads_for(double work)
     int n = fnn_get_num_threads();
     if (n <= 1 || work < FNN_PARALLEL_MIN_WORK) return 1;
     return n;
+}
+
+/* Spin briefly (the other thread is usually microseconds from done), then yield
+   the core: the thread being waited for may be queued behind another process. */
+void fnn_wait_at_least(const fnn_index *p, fnn_index target)
+{
+    for (unsigned spins = 0; fnn_load_acquire(p) < target; ++spins) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+        if (spins >= 4096) sched_yield();
+    }
 }
 
 /* ---- SIMD level: detected once, cached, overridable ---- */
