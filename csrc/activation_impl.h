@@ -128,10 +128,16 @@ int FN(fnn_activation_forward)(int activation, fnn_index n, fnn_index d,
     if (activation < FNN_IDENTITY || activation > FNN_ELU || n < 0 || d < 0) return FNN_EINVAL;
     const fnn_activation_arch *arch = fnn_activation_kernels();
     const int nthreads = fnn_threads_for((double)n * (double)d * 8.0);
+    const int rows = FNN_ROWS_PER_CLAIM(d);
+    fnn_index helped = 0;
     (void)nthreads;
-#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
-    for (fnn_index i = 0; i < n; ++i)
+    (void)rows;
+#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(dynamic, rows) reduction(+ : helped)
+    for (fnn_index i = 0; i < n; ++i) {
+        helped += fnn_team_rank() != 0;
         FN(arch->forward)(activation, 1, d, S + i * lds, lds, H + i * ldh, ldh, alpha);
+    }
+    fnn_team_report(nthreads, helped, n);
     return FNN_OK;
 }
 
@@ -142,11 +148,17 @@ int FN(fnn_activation_backward)(int activation, fnn_index n, fnn_index d,
     if (activation < FNN_IDENTITY || activation > FNN_ELU || n < 0 || d < 0) return FNN_EINVAL;
     const fnn_activation_arch *arch = fnn_activation_kernels();
     const int nthreads = fnn_threads_for((double)n * (double)d * 2.0);
+    const int rows = FNN_ROWS_PER_CLAIM(d);
+    fnn_index helped = 0;
     (void)nthreads;
-#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
-    for (fnn_index i = 0; i < n; ++i)
+    (void)rows;
+#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(dynamic, rows) reduction(+ : helped)
+    for (fnn_index i = 0; i < n; ++i) {
+        helped += fnn_team_rank() != 0;
         FN(arch->backward)(activation, 1, d, dH + i * lddh, lddh, H + i * ldh, ldh,
                            dS + i * ldds, ldds, alpha);
+    }
+    fnn_team_report(nthreads, helped, n);
     return FNN_OK;
 }
 

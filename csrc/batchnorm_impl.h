@@ -104,14 +104,17 @@ int FN(fnn_batchnorm_forward)(fnn_index n, fnn_index d, const REAL *S, fnn_index
     const fnn_batchnorm_arch *arch = fnn_batchnorm_kernels();
     const fnn_index n_blocks = (d + FNN_COLUMN_BLOCK - 1) / FNN_COLUMN_BLOCK;
     const int nthreads = fnn_threads_for((double)n * (double)d * 4.0);
+    fnn_index helped = 0;
     (void)nthreads;
-#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
+#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(dynamic, 1) reduction(+ : helped)
     for (fnn_index blk = 0; blk < n_blocks; ++blk) {
+        helped += fnn_team_rank() != 0;
         const fnn_index j0 = blk * FNN_COLUMN_BLOCK;
         const fnn_index w = FNN_MIN((fnn_index)FNN_COLUMN_BLOCK, d - j0);
         FN(arch->forward)(n, w, S + j0, lds, gamma + j0, beta + j0, eps, Y + j0, ldy,
                           mean + j0, var + j0);
     }
+    fnn_team_report(nthreads, helped, n_blocks);
     return FNN_OK;
 }
 
@@ -124,14 +127,17 @@ int FN(fnn_batchnorm_backward)(fnn_index n, fnn_index d, const REAL *dY, fnn_ind
     const fnn_batchnorm_arch *arch = fnn_batchnorm_kernels();
     const fnn_index n_blocks = (d + FNN_COLUMN_BLOCK - 1) / FNN_COLUMN_BLOCK;
     const int nthreads = fnn_threads_for((double)n * (double)d * 4.0);
+    fnn_index helped = 0;
     (void)nthreads;
-#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
+#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(dynamic, 1) reduction(+ : helped)
     for (fnn_index blk = 0; blk < n_blocks; ++blk) {
+        helped += fnn_team_rank() != 0;
         const fnn_index j0 = blk * FNN_COLUMN_BLOCK;
         const fnn_index w = FNN_MIN((fnn_index)FNN_COLUMN_BLOCK, d - j0);
         FN(arch->backward)(n, w, dY + j0, lddy, S + j0, lds, gamma + j0, mean + j0, var + j0,
                            eps, dS + j0, ldds, dgamma + j0, dbeta + j0);
     }
+    fnn_team_report(nthreads, helped, n_blocks);
     return FNN_OK;
 }
 #endif

@@ -88,7 +88,7 @@ static int FN(small_batch)(const fnn_gemm_arch *arch, fnn_index m, fnn_index n, 
     const int copy_a = cs_a != 1, copy_b = rs_b != 1;
     const int nthreads = fnn_threads_for((double)m * (double)n * (double)k / FNN_GEMM_MACS_PER_WORK);
     int failed = 0;
-    fnn_index next_chunk = 0;
+    fnn_index next_chunk = 0, helped = 0;
 
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
     {
@@ -108,7 +108,9 @@ static int FN(small_batch)(const fnn_gemm_arch *arch, fnn_index m, fnn_index n, 
                 a_row[i] = src;
             }
             REAL out[FNN_SMALL_BATCH * FNN_MAX_DOT_C];
+            fnn_index mine = 0;
             for (fnn_index q = fnn_claim(&next_chunk); q < n_chunks; q = fnn_claim(&next_chunk)) {
+                ++mine;
                 const fnn_index j_begin = q * chunk, j_end = FNN_MIN(n, j_begin + chunk);
                 for (fnn_index j0 = j_begin; j0 < j_end; j0 += DC) {
                     const int n_cur = (int)FNN_MIN((fnn_index)DC, n - j0);
@@ -138,8 +140,13 @@ static int FN(small_batch)(const fnn_gemm_arch *arch, fnn_index m, fnn_index n, 
                 if (epilogue)
                     FN(finish_block)(epilogue, 0, j_begin, m, j_end - j_begin, C + j_begin, ldc);
             }
+            if (fnn_team_rank() != 0) {
+#pragma omp atomic update
+                helped += mine;
+            }
         }
     }
+    fnn_team_report(nthreads, helped, n_chunks);
     return failed ? FNN_ENOMEM : FNN_OK;
 }
 
@@ -218,6 +225,7 @@ int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
     if (!b_ring || !sync) return FNN_ENOMEM;
     for (fnn_index q = 0; q < steps * per_step; ++q) sync[q] = 0;
     int failed = 0, team = 1;
+    fnn_index helped = 0;
 
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
     {
@@ -231,7 +239,7 @@ int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
         }
 
         REAL tile[FNN_MAX_TILE] __attribute__((aligned(64)));
-        fnn_index step = 0;
+        fnn_index step = 0, mine = 0;
 
         for (fnn_index jc = 0; jc < n && a_pack; jc += bl.nc) {
             const fnn_index nc = FNN_MIN((fnn_index)bl.nc, n - jc);
@@ -322,11 +330,17 @@ int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
                         }
                         fnn_claim(done_flags + u);
                         fnn_claim(st);
+                        ++mine;
                     }
                 }
             }
         }
+        if (t != 0) {
+#pragma omp atomic update
+            helped += mine;
+        }
     }
+    fnn_team_report(nthreads, helped, steps * units);
     return failed >= team ? FNN_ENOMEM : FNN_OK;
 }
 

@@ -116,25 +116,6 @@ int fnn_gemm_fused_f64(fnn_index m, fnn_index n, fnn_index k,
                        double *C, fnn_index ldc, const double *bias, int accumulate,
                        const fnn_epilogue *epilogue);
 
-/* inside a parallel region: how many threads, and which one this is */
-static inline int fnn_team_size(void)
-{
-#ifdef _OPENMP
-    return omp_get_num_threads();
-#else
-    return 1;
-#endif
-}
-
-static inline int fnn_team_rank(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
 /* Work claiming between the threads of a team: fnn_claim returns *p and adds
    one (acquire and release: what the claimer wrote before is visible to whoever
    sees the new count); fnn_wait_at_least spins until *p >= target. */

@@ -27,6 +27,38 @@
  */
 int fnn_threads_for(double work);
 
+/* inside a parallel region: how many threads, and which one this is */
+static inline int fnn_team_size(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
+static inline int fnn_team_rank(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/*
+ * After a parallel loop of `pieces` pieces of work, of which the team's helpers
+ * (every thread but the caller) did `helped`: helpers that did less than half
+ * their fair share came late (their cores busy with other processes; the caller
+ * then did their work and waited for them at the end), and fnn_threads_for
+ * answers 1 for the next few jobs, more after each late team in a row, before
+ * trying the team again. Only the speed depends on this.
+ */
+void fnn_team_report(int nthreads, fnn_index helped, fnn_index pieces);
+
+/* rows of a d-column elementwise kernel that a thread claims at a time (about 16K elements) */
+#define FNN_ROWS_PER_CLAIM(d) ((int)FNN_MAX(1, 16384 / FNN_MAX((fnn_index)(d), 1)))
+
 /* Below this many element-operations a kernel runs on one thread. */
 #define FNN_PARALLEL_MIN_WORK 32768.0
 

@@ -6,10 +6,12 @@ int FN(fnn_column_sum)(fnn_index n, fnn_index d, const REAL *A, fnn_index rs, fn
     if (n < 0 || d < 0) return FNN_EINVAL;
     const fnn_index n_blocks = (d + FNN_COLUMN_BLOCK - 1) / FNN_COLUMN_BLOCK;
     const int nthreads = fnn_threads_for((double)n * (double)d);
+    fnn_index helped = 0;
     (void)nthreads;
     /* each block of columns is summed over all rows, in row order, by one thread */
-#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
+#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(dynamic, 1) reduction(+ : helped)
     for (fnn_index blk = 0; blk < n_blocks; ++blk) {
+        helped += fnn_team_rank() != 0;
         const fnn_index j0 = blk * FNN_COLUMN_BLOCK;
         const fnn_index w = FNN_MIN((fnn_index)FNN_COLUMN_BLOCK, d - j0);
         REAL acc[FNN_COLUMN_BLOCK];
@@ -27,6 +29,7 @@ int FN(fnn_column_sum)(fnn_index n, fnn_index d, const REAL *A, fnn_index rs, fn
         }
         for (fnn_index j = 0; j < w; ++j) out[j0 + j] = acc[j];
     }
+    fnn_team_report(nthreads, helped, n_blocks);
     return FNN_OK;
 }
 

@@ -74,10 +74,16 @@ int FN(fnn_softmax_cross_entropy)(fnn_index n, fnn_index c, const REAL *S, fnn_i
     const fnn_loss_arch *arch = fnn_loss_kernels();
     const REAL inv_n = (REAL)1 / (REAL)n;
     const int nthreads = fnn_threads_for((double)n * (double)c * 8.0);
+    const int rows = FNN_ROWS_PER_CLAIM(c);
+    fnn_index helped = 0;
     (void)nthreads;
-#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
-    for (fnn_index i = 0; i < n; ++i)
+    (void)rows;
+#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(dynamic, rows) reduction(+ : helped)
+    for (fnn_index i = 0; i < n; ++i) {
+        helped += fnn_team_rank() != 0;
         FN(arch->rows)(1, c, S + i * lds, lds, y + i, dS + i * ldds, ldds, row_loss + i, inv_n);
+    }
+    fnn_team_report(nthreads, helped, n);
     *loss = FN(pairwise_sum)(row_loss, n) / (REAL)n;
     return FNN_OK;
 }

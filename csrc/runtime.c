@@ -21,6 +21,8 @@
 /* ---- threads ---- */
 
 static int num_threads = 0; /* 0: not yet read from the OpenMP runtime */
+/* jobs left to run on one thread, and the length of the next such run */
+static int solo_left = 0, solo_run = 0;
 
 int fnn_has_openmp(void)
 {
@@ -48,16 +50,38 @@ int fnn_get_num_threads(void)
 void fnn_set_num_threads(int n)
 {
     num_threads = n < 1 ? 1 : n;
+    solo_left = solo_run = 0;
 #ifndef _OPENMP
     num_threads = 1;
 #endif
 }
 
+#define FNN_SOLO_FIRST 4
+#define FNN_SOLO_MAX 256
+
 int fnn_threads_for(double work)
 {
     int n = fnn_get_num_threads();
     if (n <= 1 || work < FNN_PARALLEL_MIN_WORK) return 1;
+    /* racy between calling threads at worst: then a job more or less runs alone */
+    if (__atomic_load_n(&solo_left, __ATOMIC_RELAXED) > 0) {
+        __atomic_fetch_sub(&solo_left, 1, __ATOMIC_RELAXED);
+        return 1;
+    }
     return n;
+}
+
+void fnn_team_report(int nthreads, fnn_index helped, fnn_index pieces)
+{
+    if (nthreads <= 1 || pieces < 4 * (fnn_index)nthreads) return; /* too few to tell */
+    if (2 * helped * nthreads < pieces * (nthreads - 1)) {
+        int run = __atomic_load_n(&solo_run, __ATOMIC_RELAXED);
+        run = run ? FNN_MIN(2 * run, FNN_SOLO_MAX) : FNN_SOLO_FIRST;
+        __atomic_store_n(&solo_run, run, __ATOMIC_RELAXED);
+        __atomic_store_n(&solo_left, run, __ATOMIC_RELAXED);
+    } else {
+        __atomic_store_n(&solo_run, 0, __ATOMIC_RELAXED);
+    }
 }
 
 /* Spin briefly (the other thread is usually microseconds from done), then yield
