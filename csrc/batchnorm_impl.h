@@ -96,25 +96,49 @@ static void FN(batchnorm_backward_block)(fnn_index n, fnn_index w, const REAL *r
 #ifdef FNN_BATCHNORM_DRIVER
 /* The public entry points (compiled once, in batchnorm.c): pick the level's table. */
 
+typedef struct {
+    const fnn_batchnorm_arch *arch;
+    fnn_index n, d;
+    const REAL *S, *dY, *gamma, *beta, *mean_in, *var_in;
+    fnn_index lds, lddy, ldout;
+    REAL eps, *out, *stat1, *stat2;
+} FN(batchnorm_job);
+
+/* column blocks [b0, b1) of the forward pass (stat1, stat2: mean, var) */
+static void FN(batchnorm_forward_range)(void *ctx, fnn_index b0, fnn_index b1)
+{
+    const FN(batchnorm_job) *j = ctx;
+    for (fnn_index blk = b0; blk < b1; ++blk) {
+        const fnn_index j0 = blk * FNN_COLUMN_BLOCK;
+        const fnn_index w = FNN_MIN((fnn_index)FNN_COLUMN_BLOCK, j->d - j0);
+        FN(j->arch->forward)(j->n, w, j->S + j0, j->lds, j->gamma + j0, j->beta + j0, j->eps,
+                             j->out + j0, j->ldout, j->stat1 + j0, j->stat2 + j0);
+    }
+}
+
+/* ... of the backward pass (stat1, stat2: dgamma, dbeta) */
+static void FN(batchnorm_backward_range)(void *ctx, fnn_index b0, fnn_index b1)
+{
+    const FN(batchnorm_job) *j = ctx;
+    for (fnn_index blk = b0; blk < b1; ++blk) {
+        const fnn_index j0 = blk * FNN_COLUMN_BLOCK;
+        const fnn_index w = FNN_MIN((fnn_index)FNN_COLUMN_BLOCK, j->d - j0);
+        FN(j->arch->backward)(j->n, w, j->dY + j0, j->lddy, j->S + j0, j->lds, j->gamma + j0,
+                              j->mean_in + j0, j->var_in + j0, j->eps, j->out + j0, j->ldout,
+                              j->stat1 + j0, j->stat2 + j0);
+    }
+}
+
 int FN(fnn_batchnorm_forward)(fnn_index n, fnn_index d, const REAL *S, fnn_index lds,
                               const REAL *gamma, const REAL *beta, REAL eps,
                               REAL *Y, fnn_index ldy, REAL *mean, REAL *var)
 {
     if (n < 2 || d < 0) return FNN_EINVAL;
-    const fnn_batchnorm_arch *arch = fnn_batchnorm_kernels();
-    const fnn_index n_blocks = (d + FNN_COLUMN_BLOCK - 1) / FNN_COLUMN_BLOCK;
-    const int nthreads = fnn_threads_for((double)n * (double)d * 4.0);
-    fnn_index helped = 0;
-    (void)nthreads;
-#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(dynamic, 1) reduction(+ : helped)
-    for (fnn_index blk = 0; blk < n_blocks; ++blk) {
-        helped += fnn_team_rank() != 0;
-        const fnn_index j0 = blk * FNN_COLUMN_BLOCK;
-        const fnn_index w = FNN_MIN((fnn_index)FNN_COLUMN_BLOCK, d - j0);
-        FN(arch->forward)(n, w, S + j0, lds, gamma + j0, beta + j0, eps, Y + j0, ldy,
-                          mean + j0, var + j0);
-    }
-    fnn_team_report(nthreads, helped, n_blocks);
+    FN(batchnorm_job) job = {fnn_batchnorm_kernels(), n, d, S, NULL, gamma, beta, NULL, NULL,
+                             lds, 0, ldy, eps, Y, mean, var};
+    fnn_parallel_for(fnn_threads_for((double)n * (double)d * 4.0),
+                     (d + FNN_COLUMN_BLOCK - 1) / FNN_COLUMN_BLOCK, 1,
+                     FN(batchnorm_forward_range), &job);
     return FNN_OK;
 }
 
@@ -124,20 +148,11 @@ int FN(fnn_batchnorm_backward)(fnn_index n, fnn_index d, const REAL *dY, fnn_ind
                                REAL *dS, fnn_index ldds, REAL *dgamma, REAL *dbeta)
 {
     if (n < 2 || d < 0) return FNN_EINVAL;
-    const fnn_batchnorm_arch *arch = fnn_batchnorm_kernels();
-    const fnn_index n_blocks = (d + FNN_COLUMN_BLOCK - 1) / FNN_COLUMN_BLOCK;
-    const int nthreads = fnn_threads_for((double)n * (double)d * 4.0);
-    fnn_index helped = 0;
-    (void)nthreads;
-#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(dynamic, 1) reduction(+ : helped)
-    for (fnn_index blk = 0; blk < n_blocks; ++blk) {
-        helped += fnn_team_rank() != 0;
-        const fnn_index j0 = blk * FNN_COLUMN_BLOCK;
-        const fnn_index w = FNN_MIN((fnn_index)FNN_COLUMN_BLOCK, d - j0);
-        FN(arch->backward)(n, w, dY + j0, lddy, S + j0, lds, gamma + j0, mean + j0, var + j0,
-                           eps, dS + j0, ldds, dgamma + j0, dbeta + j0);
-    }
-    fnn_team_report(nthreads, helped, n_blocks);
+    FN(batchnorm_job) job = {fnn_batchnorm_kernels(), n, d, S, dY, gamma, NULL, mean, var,
+                             lds, lddy, ldds, eps, dS, dgamma, dbeta};
+    fnn_parallel_for(fnn_threads_for((double)n * (double)d * 4.0),
+                     (d + FNN_COLUMN_BLOCK - 1) / FNN_COLUMN_BLOCK, 1,
+                     FN(batchnorm_backward_range), &job);
     return FNN_OK;
 }
 #endif

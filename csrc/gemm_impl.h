@@ -14,6 +14,9 @@
  * thread computes a tile changes the result.
  */
 
+/* the most threads whose own ranges the small-batch path keeps apart (more share them) */
+#define FNN_MAX_RANGES 64
+
 /* depth steps of a B sliver packed as one piece of work */
 #define FNN_PACK_PIECE 256
 
@@ -71,9 +74,10 @@ static void FN(finish_block)(const fnn_epilogue *ep, fnn_index i0, fnn_index j0,
 /*
  * A batch of at most FNN_SMALL_BATCH rows: dot products along p, A's rows and
  * B's columns read in place when contiguous along p (copied otherwise, one
- * column group at a time), threads claim chunks of columns from a counter (a
- * thread that starts late just takes fewer). Each element is one dot product
- * computed by one thread in one order.
+ * column group at a time). Thread t claims chunks of columns from its own
+ * range first (its part of B then stays in its cache from call to call) and
+ * then from the others' (a thread that starts late just takes fewer). Each
+ * element is one dot product computed by one thread in one order.
  */
 static int FN(small_batch)(const fnn_gemm_arch *arch, fnn_index m, fnn_index n, fnn_index k,
                            const REAL *A, fnn_index rs_a, fnn_index cs_a,
@@ -86,9 +90,15 @@ static int FN(small_batch)(const fnn_gemm_arch *arch, fnn_index m, fnn_index n, 
     const fnn_index chunk = 4 * (fnn_index)DC; /* columns per task */
     const fnn_index n_chunks = (n + chunk - 1) / chunk;
     const int copy_a = cs_a != 1, copy_b = rs_b != 1;
-    const int nthreads = fnn_threads_for((double)m * (double)n * (double)k / FNN_GEMM_MACS_PER_WORK);
+    /* each element of B serves only m multiply-adds: a B too large for one core's L2
+       (1x784->512 float32: 1.6 MB) is read faster as two halves, each kept in its
+       own core's cache, so then its size counts as the work */
+    const double b_elements = (double)n * (double)k;
+    const double macs = (double)m * b_elements / FNN_GEMM_MACS_PER_WORK;
+    const int nthreads = fnn_threads_for(b_elements * sizeof(REAL) > FNN_PANEL_IN_L2
+                                             ? FNN_MAX(b_elements, macs) : macs);
     int failed = 0;
-    fnn_index next_chunk = 0, helped = 0;
+    fnn_index next_chunk[FNN_MAX_RANGES] = {0}, helped = 0;
 
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
     {
@@ -108,8 +118,12 @@ static int FN(small_batch)(const fnn_gemm_arch *arch, fnn_index m, fnn_index n, 
                 a_row[i] = src;
             }
             REAL out[FNN_SMALL_BATCH * FNN_MAX_DOT_C];
+            const int T = FNN_MIN(fnn_team_size(), FNN_MAX_RANGES), t = fnn_team_rank() % T;
             fnn_index mine = 0;
-            for (fnn_index q = fnn_claim(&next_chunk); q < n_chunks; q = fnn_claim(&next_chunk)) {
+            for (int gi = 0; gi < T; ++gi) {
+            const int g = (t + gi) % T;
+            const fnn_index q0 = n_chunks * g / T, q1 = n_chunks * (g + 1) / T;
+            for (fnn_index q = q0 + fnn_claim(next_chunk + g); q < q1; q = q0 + fnn_claim(next_chunk + g)) {
                 ++mine;
                 const fnn_index j_begin = q * chunk, j_end = FNN_MIN(n, j_begin + chunk);
                 for (fnn_index j0 = j_begin; j0 < j_end; j0 += DC) {
@@ -139,6 +153,7 @@ static int FN(small_batch)(const fnn_gemm_arch *arch, fnn_index m, fnn_index n, 
                 }
                 if (epilogue)
                     FN(finish_block)(epilogue, 0, j_begin, m, j_end - j_begin, C + j_begin, ldc);
+            }
             }
             if (fnn_team_rank() != 0) {
 #pragma omp atomic update

@@ -48,16 +48,31 @@ static inline int fnn_team_rank(void)
 
 /*
  * After a parallel loop of `pieces` pieces of work, of which the team's helpers
- * (every thread but the caller) did `helped`: helpers that did less than half
- * their fair share came late (their cores busy with other processes; the caller
- * then did their work and waited for them at the end), and fnn_threads_for
+ * (every thread but the caller) did `helped`: when the helpers or the caller did
+ * less than half their fair share, the team did not run side by side (the
+ * helpers' cores busy with other processes, so the caller did their work and
+ * then waited for them at the end; or the threads sharing one core), and fnn_threads_for
  * answers 1 for the next few jobs, more after each late team in a row, before
- * trying the team again. Only the speed depends on this.
+ * trying the team again (the first team after such a run wakes the sleeping
+ * workers and is not judged). Only the speed depends on this.
  */
 void fnn_team_report(int nthreads, fnn_index helped, fnn_index pieces);
 
 /* rows of a d-column elementwise kernel that a thread claims at a time (about 16K elements) */
-#define FNN_ROWS_PER_CLAIM(d) ((int)FNN_MAX(1, 16384 / FNN_MAX((fnn_index)(d), 1)))
+#define FNN_ROWS_PER_CLAIM(d) FNN_MAX(1, 16384 / FNN_MAX((fnn_index)(d), 1))
+
+/*
+ * body(ctx, begin, end) over [0, n) on `nthreads` threads, in pieces of at most
+ * `piece` items: thread t of T takes the pieces of its own range (what
+ * schedule(static) would give it, so the same thread meets the same data call
+ * after call) and then helps with the others' ranges; then fnn_team_report.
+ * Each item is handled once, by one thread.
+ */
+typedef void (*fnn_range_body)(void *ctx, fnn_index begin, fnn_index end);
+void fnn_parallel_for(int nthreads, fnn_index n, fnn_index piece, fnn_range_body body, void *ctx);
+
+/* the most threads whose own ranges fnn_parallel_for keeps apart (more share them) */
+#define FNN_MAX_RANGES 64
 
 /* Below this many element-operations a kernel runs on one thread. */
 #define FNN_PARALLEL_MIN_WORK 32768.0
