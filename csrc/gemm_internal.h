@@ -155,12 +155,5 @@ void fnn_pack_sliver_f32(fnn_index k, int mr, int mr_cur, int mr_fill, const flo
 void fnn_pack_sliver_f64(fnn_index k, int mr, int mr_cur, int mr_fill, const double *A,
                          fnn_index rs, fnn_index cs, double *dst);
 
-#if defined(__clang__)
-#define FNN_UNROLL _Pragma("unroll")
-#elif defined(__GNUC__)
-#define FNN_UNROLL _Pragma("GCC unroll 64")
-#else
-#define FNN_UNROLL
-#endif
 
 #endif

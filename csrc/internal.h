@@ -17,6 +17,14 @@
 
 #define FNN_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define FNN_MAX(a, b) ((a) > (b) ? (a) : (b))
+/* fully unroll the loop that follows (a constant trip count) */
+#if defined(__clang__)
+#define FNN_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define FNN_UNROLL _Pragma("GCC unroll 64")
+#else
+#define FNN_UNROLL
+#endif
 #define FNN_CAT_(a, b) a##b
 #define FNN_CAT(a, b) FNN_CAT_(a, b)
 
