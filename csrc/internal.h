@@ -60,7 +60,8 @@ static inline int fnn_team_rank(void)
  * less than half their fair share, the team did not run side by side (the
  * helpers' cores busy with other processes, so the caller did their work and
  * then waited for them at the end; or the threads sharing one core), and fnn_threads_for
- * answers 1 for the next few jobs, more after each late team in a row, before
+ * answers 1 for the next few jobs (4, doubling after each late team in a row, at
+ * most 32), before
  * trying the team again (the first team after such a run wakes the sleeping
  * workers and is not judged). Only the speed depends on this.
  */

@@ -59,7 +59,7 @@ void fnn_set_num_threads(int n)
 }
 
 #define FNN_SOLO_FIRST 4
-#define FNN_SOLO_MAX 256
+#define FNN_SOLO_MAX 32
 
 int fnn_threads_for(double work)
 {
