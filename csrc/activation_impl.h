@@ -122,13 +122,37 @@ void FN(fnn_activation_forward_block)(int activation, fnn_index m, fnn_index n, 
     FN(fnn_activation_kernels()->forward)(activation, m, n, S, lds, H, ldh, alpha);
 }
 
+typedef struct {
+    const fnn_activation_arch *arch;
+    int activation;
+    fnn_index d;
+    const REAL *S, *dH, *H;
+    fnn_index lds, lddh, ldh, ldds;
+    REAL *out, alpha;
+} FN(activation_job);
+
+static void FN(activation_forward_range)(void *ctx, fnn_index i0, fnn_index i1)
+{
+    const FN(activation_job) *j = ctx;
+    FN(j->arch->forward)(j->activation, i1 - i0, j->d, j->S + i0 * j->lds, j->lds,
+                         j->out + i0 * j->ldh, j->ldh, j->alpha);
+}
+
+static void FN(activation_backward_range)(void *ctx, fnn_index i0, fnn_index i1)
+{
+    const FN(activation_job) *j = ctx;
+    FN(j->arch->backward)(j->activation, i1 - i0, j->d, j->dH + i0 * j->lddh, j->lddh,
+                          j->H + i0 * j->ldh, j->ldh, j->out + i0 * j->ldds, j->ldds, j->alpha);
+}
+
 int FN(fnn_activation_forward)(int activation, fnn_index n, fnn_index d,
                                const REAL *S, fnn_index lds, REAL *H, fnn_index ldh, REAL alpha)
 {
     if (activation < FNN_IDENTITY || activation > FNN_ELU || n < 0 || d < 0) return FNN_EINVAL;
-    const fnn_activation_arch *arch = fnn_activation_kernels();
-    const int nthreads = fnn_threads_for((double)n * (double)d * 8.0);
-    FNN_PARALLEL_FOR(i, n, FN(arch->forward)(activation, 1, d, S + i * lds, lds, H + i * ldh, ldh, alpha));
+    FN(activation_job) job = {fnn_activation_kernels(), activation, d, S, NULL, NULL,
+                              lds, 0, ldh, 0, H, alpha};
+    fnn_parallel_for(fnn_threads_for((double)n * (double)d * 8.0), n, FNN_ROWS_PER_CLAIM(d),
+                     FN(activation_forward_range), &job);
     return FNN_OK;
 }
 
@@ -137,10 +161,10 @@ int FN(fnn_activation_backward)(int activation, fnn_index n, fnn_index d,
                                 REAL *dS, fnn_index ldds, REAL alpha)
 {
     if (activation < FNN_IDENTITY || activation > FNN_ELU || n < 0 || d < 0) return FNN_EINVAL;
-    const fnn_activation_arch *arch = fnn_activation_kernels();
-    const int nthreads = fnn_threads_for((double)n * (double)d * 2.0);
-    FNN_PARALLEL_FOR(i, n, FN(arch->backward)(activation, 1, d, dH + i * lddh, lddh, H + i * ldh, ldh,
-                                              dS + i * ldds, ldds, alpha));
+    FN(activation_job) job = {fnn_activation_kernels(), activation, d, NULL, dH, H,
+                              0, lddh, ldh, ldds, dS, alpha};
+    fnn_parallel_for(fnn_threads_for((double)n * (double)d * 2.0), n, FNN_ROWS_PER_CLAIM(d),
+                     FN(activation_backward_range), &job);
     return FNN_OK;
 }
 

@@ -110,12 +110,27 @@ static double FN(squared_norm)(const REAL *x, fnn_index n)
     return s;
 }
 
+typedef struct {
+    fnn_index width;
+    const REAL *src;
+    const int64_t *idx;
+    REAL *dst;
+} FN(gather_job);
+
+static void FN(gather_range)(void *ctx, fnn_index begin, fnn_index end)
+{
+    const FN(gather_job) *j = ctx;
+    const size_t bytes = (size_t)j->width * sizeof(REAL);
+    for (fnn_index i = begin; i < end; ++i)
+        memcpy(j->dst + i * j->width, j->src + (size_t)j->idx[i] * (size_t)j->width, bytes);
+}
+
 static void FN(gather)(fnn_index rows, fnn_index width, const REAL *src, const int64_t *idx,
                        REAL *dst)
 {
-    const int nthreads = fnn_threads_for((double)rows * (double)width);
-    FNN_PARALLEL_FOR(i, rows, memcpy(dst + i * width, src + (size_t)idx[i] * (size_t)width,
-                                     (size_t)width * sizeof(REAL)));
+    FN(gather_job) job = {width, src, idx, dst};
+    fnn_parallel_for(fnn_threads_for((double)rows * (double)width), rows, FNN_ROWS_PER_CLAIM(width),
+                     FN(gather_range), &job);
 }
 
 /* ---- losses of the output O (n x c), gradient dO; returns the loss ---- */

@@ -4,23 +4,27 @@
  * Loop nest (BLIS): jc over NC-column panels of B, pc over KC-deep slices,
  * ic over MC-row blocks of A, then the macro-kernel over MR x NR tiles.
  *
- * Threads: each thread owns a rectangle of C. Normally that is a range of
- * MR-row slivers (the threads split the batch); when there are too few row
- * slivers to share evenly and more column slivers, it is a range of NR-column
- * slivers instead (dW = dS^T X for a narrow layer, a handful of samples).
- * Each thread packs its own A blocks. When the threads share B's columns they
- * pack each B panel together (two panel buffers in turn, so one barrier per
- * KC slice suffices); when they split the columns each packs its own.
+ * Threads: the work of each (jc, pc) step is a grid of units (column groups of
+ * the B panel times row chunks of A) that the threads claim from counters; they
+ * pack the step's B panel together, also by claiming pieces. No barrier: a
+ * thread only ever waits for work that another has claimed and not finished
+ * (see the driver), so a descheduled or late thread costs one unit, not a phase.
  * A tile of C is always computed by one thread, summing over p in the same
  * KC slices in the same order, so neither the number of threads nor which
  * thread computes a tile changes the result.
  */
+
+/* the most threads whose own ranges the small-batch path keeps apart (more share them) */
+#define FNN_MAX_RANGES 64
 
 /* depth steps of a B sliver packed as one piece of work */
 #define FNN_PACK_PIECE 256
 
 /* a B panel up to this size is assumed to stay in L2 while it is used */
 #define FNN_PANEL_IN_L2 (512 * 1024)
+
+/* with several threads, every (jc, pc) step gets its own B panel up to this total */
+#define FNN_B_RING_BYTES (32 * 1024 * 1024)
 
 /* at most this many NR-column slivers of C for A to be read in place */
 #ifndef FNN_READ_A_MAX_SLIVERS
@@ -70,7 +74,9 @@ static void FN(finish_block)(const fnn_epilogue *ep, fnn_index i0, fnn_index j0,
 /*
  * A batch of at most FNN_SMALL_BATCH rows: dot products along p, A's rows and
  * B's columns read in place when contiguous along p (copied otherwise, one
- * column group at a time), threads split the columns in fixed chunks. Each
+ * column group at a time). Thread t claims chunks of columns from its own
+ * range first (its part of B then stays in its cache from call to call) and
+ * then from the others' (a thread that starts late just takes fewer). Each
  * element is one dot product computed by one thread in one order.
  */
 static int FN(small_batch)(const fnn_gemm_arch *arch, fnn_index m, fnn_index n, fnn_index k,
@@ -84,12 +90,18 @@ static int FN(small_batch)(const fnn_gemm_arch *arch, fnn_index m, fnn_index n, 
     const fnn_index chunk = 4 * (fnn_index)DC; /* columns per task */
     const fnn_index n_chunks = (n + chunk - 1) / chunk;
     const int copy_a = cs_a != 1, copy_b = rs_b != 1;
-    const int nthreads = fnn_threads_for((double)m * (double)n * (double)k / FNN_GEMM_MACS_PER_WORK);
+    /* each element of B serves only m multiply-adds: a B too large for one core's L2
+       (1x784->512 float32: 1.6 MB) is read faster as two halves, each kept in its
+       own core's cache, so then its size counts as the work */
+    const double b_elements = (double)n * (double)k;
+    const double macs = (double)m * b_elements / FNN_GEMM_MACS_PER_WORK;
+    const int nthreads = fnn_threads_for(b_elements * sizeof(REAL) > FNN_PANEL_IN_L2
+                                             ? FNN_MAX(b_elements, macs) : macs);
     int failed = 0;
+    fnn_index next_chunk[FNN_MAX_RANGES] = {0}, helped = 0;
 
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
     {
-        const int T = fnn_team_size(), t = fnn_team_rank();
         REAL *a_buf = copy_a ? (REAL *)fnn_scratch(0, (size_t)(m * k) * sizeof(REAL)) : NULL;
         REAL *b_buf = copy_b ? (REAL *)fnn_scratch(2, (size_t)(DC * k) * sizeof(REAL)) : NULL;
         if ((copy_a && !a_buf) || (copy_b && !b_buf)) {
@@ -106,7 +118,13 @@ static int FN(small_batch)(const fnn_gemm_arch *arch, fnn_index m, fnn_index n, 
                 a_row[i] = src;
             }
             REAL out[FNN_SMALL_BATCH * FNN_MAX_DOT_C];
-            for (fnn_index q = n_chunks * t / T; q < n_chunks * (t + 1) / T; ++q) {
+            const int T = FNN_MIN(fnn_team_size(), FNN_MAX_RANGES), t = fnn_team_rank() % T;
+            fnn_index mine = 0;
+            for (int gi = 0; gi < T; ++gi) {
+            const int g = (t + gi) % T;
+            const fnn_index q0 = n_chunks * g / T, q1 = n_chunks * (g + 1) / T;
+            for (fnn_index q = q0 + fnn_claim(next_chunk + g); q < q1; q = q0 + fnn_claim(next_chunk + g)) {
+                ++mine;
                 const fnn_index j_begin = q * chunk, j_end = FNN_MIN(n, j_begin + chunk);
                 for (fnn_index j0 = j_begin; j0 < j_end; j0 += DC) {
                     const int n_cur = (int)FNN_MIN((fnn_index)DC, n - j0);
@@ -136,8 +154,14 @@ static int FN(small_batch)(const fnn_gemm_arch *arch, fnn_index m, fnn_index n, 
                 if (epilogue)
                     FN(finish_block)(epilogue, 0, j_begin, m, j_end - j_begin, C + j_begin, ldc);
             }
+            }
+            if (fnn_team_rank() != 0) {
+#pragma omp atomic update
+                helped += mine;
+            }
         }
     }
+    fnn_team_report(nthreads, helped, n_chunks);
     return failed ? FNN_ENOMEM : FNN_OK;
 }
 
@@ -177,148 +201,162 @@ int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
        columns are contiguous (the broadcasts then follow MR short streams). */
     const int read_a = n_sl <= FNN_READ_A_MAX_SLIVERS && (cs_a == 1 || rs_a == 1);
     const int nthreads = fnn_threads_for((double)m * (double)n * (double)k / FNN_GEMM_MACS_PER_WORK);
-    /* columns when rows are few, or when C is so much wider than tall that each
-       thread's half of B (kept in its own cache) outweighs packing all of A twice */
+
+    /*
+     * The work of one (jc, pc) step is a grid of units: column groups of the B
+     * panel times row chunks of A (group-major). Threads claim B pieces to pack
+     * and then units from counters of the step, and never wait at a barrier: a
+     * thread waits only for work another thread has claimed and not finished
+     * (a B piece of this step, or the same unit of the previous KC slice, whose
+     * C tiles it adds to). So a thread that the OS deschedules (another process
+     * on its core) holds up the others by at most one small unit, and a thread
+     * that never starts leaves all the work to the others instead of stalling them.
+     * Column groups: one, or one per thread when rows are few or C is much
+     * wider than tall (each group's part of B then stays in L2 while the
+     * threads sweep its rows). Chunks are single slivers when the B panel stays
+     * in L2 anyway, larger (up to MC) when it does not; one thread takes MC.
+     */
     const int split_cols = nthreads > 1 && n_sl > m_sl
                            && (m_sl <= 4 * (fnn_index)nthreads || n_sl >= 4 * m_sl);
-    /* Sharing B, the threads claim B slivers to pack and then row chunks to
-       compute from a counter per (jc, pc) step: a thread that gets less of the
-       CPU (another process, another library's spinning workers) takes fewer
-       chunks instead of holding the others up. Chunks are single slivers when
-       the B panel stays in L2 anyway, larger (up to MC) when it does not. */
-    REAL *b_shared = NULL;
-    fnn_index *claims = NULL;
-    const fnn_index steps = (n + bl.nc - 1) / bl.nc * k_slices;
-    fnn_index chunk_sl = 1;
-    if (nthreads > 1 && !split_cols) {
-        b_shared = (REAL *)fnn_scratch(1, 2 * panel * sizeof(REAL));
-        claims = (fnn_index *)fnn_scratch(3, (size_t)(2 * steps) * sizeof(fnn_index));
-        if (!b_shared || !claims) return FNN_ENOMEM;
-        for (fnn_index q = 0; q < 2 * steps; ++q) claims[q] = 0;
-        if (panel * sizeof(REAL) > FNN_PANEL_IN_L2)
-            chunk_sl = FNN_MAX(1, FNN_MIN(mc_max / MR, m_sl / (2 * (fnn_index)nthreads)));
-    }
+    const fnn_index groups = split_cols ? nthreads : 1;
+    fnn_index chunk_sl = mc_max / MR;
+    if (nthreads > 1)
+        chunk_sl = panel * sizeof(REAL) > FNN_PANEL_IN_L2
+                       ? FNN_MAX(1, FNN_MIN(mc_max / MR, m_sl / (2 * (fnn_index)nthreads)))
+                       : 1;
     const fnn_index chunk_rows = chunk_sl * MR;
-    int failed = 0;
+    const fnn_index m_chunks = (m + chunk_rows - 1) / chunk_rows;
+    const fnn_index units = groups * m_chunks;
+    const fnn_index steps = (n + bl.nc - 1) / bl.nc * k_slices;
+    /* one B panel per step when they all fit, else two in turn (one thread: one) */
+    const fnn_index ring = nthreads == 1 ? 1
+                           : (size_t)steps * panel * sizeof(REAL) <= FNN_B_RING_BYTES ? steps
+                                                                                     : 2;
+    /* per step: units done; per group B pieces claimed, B pieces packed, row chunks
+       claimed; then one done flag per unit */
+    const fnn_index per_step = 1 + 3 * groups + units;
+    REAL *b_ring = (REAL *)fnn_scratch(1, (size_t)ring * panel * sizeof(REAL));
+    fnn_index *sync = (fnn_index *)fnn_scratch(3, (size_t)(steps * per_step) * sizeof(fnn_index));
+    if (!b_ring || !sync) return FNN_ENOMEM;
+    for (fnn_index q = 0; q < steps * per_step; ++q) sync[q] = 0;
+    int failed = 0, team = 1;
+    fnn_index helped = 0;
 
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
     {
         const int T = fnn_team_size(), t = fnn_team_rank();
-        const int shared_b = T > 1 && !split_cols;
-        fnn_index sj0 = 0, sj1 = n_sl;
-        if (T > 1 && split_cols) {
-            sj0 = n_sl * t / T;
-            sj1 = n_sl * (t + 1) / T;
-        }
         REAL *a_pack = (REAL *)fnn_scratch(0, a_bytes);
-        REAL *b_own = shared_b ? NULL : (REAL *)fnn_scratch(2, panel * sizeof(REAL));
-        if (!a_pack || (!shared_b && !b_own)) {
-#pragma omp atomic write
-            failed = 1;
+        if (t == 0) team = T;
+        if (!a_pack) {
+            /* this thread takes no work; the others do it all (none left: ENOMEM) */
+#pragma omp atomic update
+            failed += 1;
         }
-#pragma omp barrier
-        int bad;
-#pragma omp atomic read
-        bad = failed;
 
         REAL tile[FNN_MAX_TILE] __attribute__((aligned(64)));
-        const fnn_index c0 = sj0 * NR, c1 = FNN_MIN(sj1 * NR, n);
-        int buf = 0;
-        fnn_index step = 0;
+        fnn_index step = 0, mine = 0;
 
-        for (fnn_index jc = c0; jc < c1 && !bad; jc += bl.nc) {
-            const fnn_index nc = FNN_MIN((fnn_index)bl.nc, c1 - jc);
+        for (fnn_index jc = 0; jc < n && a_pack; jc += bl.nc) {
+            const fnn_index nc = FNN_MIN((fnn_index)bl.nc, n - jc);
             const fnn_index n_slivers = (nc + NR - 1) / NR;
 
-            for (fnn_index pc = 0; pc < k; pc += kc) {
+            for (fnn_index pc = 0; pc < k; pc += kc, ++step) {
                 const fnn_index kcur = FNN_MIN(kc, k - pc);
                 /* only the first slice starts from the bias; later ones add on */
                 const int acc = accumulate || pc > 0;
                 const REAL *bias_now = (pc == 0 && !accumulate) ? bias : NULL;
                 const int last = pc + kcur == k;
-                REAL *b_pack = shared_b ? b_shared + (size_t)buf * panel : b_own;
-                fnn_index *pack_claims = shared_b ? claims + 2 * step : NULL;
-                fnn_index *row_claims = shared_b ? claims + 2 * step + 1 : NULL;
-                buf ^= 1;
-                ++step;
+                REAL *b_pack = b_ring + (size_t)(step % ring) * panel;
+                fnn_index *st = sync + step * per_step;
+                fnn_index *done_flags = st + 1 + 3 * groups;
+                /* the panel's buffer is free once every unit of its previous step is done */
+                if (T > 1 && step >= ring) fnn_wait_at_least(sync + (step - ring) * per_step, units);
 
-                /* a B sliver is NR columns of B, packed as rows of B^T; the threads
-                   claim pieces of PACK_PIECE depth steps, so one wide sliver next to a
-                   narrow one does not leave a thread waiting */
+                /* Thread t begins with group t (its part of B, packed by itself, stays in
+                   its own cache) and then helps with the other groups. A B sliver is NR
+                   columns of B, packed as rows of B^T; the threads claim pieces of
+                   PACK_PIECE depth steps, so one wide sliver next to a narrow one does not
+                   leave a thread waiting. */
                 const fnn_index pieces = (kcur + FNN_PACK_PIECE - 1) / FNN_PACK_PIECE;
-                for (fnn_index u = 0;; ++u) {
-                    if (shared_b) {
-#pragma omp atomic capture
-                        u = (*pack_claims)++;
+                for (fnn_index gi = 0; gi < groups; ++gi) {
+                    const fnn_index g = (gi + (fnn_index)t * groups / T) % groups;
+                    fnn_index *gs = st + 1 + 3 * g;
+                    const fnn_index sj0 = n_slivers * g / groups, sj1 = n_slivers * (g + 1) / groups;
+                    const fnn_index g_pieces = (sj1 - sj0) * pieces;
+                    for (;;) {
+                        const fnn_index u = fnn_claim(gs + 0);
+                        if (u >= g_pieces) break;
+                        const fnn_index s = sj0 + u / pieces, p0 = u % pieces * FNN_PACK_PIECE;
+                        const fnn_index j0 = jc + s * NR;
+                        const int nr_cur = (int)FNN_MIN((fnn_index)NR, n - j0);
+                        /* the micro-kernel reads whole vectors only */
+                        const int nr_fill = (nr_cur + VL - 1) / VL * VL;
+                        FN(pack)(arch, FNN_MIN((fnn_index)FNN_PACK_PIECE, kcur - p0), NR, nr_cur,
+                                 nr_fill, B + (pc + p0) * rs_b + j0 * cs_b, cs_b, rs_b,
+                                 b_pack + s * NR * kcur + p0 * NR);
+                        fnn_claim(gs + 1);
                     }
-                    if (u >= n_slivers * pieces) break;
-                    const fnn_index s = u / pieces, p0 = u % pieces * FNN_PACK_PIECE;
-                    const fnn_index j0 = jc + s * NR;
-                    const int nr_cur = (int)FNN_MIN((fnn_index)NR, n - j0);
-                    /* the micro-kernel reads whole vectors only */
-                    const int nr_fill = (nr_cur + VL - 1) / VL * VL;
-                    FN(pack)(arch, FNN_MIN((fnn_index)FNN_PACK_PIECE, kcur - p0), NR, nr_cur,
-                             nr_fill, B + (pc + p0) * rs_b + j0 * cs_b, cs_b, rs_b,
-                             b_pack + s * NR * kcur + p0 * NR);
-                }
-                if (shared_b) {
-#pragma omp barrier
-                }
+                    if (T > 1) fnn_wait_at_least(gs + 1, g_pieces);
 
-                for (fnn_index ic = 0;; ic += bl.mc) {
-                    fnn_index mc = bl.mc;
-                    if (shared_b) {
-                        fnn_index chunk;
-#pragma omp atomic capture
-                        chunk = (*row_claims)++;
-                        ic = chunk * chunk_rows;
-                        mc = chunk_rows;
-                    }
-                    if (ic >= m) break;
-                    mc = FNN_MIN(mc, m - ic);
-                    const fnn_index m_slivers = (mc + MR - 1) / MR;
-                    for (fnn_index s = 0; s < m_slivers; ++s) {
-                        const fnn_index i0 = ic + s * MR;
-                        const int mr_cur = (int)FNN_MIN((fnn_index)MR, m - i0);
-                        if (read_a && mr_cur == MR) continue;
-                        FN(pack)(arch, kcur, MR, mr_cur, MR, A + i0 * rs_a + pc * cs_a, rs_a,
-                                            cs_a, a_pack + s * MR * kcur);
-                    }
-
-                    /* the macro-kernel: each B sliver (in L1) meets every A sliver of the block */
-                    for (fnn_index sj = 0; sj < n_slivers; ++sj) {
-                        const fnn_index j0 = jc + sj * NR;
-                        const int n_cur = (int)FNN_MIN((fnn_index)NR, n - j0);
-                        const int half = n_cur <= VL / 2 && arch->FN(half);
-                        const int width = half ? VL / 2 : (n_cur + VL - 1) / VL * VL;
-                        const FN(fnn_ukr) kernel = half ? arch->FN(half) : ukr[width / VL - 1];
-                        const REAL *bp = b_pack + sj * NR * kcur;
-                        const REAL *bias_tile = bias_now ? bias_now + j0 : NULL;
-                        for (fnn_index si = 0; si < m_slivers; ++si) {
-                            const fnn_index i0 = ic + si * MR;
-                            const int m_cur = (int)FNN_MIN((fnn_index)MR, m - i0);
-                            const int in_place = read_a && m_cur == MR;
-                            const REAL *ap = in_place ? A + i0 * rs_a + pc * cs_a
-                                                      : a_pack + si * MR * kcur;
-                            const fnn_index a_rs = in_place ? rs_a : 1;
-                            const fnn_index a_cs = in_place ? cs_a : MR;
-                            REAL *cp = C + i0 * ldc + j0;
-                            if (m_cur == MR && n_cur == width) {
-                                kernel(kcur, ap, a_rs, a_cs, bp, cp, ldc, bias_tile, acc);
-                            } else {
-                                kernel(kcur, ap, a_rs, a_cs, bp, tile, NR, NULL, 0);
-                                FN(store_edge_tile)(m_cur, n_cur, tile, NR, cp, ldc, bias_tile,
-                                                    acc);
-                            }
-                            if (last && epilogue)
-                                FN(finish_block)(epilogue, i0, j0, m_cur, n_cur, cp, ldc);
+                    for (;;) {
+                        const fnn_index r = fnn_claim(gs + 2);
+                        if (r >= m_chunks) break;
+                        const fnn_index u = g * m_chunks + r, ic = r * chunk_rows;
+                        /* the same unit of the previous KC slice wrote the C tiles this one adds to */
+                        if (T > 1 && pc > 0) fnn_wait_at_least(done_flags - per_step + u, 1);
+                        const fnn_index mc = FNN_MIN(chunk_rows, m - ic);
+                        const fnn_index m_slivers = (mc + MR - 1) / MR;
+                        for (fnn_index s = 0; s < m_slivers; ++s) {
+                            const fnn_index i0 = ic + s * MR;
+                            const int mr_cur = (int)FNN_MIN((fnn_index)MR, m - i0);
+                            if (read_a && mr_cur == MR) continue;
+                            FN(pack)(arch, kcur, MR, mr_cur, MR, A + i0 * rs_a + pc * cs_a, rs_a,
+                                     cs_a, a_pack + s * MR * kcur);
                         }
+
+                        /* the macro-kernel: each B sliver meets every A sliver of the chunk */
+                        for (fnn_index sj = sj0; sj < sj1; ++sj) {
+                            const fnn_index j0 = jc + sj * NR;
+                            const int n_cur = (int)FNN_MIN((fnn_index)NR, n - j0);
+                            const int half = n_cur <= VL / 2 && arch->FN(half);
+                            const int width = half ? VL / 2 : (n_cur + VL - 1) / VL * VL;
+                            const FN(fnn_ukr) kernel = half ? arch->FN(half) : ukr[width / VL - 1];
+                            const REAL *bp = b_pack + sj * NR * kcur;
+                            const REAL *bias_tile = bias_now ? bias_now + j0 : NULL;
+                            for (fnn_index si = 0; si < m_slivers; ++si) {
+                                const fnn_index i0 = ic + si * MR;
+                                const int m_cur = (int)FNN_MIN((fnn_index)MR, m - i0);
+                                const int in_place = read_a && m_cur == MR;
+                                const REAL *ap = in_place ? A + i0 * rs_a + pc * cs_a
+                                                          : a_pack + si * MR * kcur;
+                                const fnn_index a_rs = in_place ? rs_a : 1;
+                                const fnn_index a_cs = in_place ? cs_a : MR;
+                                REAL *cp = C + i0 * ldc + j0;
+                                if (m_cur == MR && n_cur == width) {
+                                    kernel(kcur, ap, a_rs, a_cs, bp, cp, ldc, bias_tile, acc);
+                                } else {
+                                    kernel(kcur, ap, a_rs, a_cs, bp, tile, NR, NULL, 0);
+                                    FN(store_edge_tile)(m_cur, n_cur, tile, NR, cp, ldc, bias_tile,
+                                                        acc);
+                                }
+                                if (last && epilogue)
+                                    FN(finish_block)(epilogue, i0, j0, m_cur, n_cur, cp, ldc);
+                            }
+                        }
+                        fnn_claim(done_flags + u);
+                        fnn_claim(st);
+                        ++mine;
                     }
                 }
             }
         }
+        if (t != 0) {
+#pragma omp atomic update
+            helped += mine;
+        }
     }
-    return failed ? FNN_ENOMEM : FNN_OK;
+    fnn_team_report(nthreads, helped, steps * units);
+    return failed >= team ? FNN_ENOMEM : FNN_OK;
 }
 
 int FN(fnn_gemm)(fnn_index m, fnn_index n, fnn_index k,

@@ -116,24 +116,34 @@ int fnn_gemm_fused_f64(fnn_index m, fnn_index n, fnn_index k,
                        double *C, fnn_index ldc, const double *bias, int accumulate,
                        const fnn_epilogue *epilogue);
 
-/* inside a parallel region: how many threads, and which one this is */
-static inline int fnn_team_size(void)
+/* Work claiming between the threads of a team: fnn_claim returns *p and adds
+   one (acquire and release: what the claimer wrote before is visible to whoever
+   sees the new count); fnn_wait_at_least spins until *p >= target. */
+static inline fnn_index fnn_claim(fnn_index *p)
 {
-#ifdef _OPENMP
-    return omp_get_num_threads();
+#if defined(__GNUC__) || defined(__clang__)
+    return __atomic_fetch_add(p, 1, __ATOMIC_ACQ_REL);
 #else
-    return 1;
+    fnn_index v;
+#pragma omp atomic capture seq_cst
+    v = (*p)++;
+    return v;
 #endif
 }
 
-static inline int fnn_team_rank(void)
+static inline fnn_index fnn_load_acquire(const fnn_index *p)
 {
-#ifdef _OPENMP
-    return omp_get_thread_num();
+#if defined(__GNUC__) || defined(__clang__)
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 #else
-    return 0;
+    fnn_index v;
+#pragma omp atomic read seq_cst
+    v = *p;
+    return v;
 #endif
 }
+
+void fnn_wait_at_least(const fnn_index *p, fnn_index target);
 
 /* the architecture for the SIMD level in use (cached in runtime.c) */
 const fnn_gemm_arch *fnn_gemm_arch_current(void);
@@ -145,12 +155,5 @@ void fnn_pack_sliver_f32(fnn_index k, int mr, int mr_cur, int mr_fill, const flo
 void fnn_pack_sliver_f64(fnn_index k, int mr, int mr_cur, int mr_fill, const double *A,
                          fnn_index rs, fnn_index cs, double *dst);
 
-#if defined(__clang__)
-#define FNN_UNROLL _Pragma("unroll")
-#elif defined(__GNUC__)
-#define FNN_UNROLL _Pragma("GCC unroll 64")
-#else
-#define FNN_UNROLL
-#endif
 
 #endif

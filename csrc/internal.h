@@ -17,6 +17,14 @@
 
 #define FNN_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define FNN_MAX(a, b) ((a) > (b) ? (a) : (b))
+/* fully unroll the loop that follows (a constant trip count) */
+#if defined(__clang__)
+#define FNN_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define FNN_UNROLL _Pragma("GCC unroll 64")
+#else
+#define FNN_UNROLL
+#endif
 #define FNN_CAT_(a, b) a##b
 #define FNN_CAT(a, b) FNN_CAT_(a, b)
 
@@ -27,22 +35,53 @@
  */
 int fnn_threads_for(double work);
 
+/* inside a parallel region: how many threads, and which one this is */
+static inline int fnn_team_size(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
+static inline int fnn_team_rank(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
 /*
- * for (fnn_index var = 0; var < count; ++var) body, split between the local
- * `nthreads` threads (static schedule); with one thread the plain loop runs
- * and no OpenMP region is entered: libgomp creates and frees a team for every
- * region, a one-thread one too (a malloc, a free and futex calls, measured at
- * about a third of a small training step that makes a dozen kernel calls).
+ * After a parallel loop of `pieces` pieces of work, of which the team's helpers
+ * (every thread but the caller) did `helped`: when the helpers or the caller did
+ * less than half their fair share, the team did not run side by side (the
+ * helpers' cores busy with other processes, so the caller did their work and
+ * then waited for them at the end; or the threads sharing one core), and fnn_threads_for
+ * answers 1 for the next few jobs (4, doubling after each late team in a row, at
+ * most 32), before
+ * trying the team again (the first team after such a run wakes the sleeping
+ * workers and is not judged). Only the speed depends on this.
  */
-#define FNN_PARALLEL_FOR(var, count, ...)                                          \
-    do {                                                                           \
-        if (nthreads > 1) {                                                        \
-            _Pragma("omp parallel for num_threads(nthreads) schedule(static)")     \
-            for (fnn_index var = 0; var < (count); ++var) { __VA_ARGS__; }         \
-        } else {                                                                   \
-            for (fnn_index var = 0; var < (count); ++var) { __VA_ARGS__; }         \
-        }                                                                          \
-    } while (0)
+void fnn_team_report(int nthreads, fnn_index helped, fnn_index pieces);
+
+/* rows of a d-column elementwise kernel that a thread claims at a time (about 16K elements) */
+#define FNN_ROWS_PER_CLAIM(d) FNN_MAX(1, 16384 / FNN_MAX((fnn_index)(d), 1))
+
+/*
+ * body(ctx, begin, end) over [0, n) on `nthreads` threads, in pieces of at most
+ * `piece` items: thread t of T takes the pieces of its own range (what
+ * schedule(static) would give it, so the same thread meets the same data call
+ * after call) and then helps with the others' ranges; then fnn_team_report.
+ * Each item is handled once, by one thread.
+ */
+typedef void (*fnn_range_body)(void *ctx, fnn_index begin, fnn_index end);
+void fnn_parallel_for(int nthreads, fnn_index n, fnn_index piece, fnn_range_body body, void *ctx);
+
+/* the most threads whose own ranges fnn_parallel_for keeps apart (more share them) */
+#define FNN_MAX_RANGES 64
 
 /* Below this many element-operations a kernel runs on one thread. */
 #define FNN_PARALLEL_MIN_WORK 32768.0

@@ -1,30 +1,44 @@
 /* The dense layer, instantiated per type by linear.c (see instantiate.h). */
 
-int FN(fnn_column_sum)(fnn_index n, fnn_index d, const REAL *A, fnn_index rs, fnn_index cs,
-                       REAL *out)
+typedef struct {
+    fnn_index n, d;
+    const REAL *A;
+    fnn_index rs, cs;
+    REAL *out;
+} FN(column_sum_job);
+
+/* each block of columns is summed over all rows, in row order, by one thread */
+static void FN(column_sum_range)(void *ctx, fnn_index b0, fnn_index b1)
 {
-    if (n < 0 || d < 0) return FNN_EINVAL;
-    const fnn_index n_blocks = (d + FNN_COLUMN_BLOCK - 1) / FNN_COLUMN_BLOCK;
-    const int nthreads = fnn_threads_for((double)n * (double)d);
-    /* each block of columns is summed over all rows, in row order, by one thread */
-    FNN_PARALLEL_FOR(blk, n_blocks, {
+    const FN(column_sum_job) *job = ctx;
+    const fnn_index n = job->n, rs = job->rs, cs = job->cs;
+    for (fnn_index blk = b0; blk < b1; ++blk) {
         const fnn_index j0 = blk * FNN_COLUMN_BLOCK;
-        const fnn_index w = FNN_MIN((fnn_index)FNN_COLUMN_BLOCK, d - j0);
+        const fnn_index w = FNN_MIN((fnn_index)FNN_COLUMN_BLOCK, job->d - j0);
         REAL acc[FNN_COLUMN_BLOCK];
         for (fnn_index j = 0; j < w; ++j) acc[j] = 0;
         if (cs == 1) {
             for (fnn_index i = 0; i < n; ++i) {
-                const REAL *row = A + i * rs + j0;
+                const REAL *row = job->A + i * rs + j0;
                 for (fnn_index j = 0; j < w; ++j) acc[j] += row[j];
             }
         } else {
             for (fnn_index i = 0; i < n; ++i) {
-                const REAL *row = A + i * rs + j0 * cs;
+                const REAL *row = job->A + i * rs + j0 * cs;
                 for (fnn_index j = 0; j < w; ++j) acc[j] += row[j * cs];
             }
         }
-        for (fnn_index j = 0; j < w; ++j) out[j0 + j] = acc[j];
-    });
+        for (fnn_index j = 0; j < w; ++j) job->out[j0 + j] = acc[j];
+    }
+}
+
+int FN(fnn_column_sum)(fnn_index n, fnn_index d, const REAL *A, fnn_index rs, fnn_index cs,
+                       REAL *out)
+{
+    if (n < 0 || d < 0) return FNN_EINVAL;
+    FN(column_sum_job) job = {n, d, A, rs, cs, out};
+    fnn_parallel_for(fnn_threads_for((double)n * (double)d),
+                     (d + FNN_COLUMN_BLOCK - 1) / FNN_COLUMN_BLOCK, 1, FN(column_sum_range), &job);
     return FNN_OK;
 }
 

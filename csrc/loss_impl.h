@@ -102,8 +102,6 @@ static void FN(softmax_ce_rows)(fnn_index m, fnn_index c, const REAL *restrict S
 }
 
 #ifdef FNN_LOSS_DRIVER
-#define LOSS_ROW_BLOCK 64
-
 /* Sum in a fixed pairwise order: accurate, and the same for any thread count. */
 static REAL FN(pairwise_sum)(const REAL *x, fnn_index n)
 {
@@ -116,6 +114,24 @@ static REAL FN(pairwise_sum)(const REAL *x, fnn_index n)
     return FN(pairwise_sum)(x, half) + FN(pairwise_sum)(x + half, n - half);
 }
 
+typedef struct {
+    const fnn_loss_arch *arch;
+    fnn_index c;
+    const REAL *S;
+    fnn_index lds;
+    const int64_t *y;
+    REAL *dS;
+    fnn_index ldds;
+    REAL *row_loss, inv_n;
+} FN(loss_job);
+
+static void FN(loss_range)(void *ctx, fnn_index i0, fnn_index i1)
+{
+    const FN(loss_job) *j = ctx;
+    FN(j->arch->rows)(i1 - i0, j->c, j->S + i0 * j->lds, j->lds, j->y + i0, j->dS + i0 * j->ldds,
+                      j->ldds, j->row_loss + i0, j->inv_n);
+}
+
 int FN(fnn_softmax_cross_entropy)(fnn_index n, fnn_index c, const REAL *S, fnn_index lds,
                                   const int64_t *y, REAL *dS, fnn_index ldds,
                                   REAL *row_loss, REAL *loss)
@@ -126,14 +142,9 @@ int FN(fnn_softmax_cross_entropy)(fnn_index n, fnn_index c, const REAL *S, fnn_i
         if (y[i] < 0 || y[i] >= c) return FNN_EINVAL;
     const fnn_loss_arch *arch = fnn_loss_kernels();
     const REAL inv_n = (REAL)1 / (REAL)n;
-    const int nthreads = fnn_threads_for((double)n * (double)c * 8.0);
-    /* fixed blocks of rows: a block's results do not depend on the thread that runs it */
-    const fnn_index blocks = (n + LOSS_ROW_BLOCK - 1) / LOSS_ROW_BLOCK;
-    FNN_PARALLEL_FOR(blk, blocks, {
-        const fnn_index i = blk * LOSS_ROW_BLOCK;
-        FN(arch->rows)(FNN_MIN((fnn_index)LOSS_ROW_BLOCK, n - i), c, S + i * lds, lds, y + i,
-                       dS + i * ldds, ldds, row_loss + i, inv_n);
-    });
+    FN(loss_job) job = {arch, c, S, lds, y, dS, ldds, row_loss, inv_n};
+    fnn_parallel_for(fnn_threads_for((double)n * (double)c * 8.0), n, FNN_ROWS_PER_CLAIM(c),
+                     FN(loss_range), &job);
     *loss = FN(pairwise_sum)(row_loss, n) / (REAL)n;
     return FNN_OK;
 }

@@ -93,8 +93,27 @@ static void FN(adam_update)(const fnn_optimizer *opt, fnn_param *param, const RE
 
 #undef FNN_GRAD
 
-/* Elements per thread range: ranges are fixed, only who runs them varies. */
-#define FNN_UPDATE_BLOCK 16384
+/* Elements a thread claims at a time; each element's update is independent of who runs it. */
+#define FNN_UPDATE_PIECE 16384
+
+typedef struct {
+    const fnn_optimizer *opt;
+    fnn_param *param;
+    const REAL *grad;
+    REAL a, b, two_l2;
+    int reg;
+} FN(update_job);
+
+static void FN(update_range)(void *ctx, fnn_index lo, fnn_index hi)
+{
+    const FN(update_job) *j = ctx;
+    switch (j->opt->kind) {
+    case FNN_OPT_SGD: FN(sgd_update)(j->opt, j->param, j->grad, j->a, j->reg, j->two_l2, lo, hi); break;
+    case FNN_OPT_ADAGRAD: FN(adagrad_update)(j->opt, j->param, j->grad, j->a, j->reg, j->two_l2, lo, hi); break;
+    case FNN_OPT_RMSPROP: FN(rmsprop_update)(j->opt, j->param, j->grad, j->a, j->reg, j->two_l2, lo, hi); break;
+    default: FN(adam_update)(j->opt, j->param, j->grad, j->a, j->b, j->reg, j->two_l2, lo, hi); break;
+    }
+}
 
 int FN(fnn_optimizer_update)(const fnn_optimizer *opt, fnn_param *param, const REAL *grad,
                              double lr, double l2)
@@ -129,17 +148,9 @@ int FN(fnn_optimizer_update)(const fnn_optimizer *opt, fnn_param *param, const R
     default:
         return FNN_EINVAL;
     }
-    const fnn_index blocks = (n + FNN_UPDATE_BLOCK - 1) / FNN_UPDATE_BLOCK;
-    const int nthreads = blocks > 1 ? fnn_threads_for((double)n * 4.0) : 1;
-    FNN_PARALLEL_FOR(blk, blocks, {
-        const fnn_index lo = blk * FNN_UPDATE_BLOCK, hi = FNN_MIN(n, lo + FNN_UPDATE_BLOCK);
-        switch (opt->kind) {
-        case FNN_OPT_SGD: FN(sgd_update)(opt, param, grad, a, reg, two_l2, lo, hi); break;
-        case FNN_OPT_ADAGRAD: FN(adagrad_update)(opt, param, grad, a, reg, two_l2, lo, hi); break;
-        case FNN_OPT_RMSPROP: FN(rmsprop_update)(opt, param, grad, a, reg, two_l2, lo, hi); break;
-        default: FN(adam_update)(opt, param, grad, a, b, reg, two_l2, lo, hi); break;
-        }
-    });
+    FN(update_job) job = {opt, param, grad, a, b, two_l2, reg};
+    fnn_parallel_for(n > FNN_UPDATE_PIECE ? fnn_threads_for((double)n * 4.0) : 1, n, FNN_UPDATE_PIECE,
+                     FN(update_range), &job);
     param->fresh = 0;
     return FNN_OK;
 }

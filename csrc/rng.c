@@ -16,14 +16,25 @@ static inline uint64_t mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
-void fnn_dropout_mask(uint64_t seed, int64_t step, fnn_index count, double p, unsigned char *keep)
+typedef struct {
+    uint64_t key;
+    double p;
+    unsigned char *keep;
+} mask_job;
+
+static void mask_range(void *ctx, fnn_index begin, fnn_index end)
 {
-    const uint64_t key = mix64(seed + FNN_GOLDEN * ((uint64_t)step + 1));
-    const int nthreads = fnn_threads_for((double)count * 4.0);
-    FNN_PARALLEL_FOR(i, count, {
-        const uint64_t r = mix64(key + FNN_GOLDEN * ((uint64_t)i + 1));
+    const mask_job *job = ctx;
+    for (fnn_index i = begin; i < end; ++i) {
+        const uint64_t r = mix64(job->key + FNN_GOLDEN * ((uint64_t)i + 1));
         /* the top 53 bits as a double in [0, 1): exact, as in NumPy */
         const double u = (double)(r >> 11) * 0x1.0p-53;
-        keep[i] = u >= p;
-    });
+        job->keep[i] = u >= job->p;
+    }
+}
+
+void fnn_dropout_mask(uint64_t seed, int64_t step, fnn_index count, double p, unsigned char *keep)
+{
+    mask_job job = {mix64(seed + FNN_GOLDEN * ((uint64_t)step + 1)), p, keep};
+    fnn_parallel_for(fnn_threads_for((double)count * 4.0), count, 16384, mask_range, &job);
 }

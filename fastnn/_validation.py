@@ -71,7 +71,12 @@ def expect_shape(arr: np.ndarray, name: str, shape: tuple) -> None:
         raise ValueError(f"{name} must have shape {tuple(shape)}, got shape {arr.shape}")
 
 
+_FLOAT_MAX = float(np.finfo(np.float64).max)
+
+
 def check_eps(eps) -> float:
+    if type(eps) is float and 0.0 <= eps <= _FLOAT_MAX:
+        return eps  # the usual case, without the slower checks below (this runs every call)
     if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, numbers.Real):
         raise TypeError(f"eps must be a real number, got {type(eps).__name__}")
     eps = float(eps)

@@ -3,8 +3,8 @@
 Shapes are chosen around the blocking: tiles whose width is a whole number of
 vectors or half a vector (the narrow micro-kernels), partial tiles at both edges, K deeper than
 one KC slice (several passes over C, the epilogue only after the last), the
-two ways threads share the work (row ranges with a shared B panel; column
-ranges when there are few rows), and the small-batch path (at most 8 rows). Every SIMD level this CPU has is run.
+ways threads share the work (row chunks of a shared B panel, alone or within
+column groups when there are few rows; several B panels in a ring), and the small-batch path (at most 8 rows). Every SIMD level this CPU has is run.
 """
 
 from __future__ import annotations
@@ -56,8 +56,11 @@ def _assert_same_for_thread_counts(thread_count, fn, counts=(1, 2, 3)):
             assert np.array_equal(a, b), f"output {k} differs between 1 and {count} threads"
 
 
-# rows split with a shared B panel; columns split (few rows); several KC slices; a small batch
-THREAD_SHAPES = [(200, 300, 100), (10, 200, 700), (60, 2500, 70), (6, 500, 300)]
+# rows split with a shared B panel; columns split (few rows); several KC slices; a small batch;
+# row chunks of several slivers over two KC slices (a B panel larger than L2); two NC panels
+# of column groups over several KC slices, more steps than B buffers (the ring wraps)
+THREAD_SHAPES = [(200, 300, 100), (10, 200, 700), (60, 2500, 70), (6, 500, 300),
+                 (130, 1100, 300), (9, 2100, 3100)]
 
 
 @pytest.mark.parametrize("shape", THREAD_SHAPES, ids=lambda s: "x".join(map(str, s)))
