@@ -71,42 +71,59 @@ static void FN(finish_block)(const fnn_epilogue *ep, fnn_index i0, fnn_index j0,
                                      (REAL)ep->alpha);
 }
 
-/*
- * A batch of at most FNN_SMALL_BATCH rows: dot products along p, A's rows and
- * B's columns read in place when contiguous along p (copied otherwise, one
- * column group at a time). Thread t claims chunks of columns from its own
- * range first (its part of B then stays in its cache from call to call) and
- * then from the others' (a thread that starts late just takes fewer). Each
- * element is one dot product computed by one thread in one order.
- */
-static int FN(small_batch)(const fnn_gemm_arch *arch, fnn_index m, fnn_index n, fnn_index k,
-                           const REAL *A, fnn_index rs_a, fnn_index cs_a,
-                           const REAL *B, fnn_index rs_b, fnn_index cs_b,
-                           REAL *C, fnn_index ldc, const REAL *bias, int accumulate,
-                           const fnn_epilogue *epilogue)
+/* A product's operands, as fnn_gemm_fused received them; the jobs below start with them. */
+typedef struct {
+    const fnn_gemm_arch *arch;
+    fnn_index m, n, k;
+    const REAL *A;
+    fnn_index rs_a, cs_a;
+    const REAL *B;
+    fnn_index rs_b, cs_b;
+    REAL *C;
+    fnn_index ldc;
+    const REAL *bias;
+    int accumulate;
+    const fnn_epilogue *epilogue;
+} FN(gemm_operands);
+
+#ifndef FNN_GEMM_UNPACK
+/* the operands of job->op as the locals the thread bodies use */
+#define FNN_GEMM_UNPACK(op)                                                               \
+    const fnn_gemm_arch *arch = (op).arch;                                                 \
+    const fnn_index m = (op).m, n = (op).n, k = (op).k, rs_a = (op).rs_a, cs_a = (op).cs_a; \
+    const fnn_index rs_b = (op).rs_b, cs_b = (op).cs_b, ldc = (op).ldc;                    \
+    const REAL *A = (op).A, *B = (op).B, *bias = (op).bias;                                \
+    REAL *C = (op).C;                                                                      \
+    const int accumulate = (op).accumulate;                                                \
+    const fnn_epilogue *epilogue = (op).epilogue
+#endif
+
+/* What every thread of a small-batch product reads (see FN(small_batch)). */
+typedef struct {
+    FN(gemm_operands) op;
+    fnn_index chunk, n_chunks;
+    fnn_index *next_chunk, *helped;
+    int *failed;
+} FN(small_batch_job);
+
+/* One thread's part of a small-batch product: the body of its parallel region, or all
+   of the work when one thread runs it (then no region is entered: libgomp makes and
+   frees a team even for one thread, a cost the small products of a training step
+   would pay several times per step). */
+static void FN(small_batch_team)(const FN(small_batch_job) *job)
 {
+    FNN_GEMM_UNPACK(job->op);
+    const fnn_index chunk = job->chunk, n_chunks = job->n_chunks;
+    fnn_index *next_chunk = job->next_chunk;
     const int R = arch->dot_r, DC = arch->dot_c;
     const FN(fnn_dot) dot_rows = arch->FN(dot)[0], dot_row = arch->FN(dot)[1];
-    const fnn_index chunk = 4 * (fnn_index)DC; /* columns per task */
-    const fnn_index n_chunks = (n + chunk - 1) / chunk;
     const int copy_a = cs_a != 1, copy_b = rs_b != 1;
-    /* each element of B serves only m multiply-adds: a B too large for one core's L2
-       (1x784->512 float32: 1.6 MB) is read faster as two halves, each kept in its
-       own core's cache, so then its size counts as the work */
-    const double b_elements = (double)n * (double)k;
-    const double macs = (double)m * b_elements / FNN_GEMM_MACS_PER_WORK;
-    const int nthreads = fnn_threads_for(b_elements * sizeof(REAL) > FNN_PANEL_IN_L2
-                                             ? FNN_MAX(b_elements, macs) : macs);
-    int failed = 0;
-    fnn_index next_chunk[FNN_MAX_RANGES] = {0}, helped = 0;
-
-#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
     {
         REAL *a_buf = copy_a ? (REAL *)fnn_scratch(0, (size_t)(m * k) * sizeof(REAL)) : NULL;
         REAL *b_buf = copy_b ? (REAL *)fnn_scratch(2, (size_t)(DC * k) * sizeof(REAL)) : NULL;
         if ((copy_a && !a_buf) || (copy_b && !b_buf)) {
 #pragma omp atomic write
-            failed = 1;
+            *job->failed = 1;
         } else {
             const REAL *a_row[FNN_SMALL_BATCH];
             for (fnn_index i = 0; i < m; ++i) {
@@ -157,100 +174,83 @@ static int FN(small_batch)(const fnn_gemm_arch *arch, fnn_index m, fnn_index n, 
             }
             if (fnn_team_rank() != 0) {
 #pragma omp atomic update
-                helped += mine;
+                *job->helped += mine;
             }
         }
+    }
+}
+
+/*
+ * A batch of at most FNN_SMALL_BATCH rows: dot products along p, A's rows and
+ * B's columns read in place when contiguous along p (copied otherwise, one
+ * column group at a time). Thread t claims chunks of columns from its own
+ * range first (its part of B then stays in its cache from call to call) and
+ * then from the others' (a thread that starts late just takes fewer). Each
+ * element is one dot product computed by one thread in one order.
+ */
+static int FN(small_batch)(const fnn_gemm_arch *arch, fnn_index m, fnn_index n, fnn_index k,
+                           const REAL *A, fnn_index rs_a, fnn_index cs_a,
+                           const REAL *B, fnn_index rs_b, fnn_index cs_b,
+                           REAL *C, fnn_index ldc, const REAL *bias, int accumulate,
+                           const fnn_epilogue *epilogue)
+{
+    const fnn_index chunk = 4 * (fnn_index)arch->dot_c; /* columns per task */
+    const fnn_index n_chunks = (n + chunk - 1) / chunk;
+    /* each element of B serves only m multiply-adds: a B too large for one core's L2
+       (1x784->512 float32: 1.6 MB) is read faster as two halves, each kept in its
+       own core's cache, so then its size counts as the work */
+    const double b_elements = (double)n * (double)k;
+    const double macs = (double)m * b_elements / FNN_GEMM_MACS_PER_WORK;
+    const int nthreads = fnn_threads_for(b_elements * sizeof(REAL) > FNN_PANEL_IN_L2
+                                             ? FNN_MAX(b_elements, macs) : macs);
+    int failed = 0;
+    fnn_index next_chunk[FNN_MAX_RANGES] = {0}, helped = 0;
+
+    FN(small_batch_job) job = {{arch, m, n, k, A, rs_a, cs_a, B, rs_b, cs_b, C, ldc, bias,
+                                accumulate, epilogue}, chunk, n_chunks, next_chunk, &helped, &failed};
+    if (nthreads > 1) {
+#pragma omp parallel num_threads(nthreads)
+        FN(small_batch_team)(&job);
+    } else {
+        FN(small_batch_team)(&job);
     }
     fnn_team_report(nthreads, helped, n_chunks);
     return failed ? FNN_ENOMEM : FNN_OK;
 }
 
-int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
-                       const REAL *A, fnn_index rs_a, fnn_index cs_a,
-                       const REAL *B, fnn_index rs_b, fnn_index cs_b,
-                       REAL *C, fnn_index ldc, const REAL *bias, int accumulate,
-                       const fnn_epilogue *epilogue)
-{
-    if (m < 0 || n < 0 || k < 0) return FNN_EINVAL;
-    if (m == 0 || n == 0) return FNN_OK;
-    if (k == 0) {
-        if (!accumulate) FN(fill_rows)(m, n, C, ldc, bias);
-        if (epilogue) FN(finish_block)(epilogue, 0, 0, m, n, C, ldc);
-        return FNN_OK;
-    }
+/* What every thread of a blocked product reads (see FN(fnn_gemm_fused)). */
+typedef struct {
+    FN(gemm_operands) op;
+    fnn_index kc, groups, chunk_rows, m_chunks, units, ring, per_step;
+    size_t a_bytes, panel;
+    int read_a;
+    REAL *b_ring;
+    fnn_index *sync, *helped;
+    int *failed, *team;
+} FN(gemm_job);
 
-    const fnn_gemm_arch *arch = fnn_gemm_arch_current();
-    if (m <= FNN_SMALL_BATCH && arch->FN(dot)[0])
-        return FN(small_batch)(arch, m, n, k, A, rs_a, cs_a, B, rs_b, cs_b, C, ldc, bias,
-                               accumulate, epilogue);
+/* One thread's part of a blocked product (all of it for one thread; see FN(small_batch_team)). */
+static void FN(gemm_team)(const FN(gemm_job) *job)
+{
+    FNN_GEMM_UNPACK(job->op);
     const fnn_blocking bl = arch->FN(blocking);
     const FN(fnn_ukr) *ukr = arch->FN(ukr);
     const int MR = bl.mr, NR = bl.nr, VL = bl.vlen;
-
-    /* KC slices of equal depth: no thin last slice that reloads C for little work */
-    const fnn_index k_slices = (k + bl.kc - 1) / bl.kc;
-    const fnn_index kc = (k + k_slices - 1) / k_slices;
-    const fnn_index m_sl = (m + MR - 1) / MR, n_sl = (n + NR - 1) / NR;
-    const fnn_index mc_max = FNN_MIN((fnn_index)bl.mc, m_sl * MR);
-    const fnn_index nc_max = FNN_MIN((fnn_index)bl.nc, n_sl * NR);
-    const size_t a_bytes = (size_t)(mc_max * kc) * sizeof(REAL);
-    const size_t panel = (size_t)(nc_max * kc);
-
-    /* Packing A pays when each A sliver meets many B slivers; with few, the
-       micro-kernel reads full slivers of A in place when its rows or its
-       columns are contiguous (the broadcasts then follow MR short streams). */
-    const int read_a = n_sl <= FNN_READ_A_MAX_SLIVERS && (cs_a == 1 || rs_a == 1);
-    const int nthreads = fnn_threads_for((double)m * (double)n * (double)k / FNN_GEMM_MACS_PER_WORK);
-
-    /*
-     * The work of one (jc, pc) step is a grid of units: column groups of the B
-     * panel times row chunks of A (group-major). Threads claim B pieces to pack
-     * and then units from counters of the step, and never wait at a barrier: a
-     * thread waits only for work another thread has claimed and not finished
-     * (a B piece of this step, or the same unit of the previous KC slice, whose
-     * C tiles it adds to). So a thread that the OS deschedules (another process
-     * on its core) holds up the others by at most one small unit, and a thread
-     * that never starts leaves all the work to the others instead of stalling them.
-     * Column groups: one, or one per thread when rows are few or C is much
-     * wider than tall (each group's part of B then stays in L2 while the
-     * threads sweep its rows). Chunks are single slivers when the B panel stays
-     * in L2 anyway, larger (up to MC) when it does not; one thread takes MC.
-     */
-    const int split_cols = nthreads > 1 && n_sl > m_sl
-                           && (m_sl <= 4 * (fnn_index)nthreads || n_sl >= 4 * m_sl);
-    const fnn_index groups = split_cols ? nthreads : 1;
-    fnn_index chunk_sl = mc_max / MR;
-    if (nthreads > 1)
-        chunk_sl = panel * sizeof(REAL) > FNN_PANEL_IN_L2
-                       ? FNN_MAX(1, FNN_MIN(mc_max / MR, m_sl / (2 * (fnn_index)nthreads)))
-                       : 1;
-    const fnn_index chunk_rows = chunk_sl * MR;
-    const fnn_index m_chunks = (m + chunk_rows - 1) / chunk_rows;
-    const fnn_index units = groups * m_chunks;
-    const fnn_index steps = (n + bl.nc - 1) / bl.nc * k_slices;
-    /* one B panel per step when they all fit, else two in turn (one thread: one) */
-    const fnn_index ring = nthreads == 1 ? 1
-                           : (size_t)steps * panel * sizeof(REAL) <= FNN_B_RING_BYTES ? steps
-                                                                                     : 2;
-    /* per step: units done; per group B pieces claimed, B pieces packed, row chunks
-       claimed; then one done flag per unit */
-    const fnn_index per_step = 1 + 3 * groups + units;
-    REAL *b_ring = (REAL *)fnn_scratch(1, (size_t)ring * panel * sizeof(REAL));
-    fnn_index *sync = (fnn_index *)fnn_scratch(3, (size_t)(steps * per_step) * sizeof(fnn_index));
-    if (!b_ring || !sync) return FNN_ENOMEM;
-    for (fnn_index q = 0; q < steps * per_step; ++q) sync[q] = 0;
-    int failed = 0, team = 1;
-    fnn_index helped = 0;
-
-#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
+    const int read_a = job->read_a;
+    const fnn_index kc = job->kc, groups = job->groups, chunk_rows = job->chunk_rows;
+    const fnn_index m_chunks = job->m_chunks, units = job->units, ring = job->ring;
+    const fnn_index per_step = job->per_step;
+    const size_t a_bytes = job->a_bytes, panel = job->panel;
+    REAL *b_ring = job->b_ring;
+    fnn_index *sync = job->sync;
     {
         const int T = fnn_team_size(), t = fnn_team_rank();
         REAL *a_pack = (REAL *)fnn_scratch(0, a_bytes);
-        if (t == 0) team = T;
+        if (t == 0) *job->team = T;
         if (!a_pack) {
             /* this thread takes no work; the others do it all (none left: ENOMEM) */
 #pragma omp atomic update
-            failed += 1;
+            *job->failed += 1;
         }
 
         REAL tile[FNN_MAX_TILE] __attribute__((aligned(64)));
@@ -352,8 +352,95 @@ int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
         }
         if (t != 0) {
 #pragma omp atomic update
-            helped += mine;
+            *job->helped += mine;
         }
+    }
+}
+
+int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
+                       const REAL *A, fnn_index rs_a, fnn_index cs_a,
+                       const REAL *B, fnn_index rs_b, fnn_index cs_b,
+                       REAL *C, fnn_index ldc, const REAL *bias, int accumulate,
+                       const fnn_epilogue *epilogue)
+{
+    if (m < 0 || n < 0 || k < 0) return FNN_EINVAL;
+    if (m == 0 || n == 0) return FNN_OK;
+    if (k == 0) {
+        if (!accumulate) FN(fill_rows)(m, n, C, ldc, bias);
+        if (epilogue) FN(finish_block)(epilogue, 0, 0, m, n, C, ldc);
+        return FNN_OK;
+    }
+
+    const fnn_gemm_arch *arch = fnn_gemm_arch_current();
+    if (m <= FNN_SMALL_BATCH && arch->FN(dot)[0])
+        return FN(small_batch)(arch, m, n, k, A, rs_a, cs_a, B, rs_b, cs_b, C, ldc, bias,
+                               accumulate, epilogue);
+    const fnn_blocking bl = arch->FN(blocking);
+    const int MR = bl.mr, NR = bl.nr;
+
+    /* KC slices of equal depth: no thin last slice that reloads C for little work */
+    const fnn_index k_slices = (k + bl.kc - 1) / bl.kc;
+    const fnn_index kc = (k + k_slices - 1) / k_slices;
+    const fnn_index m_sl = (m + MR - 1) / MR, n_sl = (n + NR - 1) / NR;
+    const fnn_index mc_max = FNN_MIN((fnn_index)bl.mc, m_sl * MR);
+    const fnn_index nc_max = FNN_MIN((fnn_index)bl.nc, n_sl * NR);
+    const size_t a_bytes = (size_t)(mc_max * kc) * sizeof(REAL);
+    const size_t panel = (size_t)(nc_max * kc);
+
+    /* Packing A pays when each A sliver meets many B slivers; with few, the
+       micro-kernel reads full slivers of A in place when its rows or its
+       columns are contiguous (the broadcasts then follow MR short streams). */
+    const int read_a = n_sl <= FNN_READ_A_MAX_SLIVERS && (cs_a == 1 || rs_a == 1);
+    const int nthreads = fnn_threads_for((double)m * (double)n * (double)k / FNN_GEMM_MACS_PER_WORK);
+
+    /*
+     * The work of one (jc, pc) step is a grid of units: column groups of the B
+     * panel times row chunks of A (group-major). Threads claim B pieces to pack
+     * and then units from counters of the step, and never wait at a barrier: a
+     * thread waits only for work another thread has claimed and not finished
+     * (a B piece of this step, or the same unit of the previous KC slice, whose
+     * C tiles it adds to). So a thread that the OS deschedules (another process
+     * on its core) holds up the others by at most one small unit, and a thread
+     * that never starts leaves all the work to the others instead of stalling them.
+     * Column groups: one, or one per thread when rows are few or C is much
+     * wider than tall (each group's part of B then stays in L2 while the
+     * threads sweep its rows). Chunks are single slivers when the B panel stays
+     * in L2 anyway, larger (up to MC) when it does not; one thread takes MC.
+     */
+    const int split_cols = nthreads > 1 && n_sl > m_sl
+                           && (m_sl <= 4 * (fnn_index)nthreads || n_sl >= 4 * m_sl);
+    const fnn_index groups = split_cols ? nthreads : 1;
+    fnn_index chunk_sl = mc_max / MR;
+    if (nthreads > 1)
+        chunk_sl = panel * sizeof(REAL) > FNN_PANEL_IN_L2
+                       ? FNN_MAX(1, FNN_MIN(mc_max / MR, m_sl / (2 * (fnn_index)nthreads)))
+                       : 1;
+    const fnn_index chunk_rows = chunk_sl * MR;
+    const fnn_index m_chunks = (m + chunk_rows - 1) / chunk_rows;
+    const fnn_index units = groups * m_chunks;
+    const fnn_index steps = (n + bl.nc - 1) / bl.nc * k_slices;
+    /* one B panel per step when they all fit, else two in turn (one thread: one) */
+    const fnn_index ring = nthreads == 1 ? 1
+                           : (size_t)steps * panel * sizeof(REAL) <= FNN_B_RING_BYTES ? steps
+                                                                                     : 2;
+    /* per step: units done; per group B pieces claimed, B pieces packed, row chunks
+       claimed; then one done flag per unit */
+    const fnn_index per_step = 1 + 3 * groups + units;
+    REAL *b_ring = (REAL *)fnn_scratch(1, (size_t)ring * panel * sizeof(REAL));
+    fnn_index *sync = (fnn_index *)fnn_scratch(3, (size_t)(steps * per_step) * sizeof(fnn_index));
+    if (!b_ring || !sync) return FNN_ENOMEM;
+    for (fnn_index q = 0; q < steps * per_step; ++q) sync[q] = 0;
+    int failed = 0, team = 1;
+    fnn_index helped = 0;
+
+    FN(gemm_job) job = {{arch, m, n, k, A, rs_a, cs_a, B, rs_b, cs_b, C, ldc, bias, accumulate,
+                         epilogue}, kc, groups, chunk_rows, m_chunks, units, ring, per_step,
+                        a_bytes, panel, read_a, b_ring, sync, &helped, &failed, &team};
+    if (nthreads > 1) {
+#pragma omp parallel num_threads(nthreads)
+        FN(gemm_team)(&job);
+    } else {
+        FN(gemm_team)(&job);
     }
     fnn_team_report(nthreads, helped, steps * units);
     return failed >= team ? FNN_ENOMEM : FNN_OK;
