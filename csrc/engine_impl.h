@@ -425,12 +425,19 @@ int FN(fnn_train)(fnn_net *net, fnn_optimizer *opt, const REAL *X, fnn_index n_s
     int status = FN(check_net)(net, target_width);
     if (status != FNN_OK) return status;
     if (net->n_layers > 4096 || n_samples < 1 || n_steps < 0) return FNN_EINVAL;
-    /* every batch lies inside the data and fits the workspace */
+    /* Every batch fits the workspace, indexes samples that exist and (integer labels)
+       has labels the loss can take: refused before the first step changes anything. */
+    const fnn_index classes = net->layers[net->n_layers - 1].out_features;
     for (fnn_index s = 0; s < n_steps; ++s) {
         const int64_t rows = bounds[s + 1] - bounds[s];
         if (bounds[s] < 0 || rows < 1 || rows > net->batch_max) return FNN_EINVAL;
-        for (int64_t i = bounds[s]; i < bounds[s + 1]; ++i)
+        for (int64_t i = bounds[s]; i < bounds[s + 1]; ++i) {
             if (order[i] < 0 || order[i] >= n_samples) return FNN_EINVAL;
+            if (net->loss == FNN_LOSS_SOFTMAX_CE) {
+                const int64_t label = ((const int64_t *)targets)[order[i]];
+                if (label < 0 || label >= classes) return FNN_EINVAL;
+            }
+        }
     }
     for (int l = 0; l < net->n_layers; ++l)
         if (net->layers[l].kind == FNN_LAYER_BATCHNORM)

@@ -255,3 +255,26 @@ def test_runs_across_epochs_train_as_epoch_by_epoch(rng, capsys):
             for name, value in results[0][1][kind].items():
                 assert np.array_equal(state[kind][name], value), name
         assert state["dropout"] == results[0][1]["dropout"] and state["shuffle"] == results[0][1]["shuffle"]
+
+
+def test_engine_refuses_bad_runs_before_changing_anything(rng):
+    X, y = rng.standard_normal((32, 5)), rng.integers(0, 3, size=32)
+    model = fastnn.MLP([5, 8, 3], batch_norm=True, dtype="float64", seed=0)
+    opt = optim.SGD(0.1)
+    trainer = _engine.Trainer(model, opt, X, y, [(0, 16), (16, 32)])
+    before = snapshot(model)
+    bad_labels = _engine.Trainer(model, opt, X, np.where(np.arange(32) == 20, 3, y), [(0, 16), (16, 32)])
+    order, edges, lr = np.arange(32), np.array([0, 16, 32]), np.full(2, 0.1)
+    with pytest.raises(ValueError):
+        bad_labels.run(order, edges, lr)   # step 2 has label 3 of 3 classes
+    with pytest.raises(ValueError):
+        trainer.run(np.where(order == 31, 32, order), edges, lr)  # sample 32 does not exist
+    with pytest.raises(ValueError):
+        trainer.run(order, np.array([0, 16, 33]), lr)  # past the end of the order
+    with pytest.raises(ValueError):
+        trainer.run(order, np.array([0, 15, 16]), lr)  # a batch of one for batch norm
+    after = snapshot(model)
+    for kind in ("params", "buffers"):
+        for name in before[kind]:
+            assert np.array_equal(before[kind][name], after[kind][name]), name
+    assert opt.iterations == 0
