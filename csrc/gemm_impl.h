@@ -242,36 +242,38 @@ typedef struct {
     fnn_index dot_j0, dot_n; /* columns left to the dot kernels (see FN(dot_edge)) */
     const REAL *const *dot_b; /* their columns of B, contiguous along p */
     REAL *b_ring;
-    fnn_index *sync, *helped, *dot_next;
+    fnn_index *sync, *helped;
     int *failed, *team;
 } FN(gemm_job);
 
-/* The job's last dot_n columns of C by the dot kernels, dot_r rows per task claimed from
-   *dot_next: each element is one dot product along all of k, by one thread. Rows of A
-   not contiguous along p are first copied to a_buf (dot_r x k), so that the layout
-   never changes the result. */
-static void FN(dot_edge)(const FN(gemm_job) *job, REAL *a_buf)
+/* The job's last dot_n columns of C, rows [ic, ic + mc) and depth [pc, pc + kcur), by the
+   dot kernels (dot_r rows at a time, then single rows), just after the unit of those rows
+   has read them: so each element is a chain of dot products, one per KC slice, in the
+   slices' order. Rows of A not contiguous along p are first copied to a_buf (dot_r x kcur),
+   so that the layout never changes the result. */
+static void FN(dot_edge)(const FN(gemm_job) *job, fnn_index ic, fnn_index mc, fnn_index pc,
+                         fnn_index kcur, int acc, const REAL *bias_now, int last, REAL *a_buf)
 {
     FNN_GEMM_UNPACK(job->op);
-    (void)n; (void)B; (void)rs_b; (void)cs_b;
+    (void)m; (void)n; (void)k; (void)B; (void)rs_b; (void)cs_b; (void)bias; (void)accumulate;
     const int R = arch->dot_r;
-    const fnn_index j0 = job->dot_j0, tasks = (m + R - 1) / R;
-    const REAL *a_row[FNN_SMALL_BATCH];
-    for (fnn_index q = fnn_claim(job->dot_next); q < tasks; q = fnn_claim(job->dot_next)) {
-        const fnn_index i0 = q * R;
-        const int rows = (int)FNN_MIN((fnn_index)R, m - i0);
+    const fnn_index j0 = job->dot_j0;
+    const REAL *a_row[FNN_SMALL_BATCH], *b_col[FNN_MAX_DOT_C];
+    for (int c = 0; c < arch->dot_c; ++c) b_col[c] = job->dot_b[c] + pc;
+    for (fnn_index i0 = ic; i0 < ic + mc;) {
+        const int rows = ic + mc - i0 >= R ? R : 1;
         for (int r = 0; r < rows; ++r) {
-            a_row[r] = A + (i0 + r) * rs_a;
+            a_row[r] = A + (i0 + r) * rs_a + pc * cs_a;
             if (cs_a != 1) {
-                for (fnn_index p = 0; p < k; ++p) a_buf[r * k + p] = a_row[r][p * cs_a];
-                a_row[r] = a_buf + r * k;
+                for (fnn_index p = 0; p < kcur; ++p) a_buf[r * kcur + p] = a_row[r][p * cs_a];
+                a_row[r] = a_buf + r * kcur;
             }
         }
-        for (int r = 0; r < rows; r += rows == R ? R : 1)
-            FN(dot_store)(arch, k, rows == R ? R : 1, a_row + r, job->dot_b, (int)job->dot_n,
-                          C + (i0 + r) * ldc + j0, ldc, bias ? bias + j0 : NULL, accumulate);
-        if (epilogue) FN(finish_block)(epilogue, i0, j0, rows, job->dot_n, C + i0 * ldc + j0, ldc);
+        FN(dot_store)(arch, kcur, rows, a_row, b_col, (int)job->dot_n, C + i0 * ldc + j0, ldc,
+                      bias_now ? bias_now + j0 : NULL, acc);
+        i0 += rows;
     }
+    if (last && epilogue) FN(finish_block)(epilogue, ic, j0, mc, job->dot_n, C + ic * ldc + j0, ldc);
 }
 
 /* One thread's part of a blocked product (all of it for one thread; see FN(small_batch_team)). */
@@ -388,6 +390,10 @@ static void FN(gemm_team)(const FN(gemm_job) *job)
                                     FN(finish_block)(epilogue, i0, j0, m_cur, n_cur, cp, ldc);
                             }
                         }
+                        /* once per row chunk: by the group of the panel's last columns */
+                        if (job->dot_n && jc + nc == n && g == groups - 1)
+                            FN(dot_edge)(job, ic, mc, pc, kcur, acc, bias_now, last,
+                                         a_pack + (size_t)(m_slivers * MR * kcur));
                         fnn_claim(done_flags + u);
                         fnn_claim(st);
                         ++mine;
@@ -395,7 +401,6 @@ static void FN(gemm_team)(const FN(gemm_job) *job)
                 }
             }
         }
-        if (job->dot_n && a_pack) FN(dot_edge)(job, a_pack);
         if (t != 0) {
 #pragma omp atomic update
             *job->helped += mine;
@@ -451,8 +456,8 @@ int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
     const fnn_index m_sl = (m + MR - 1) / MR, n_sl = (n_blk + NR - 1) / NR;
     const fnn_index mc_max = FNN_MIN((fnn_index)bl.mc, m_sl * MR);
     const fnn_index nc_max = FNN_MIN((fnn_index)bl.nc, n_sl * NR);
-    /* a thread's A block, or its copy of dot_r rows of A for the edge */
-    const size_t a_bytes = (size_t)FNN_MAX(mc_max * kc, dot_n && cs_a != 1 ? arch->dot_r * k : 0)
+    /* a thread's A block, then its copy of dot_r rows of A for the edge */
+    const size_t a_bytes = (size_t)(mc_max * kc + (dot_n && cs_a != 1 ? arch->dot_r * kc : 0))
                            * sizeof(REAL);
     const size_t panel = (size_t)(nc_max * kc);
 
@@ -500,11 +505,11 @@ int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
     if (!b_ring || !sync) return FNN_ENOMEM;
     for (fnn_index q = 0; q < steps * per_step; ++q) sync[q] = 0;
     int failed = 0, team = 1;
-    fnn_index helped = 0, dot_next = 0;
+    fnn_index helped = 0;
 
     FN(gemm_job) job = {{arch, m, n_blk, k, A, rs_a, cs_a, B, rs_b, cs_b, C, ldc, bias, accumulate,
                          epilogue}, kc, groups, chunk_rows, m_chunks, units, ring, per_step,
-                        a_bytes, panel, read_a, n_blk, dot_n, dot_b, b_ring, sync, &helped, &dot_next,
+                        a_bytes, panel, read_a, n_blk, dot_n, dot_b, b_ring, sync, &helped,
                         &failed, &team};
     if (nthreads > 1) {
 #pragma omp parallel num_threads(nthreads)
