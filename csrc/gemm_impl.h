@@ -368,6 +368,10 @@ static void FN(gemm_team)(const FN(gemm_job) *job)
                             const int half = n_cur <= VL / 2 && arch->FN(half);
                             const int width = half ? VL / 2 : (n_cur + VL - 1) / VL * VL;
                             const FN(fnn_ukr) kernel = half ? arch->FN(half) : ukr[width / VL - 1];
+                            /* a last sliver of few rows: the short kernel of the same width */
+                            const int short_mr = half || !arch->short_mr ? MR : arch->short_mr;
+                            const FN(fnn_ukr) short_kernel =
+                                short_mr < MR ? arch->FN(short)[width / VL - 1] : kernel;
                             const REAL *bp = b_pack + sj * NR * kcur;
                             const REAL *bias_tile = bias_now ? bias_now + j0 : NULL;
                             for (fnn_index si = 0; si < m_slivers; ++si) {
@@ -379,10 +383,12 @@ static void FN(gemm_team)(const FN(gemm_job) *job)
                                 const fnn_index a_rs = in_place ? rs_a : 1;
                                 const fnn_index a_cs = in_place ? cs_a : MR;
                                 REAL *cp = C + i0 * ldc + j0;
-                                if (m_cur == MR && n_cur == width) {
-                                    kernel(kcur, ap, a_rs, a_cs, bp, cp, ldc, bias_tile, acc);
+                                const int rows = m_cur <= short_mr ? short_mr : MR;
+                                const FN(fnn_ukr) kr = rows < MR ? short_kernel : kernel;
+                                if (m_cur == rows && n_cur == width) {
+                                    kr(kcur, ap, a_rs, a_cs, bp, cp, ldc, bias_tile, acc);
                                 } else {
-                                    kernel(kcur, ap, a_rs, a_cs, bp, tile, NR, NULL, 0);
+                                    kr(kcur, ap, a_rs, a_cs, bp, tile, NR, NULL, 0);
                                     FN(store_edge_tile)(m_cur, n_cur, tile, NR, cp, ldc, bias_tile,
                                                         acc);
                                 }
