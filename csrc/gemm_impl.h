@@ -17,6 +17,11 @@
 /* the most threads whose own ranges the small-batch path keeps apart (more share them) */
 #define FNN_MAX_RANGES 64
 
+/* the least depth for the dot kernels to take a narrow last sliver of C (see fnn_gemm_fused) */
+#ifndef FNN_DOT_EDGE_MIN_K
+#define FNN_DOT_EDGE_MIN_K 256
+#endif
+
 /* depth steps of a B sliver packed as one piece of work */
 #define FNN_PACK_PIECE 256
 
@@ -98,6 +103,24 @@ typedef struct {
     const fnn_epilogue *epilogue = (op).epilogue
 #endif
 
+/* c[r * ldc + j] = base + sum_p a[r][p] b[j][p] for r < rows (the dot kernel's dot_r rows,
+   or one) and j < n_cur (at most dot_c; b has dot_c columns, those past n_cur repeat one) */
+static void FN(dot_store)(const fnn_gemm_arch *arch, fnn_index k, int rows, const REAL *const *a,
+                          const REAL *const *b, int n_cur, REAL *c, fnn_index ldc, const REAL *bias,
+                          int accumulate)
+{
+    REAL out[FNN_SMALL_BATCH * FNN_MAX_DOT_C];
+    const int DC = arch->dot_c;
+    arch->FN(dot)[rows == arch->dot_r ? 0 : 1](k, a, b, out);
+    for (int r = 0; r < rows; ++r) {
+        REAL *ci = c + r * ldc;
+        for (int j = 0; j < n_cur; ++j) {
+            const REAL base = accumulate ? ci[j] : (bias ? bias[j] : (REAL)0);
+            ci[j] = base + out[r * DC + j];
+        }
+    }
+}
+
 /* What every thread of a small-batch product reads (see FN(small_batch)). */
 typedef struct {
     FN(gemm_operands) op;
@@ -116,7 +139,6 @@ static void FN(small_batch_team)(const FN(small_batch_job) *job)
     const fnn_index chunk = job->chunk, n_chunks = job->n_chunks;
     fnn_index *next_chunk = job->next_chunk;
     const int R = arch->dot_r, DC = arch->dot_c;
-    const FN(fnn_dot) dot_rows = arch->FN(dot)[0], dot_row = arch->FN(dot)[1];
     const int copy_a = cs_a != 1, copy_b = rs_b != 1;
     {
         REAL *a_buf = copy_a ? (REAL *)fnn_scratch(0, (size_t)(m * k) * sizeof(REAL)) : NULL;
@@ -134,7 +156,6 @@ static void FN(small_batch_team)(const FN(small_batch_job) *job)
                 }
                 a_row[i] = src;
             }
-            REAL out[FNN_SMALL_BATCH * FNN_MAX_DOT_C];
             const int T = FNN_MIN(fnn_team_size(), FNN_MAX_RANGES), t = fnn_team_rank() % T;
             fnn_index mine = 0;
             for (int gi = 0; gi < T; ++gi) {
@@ -157,14 +178,8 @@ static void FN(small_batch_team)(const FN(small_batch_job) *job)
                     }
                     for (fnn_index i0 = 0; i0 < m;) {
                         const int rows = m - i0 >= R ? R : 1;
-                        (rows == R ? dot_rows : dot_row)(k, a_row + i0, b_col, out);
-                        for (int r = 0; r < rows; ++r) {
-                            REAL *ci = C + (i0 + r) * ldc + j0;
-                            for (int c = 0; c < n_cur; ++c) {
-                                const REAL base = accumulate ? ci[c] : (bias ? bias[j0 + c] : (REAL)0);
-                                ci[c] = base + out[r * DC + c];
-                            }
-                        }
+                        FN(dot_store)(arch, k, rows, a_row + i0, b_col, n_cur, C + i0 * ldc + j0,
+                                      ldc, bias ? bias + j0 : NULL, accumulate);
                         i0 += rows;
                     }
                 }
@@ -224,10 +239,42 @@ typedef struct {
     fnn_index kc, groups, chunk_rows, m_chunks, units, ring, per_step;
     size_t a_bytes, panel;
     int read_a;
+    fnn_index dot_j0, dot_n; /* columns left to the dot kernels (see FN(dot_edge)) */
+    const REAL *const *dot_b; /* their columns of B, contiguous along p */
     REAL *b_ring;
     fnn_index *sync, *helped;
     int *failed, *team;
 } FN(gemm_job);
+
+/* The job's last dot_n columns of C, rows [ic, ic + mc) and depth [pc, pc + kcur), by the
+   dot kernels (dot_r rows at a time, then single rows), just after the unit of those rows
+   has read them: so each element is a chain of dot products, one per KC slice, in the
+   slices' order. Rows of A not contiguous along p are first copied to a_buf (dot_r x kcur),
+   so that the layout never changes the result. */
+static void FN(dot_edge)(const FN(gemm_job) *job, fnn_index ic, fnn_index mc, fnn_index pc,
+                         fnn_index kcur, int acc, const REAL *bias_now, int last, REAL *a_buf)
+{
+    FNN_GEMM_UNPACK(job->op);
+    (void)m; (void)n; (void)k; (void)B; (void)rs_b; (void)cs_b; (void)bias; (void)accumulate;
+    const int R = arch->dot_r;
+    const fnn_index j0 = job->dot_j0;
+    const REAL *a_row[FNN_SMALL_BATCH], *b_col[FNN_MAX_DOT_C];
+    for (int c = 0; c < arch->dot_c; ++c) b_col[c] = job->dot_b[c] + pc;
+    for (fnn_index i0 = ic; i0 < ic + mc;) {
+        const int rows = ic + mc - i0 >= R ? R : 1;
+        for (int r = 0; r < rows; ++r) {
+            a_row[r] = A + (i0 + r) * rs_a + pc * cs_a;
+            if (cs_a != 1) {
+                for (fnn_index p = 0; p < kcur; ++p) a_buf[r * kcur + p] = a_row[r][p * cs_a];
+                a_row[r] = a_buf + r * kcur;
+            }
+        }
+        FN(dot_store)(arch, kcur, rows, a_row, b_col, (int)job->dot_n, C + i0 * ldc + j0, ldc,
+                      bias_now ? bias_now + j0 : NULL, acc);
+        i0 += rows;
+    }
+    if (last && epilogue) FN(finish_block)(epilogue, ic, j0, mc, job->dot_n, C + ic * ldc + j0, ldc);
+}
 
 /* One thread's part of a blocked product (all of it for one thread; see FN(small_batch_team)). */
 static void FN(gemm_team)(const FN(gemm_job) *job)
@@ -321,6 +368,10 @@ static void FN(gemm_team)(const FN(gemm_job) *job)
                             const int half = n_cur <= VL / 2 && arch->FN(half);
                             const int width = half ? VL / 2 : (n_cur + VL - 1) / VL * VL;
                             const FN(fnn_ukr) kernel = half ? arch->FN(half) : ukr[width / VL - 1];
+                            /* a last sliver of few rows: the short kernel of the same width */
+                            const int short_mr = half || !arch->short_mr ? MR : arch->short_mr;
+                            const FN(fnn_ukr) short_kernel =
+                                short_mr < MR ? arch->FN(short)[width / VL - 1] : kernel;
                             const REAL *bp = b_pack + sj * NR * kcur;
                             const REAL *bias_tile = bias_now ? bias_now + j0 : NULL;
                             for (fnn_index si = 0; si < m_slivers; ++si) {
@@ -332,10 +383,12 @@ static void FN(gemm_team)(const FN(gemm_job) *job)
                                 const fnn_index a_rs = in_place ? rs_a : 1;
                                 const fnn_index a_cs = in_place ? cs_a : MR;
                                 REAL *cp = C + i0 * ldc + j0;
-                                if (m_cur == MR && n_cur == width) {
-                                    kernel(kcur, ap, a_rs, a_cs, bp, cp, ldc, bias_tile, acc);
+                                const int rows = m_cur <= short_mr ? short_mr : MR;
+                                const FN(fnn_ukr) kr = rows < MR ? short_kernel : kernel;
+                                if (m_cur == rows && n_cur == width) {
+                                    kr(kcur, ap, a_rs, a_cs, bp, cp, ldc, bias_tile, acc);
                                 } else {
-                                    kernel(kcur, ap, a_rs, a_cs, bp, tile, NR, NULL, 0);
+                                    kr(kcur, ap, a_rs, a_cs, bp, tile, NR, NULL, 0);
                                     FN(store_edge_tile)(m_cur, n_cur, tile, NR, cp, ldc, bias_tile,
                                                         acc);
                                 }
@@ -343,6 +396,10 @@ static void FN(gemm_team)(const FN(gemm_job) *job)
                                     FN(finish_block)(epilogue, i0, j0, m_cur, n_cur, cp, ldc);
                             }
                         }
+                        /* once per row chunk: by the group of the panel's last columns */
+                        if (job->dot_n && jc + nc == n && g == groups - 1)
+                            FN(dot_edge)(job, ic, mc, pc, kcur, acc, bias_now, last,
+                                         a_pack + (size_t)(m_slivers * MR * kcur));
                         fnn_claim(done_flags + u);
                         fnn_claim(st);
                         ++mine;
@@ -378,13 +435,36 @@ int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
     const fnn_blocking bl = arch->FN(blocking);
     const int MR = bl.mr, NR = bl.nr;
 
+    /* A last sliver of at most dot_c columns with a deep k goes to the dot kernels when
+       A's rows and B's columns are contiguous along p: read in place, each A element
+       loaded once per dot_r x dot_c block, where the micro-kernel would broadcast A for
+       a mostly empty vector of B (100x3072 -> 50: 2 columns over all 3072 steps). */
+    const fnn_index tail = n % NR;
+    const fnn_index dot_n = arch->FN(dot)[0] && tail <= arch->dot_c && n > tail
+                            && k >= FNN_DOT_EDGE_MIN_K ? tail : 0;
+    const fnn_index n_blk = n - dot_n;
+    /* the edge's columns of B (copied once when not contiguous), the last repeated */
+    const REAL *dot_b[FNN_MAX_DOT_C];
+    REAL *b_copy = dot_n && rs_b != 1
+                       ? (REAL *)fnn_scratch(2, (size_t)(dot_n * k) * sizeof(REAL)) : NULL;
+    if (dot_n && rs_b != 1 && !b_copy) return FNN_ENOMEM;
+    for (int c = 0; dot_n && c < arch->dot_c; ++c) {
+        const fnn_index cc = FNN_MIN((fnn_index)c, dot_n - 1);
+        const REAL *src = B + (n_blk + cc) * cs_b;
+        if (b_copy && c == cc)
+            for (fnn_index p = 0; p < k; ++p) b_copy[c * k + p] = src[p * rs_b];
+        dot_b[c] = b_copy ? b_copy + cc * k : src;
+    }
+
     /* KC slices of equal depth: no thin last slice that reloads C for little work */
     const fnn_index k_slices = (k + bl.kc - 1) / bl.kc;
     const fnn_index kc = (k + k_slices - 1) / k_slices;
-    const fnn_index m_sl = (m + MR - 1) / MR, n_sl = (n + NR - 1) / NR;
+    const fnn_index m_sl = (m + MR - 1) / MR, n_sl = (n_blk + NR - 1) / NR;
     const fnn_index mc_max = FNN_MIN((fnn_index)bl.mc, m_sl * MR);
     const fnn_index nc_max = FNN_MIN((fnn_index)bl.nc, n_sl * NR);
-    const size_t a_bytes = (size_t)(mc_max * kc) * sizeof(REAL);
+    /* a thread's A block, then its copy of dot_r rows of A for the edge */
+    const size_t a_bytes = (size_t)(mc_max * kc + (dot_n && cs_a != 1 ? arch->dot_r * kc : 0))
+                           * sizeof(REAL);
     const size_t panel = (size_t)(nc_max * kc);
 
     /* Packing A pays when each A sliver meets many B slivers; with few, the
@@ -418,7 +498,7 @@ int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
     const fnn_index chunk_rows = chunk_sl * MR;
     const fnn_index m_chunks = (m + chunk_rows - 1) / chunk_rows;
     const fnn_index units = groups * m_chunks;
-    const fnn_index steps = (n + bl.nc - 1) / bl.nc * k_slices;
+    const fnn_index steps = (n_blk + bl.nc - 1) / bl.nc * k_slices;
     /* one B panel per step when they all fit, else two in turn (one thread: one) */
     const fnn_index ring = nthreads == 1 ? 1
                            : (size_t)steps * panel * sizeof(REAL) <= FNN_B_RING_BYTES ? steps
@@ -433,9 +513,10 @@ int FN(fnn_gemm_fused)(fnn_index m, fnn_index n, fnn_index k,
     int failed = 0, team = 1;
     fnn_index helped = 0;
 
-    FN(gemm_job) job = {{arch, m, n, k, A, rs_a, cs_a, B, rs_b, cs_b, C, ldc, bias, accumulate,
+    FN(gemm_job) job = {{arch, m, n_blk, k, A, rs_a, cs_a, B, rs_b, cs_b, C, ldc, bias, accumulate,
                          epilogue}, kc, groups, chunk_rows, m_chunks, units, ring, per_step,
-                        a_bytes, panel, read_a, b_ring, sync, &helped, &failed, &team};
+                        a_bytes, panel, read_a, n_blk, dot_n, dot_b, b_ring, sync, &helped,
+                        &failed, &team};
     if (nthreads > 1) {
 #pragma omp parallel num_threads(nthreads)
         FN(gemm_team)(&job);

@@ -74,6 +74,11 @@ typedef struct {
     fnn_pack_rows_f64 pack_rows_f64;
     fnn_pack_rows_f32 pack_cols_f32;
     fnn_pack_rows_f64 pack_cols_f64;
+    /* short[nv - 1]: the micro-kernels for a last sliver of at most short_mr rows
+       (0: none; the full-height ones then compute it into a temporary tile) */
+    int short_mr;
+    fnn_ukr_f32 short_f32[FNN_MAX_NV];
+    fnn_ukr_f64 short_f64[FNN_MAX_NV];
 } fnn_gemm_arch;
 
 /* batches of at most this many rows take the small-batch path where there is one */

@@ -15,6 +15,8 @@
 /* the small-batch dot kernels: DOT_R rows x DOT_C columns */
 #define DOT_R 2
 #define DOT_C 4
+/* the short micro-kernels: half the rows */
+#define UKR_SHORT_MR 3
 
 #define REAL float
 #define VLEN 8
@@ -56,5 +58,7 @@ const fnn_gemm_arch fnn_gemm_arch_avx2 = {
     DOT_R, DOT_C, {avx2_ukernel_f32_dot, avx2_ukernel_f32_dot1},
     {avx2_ukernel_f64_dot, avx2_ukernel_f64_dot1},
     NULL, NULL, NULL, NULL, /* the portable packing */
+    UKR_SHORT_MR, {avx2_ukernel_f32_short_nv1, avx2_ukernel_f32_short_nv2},
+    {avx2_ukernel_f64_short_nv1, avx2_ukernel_f64_short_nv2},
 };
 #endif

@@ -19,6 +19,8 @@
 /* the small-batch dot kernels: DOT_R rows x DOT_C columns */
 #define DOT_R 4
 #define DOT_C 4
+/* the short micro-kernels: half the rows */
+#define UKR_SHORT_MR 4
 
 #define REAL float
 #define VLEN 16
@@ -134,5 +136,8 @@ const fnn_gemm_arch fnn_gemm_arch_avx512 = {
     {avx512_ukernel_f64_dot, avx512_ukernel_f64_dot1},
     avx512_pack_rows_f32, avx512_pack_rows_f64,
     avx512_pack_cols_f32, avx512_pack_cols_f64,
+    UKR_SHORT_MR,
+    {avx512_ukernel_f32_short_nv1, avx512_ukernel_f32_short_nv2, avx512_ukernel_f32_short_nv3},
+    {avx512_ukernel_f64_short_nv1, avx512_ukernel_f64_short_nv2, avx512_ukernel_f64_short_nv3},
 };
 #endif

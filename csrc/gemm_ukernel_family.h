@@ -3,35 +3,25 @@
  * (1 .. UKR_NR / VLEN) from gemm_ukernel_vector.h, named FAMILY_nv1, _nv2, _nv3.
  *
  * Needs: REAL, VLEN, UKR_MR, UKR_NR, FAMILY. UKR_NR / VLEN is at most 3.
+ * With UKR_SHORT_MR defined, also FAMILY_short_nv1 .. : the same for a last sliver
+ * of at most UKR_SHORT_MR rows (100 = 12 x 8 + 4 rows, 50 = 6 x 8 + 2).
  * With UKR_HALF_VLEN defined, also FAMILY_half: one vector of UKR_HALF_VLEN
  * (half the width) for a last sliver that narrow (50 = 48 + 2 columns).
  * With DOT_R and DOT_C defined, also the small-batch kernels FAMILY_dot
  * (DOT_R rows) and FAMILY_dot1 (one row) from gemm_dot_vector.h.
  */
-#if UKR_NR / VLEN > 3
-#error "gemm_ukernel_family.h instantiates at most 3 vectors per row"
-#endif
+#define UKR_PREFIX FAMILY
+#include "gemm_ukernel_nvs.h"
+#undef UKR_PREFIX
 
-#define UKR_NV 1
-#define UKR_NAME FNN_CAT(FAMILY, _nv1)
-#include "gemm_ukernel_vector.h"
-#undef UKR_NV
-#undef UKR_NAME
-
-#if UKR_NR / VLEN >= 2
-#define UKR_NV 2
-#define UKR_NAME FNN_CAT(FAMILY, _nv2)
-#include "gemm_ukernel_vector.h"
-#undef UKR_NV
-#undef UKR_NAME
-#endif
-
-#if UKR_NR / VLEN >= 3
-#define UKR_NV 3
-#define UKR_NAME FNN_CAT(FAMILY, _nv3)
-#include "gemm_ukernel_vector.h"
-#undef UKR_NV
-#undef UKR_NAME
+#ifdef UKR_SHORT_MR
+#pragma push_macro("UKR_MR")
+#undef UKR_MR
+#define UKR_MR UKR_SHORT_MR
+#define UKR_PREFIX FNN_CAT(FAMILY, _short)
+#include "gemm_ukernel_nvs.h"
+#undef UKR_PREFIX
+#pragma pop_macro("UKR_MR")
 #endif
 
 #ifdef UKR_HALF_VLEN

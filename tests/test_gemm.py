@@ -23,6 +23,7 @@ EDGE_SHAPES = [  # (m, k, n)
     (8, 5, 16),      # one whole vector wide
     (16, 7, 32),     # two whole vectors
     (9, 3, 50),      # 50 = 48 + 2: a narrow last tile
+    (13, 300, 50),   # ... with a deep k: its 2 columns by dot kernels (4 + 4 + 4 + 1 rows)
     (16, 9, 56),     # 56 = 48 + 8: a last tile of exactly half a float32 vector
     (16, 9, 52),     # 52 = 48 + 4: ... of exactly half a float64 vector
     (17, 1100, 33),  # two KC slices in float32 on AVX-512
@@ -60,7 +61,7 @@ def _assert_same_for_thread_counts(thread_count, fn, counts=(1, 2, 3)):
 # row chunks of several slivers over two KC slices (a B panel larger than L2); two NC panels
 # of column groups over several KC slices, more steps than B buffers (the ring wraps)
 THREAD_SHAPES = [(200, 300, 100), (10, 200, 700), (60, 2500, 70), (6, 500, 300),
-                 (130, 1100, 300), (9, 2100, 3100)]
+                 (130, 1100, 300), (9, 2100, 3100), (101, 3072, 50)]
 
 
 @pytest.mark.parametrize("shape", THREAD_SHAPES, ids=lambda s: "x".join(map(str, s)))
@@ -72,7 +73,7 @@ def test_gemm_and_dense_are_bit_identical_across_thread_counts(rng, dtype, simd_
     _assert_same_for_thread_counts(thread_count, lambda: ops.dense_forward(A, W, b, "tanh"))
 
 
-@pytest.mark.parametrize("shape", [(7, 33, 50), (130, 1100, 61), (5, 300, 700)],
+@pytest.mark.parametrize("shape", [(7, 33, 50), (130, 1100, 61), (5, 300, 700), (21, 700, 50)],
                          ids=lambda s: "x".join(map(str, s)))
 @pytest.mark.parametrize("name", ACTIVATIONS)
 def test_dense_forward_is_exactly_linear_then_activation(rng, dtype, simd_level, num_threads, name, shape):
