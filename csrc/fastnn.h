@@ -189,6 +189,13 @@ int fnn_dense_forward_f64(fnn_index n, fnn_index d_in, fnn_index d_out,
                           const double *b, int activation, double alpha,
                           double *S, fnn_index lds, double *H, fnn_index ldh);
 
+/* ---- checks (check.c) ----
+ * 1 if the n contiguous elements of x are all finite, 0 if some is an infinity or
+ * a NaN (FNN_EINVAL for n < 0).
+ */
+int fnn_all_finite_f32(fnn_index n, const float *x);
+int fnn_all_finite_f64(fnn_index n, const double *x);
+
 /* ---- training engine (engine.c) ----
  * Runs a sequence of mini-batch training steps of a layer stack in one call:
  * gather the batch by index, forward (training mode), loss, backward, L2 and

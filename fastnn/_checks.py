@@ -87,6 +87,11 @@ def numeric_array(value, name):
 def finite(arr, name):
     if arr.dtype.kind != "f" or not arr.size:
         return arr
+    if arr.dtype in (np.float32, np.float64) and arr.flags.c_contiguous:
+        from . import _ops  # one threaded pass in C, no temporary (fit checks whole data sets)
+
+        if _ops.all_finite(arr):
+            return arr
     # in slices of rows, so that checking a large data set costs no large temporary
     rows = arr.reshape(1, -1) if arr.ndim < 2 else arr
     step = max(1, (1 << 20) // max(1, rows[0].size))

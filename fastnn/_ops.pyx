@@ -157,6 +157,9 @@ cdef extern from "fastnn.h" nogil:
         double beta2
         int64_t iterations
 
+    int fnn_all_finite_f32(fnn_index n, const float *x)
+    int fnn_all_finite_f64(fnn_index n, const double *x)
+
     size_t fnn_train_workspace_bytes_f32(const fnn_net *net)
     size_t fnn_train_workspace_bytes_f64(const fnn_net *net)
     int fnn_train_f32(fnn_net *net, fnn_optimizer *opt, const float *X, fnn_index n_samples,
@@ -482,6 +485,27 @@ def vmath(str name, const floating[::1] x):
             status = fnn_vmath_f64(fn, n, &x[0], &y[0])
     _check(status)
     return out
+
+
+# ---- checks ----
+
+def all_finite(a):
+    """Are all elements of the C-contiguous float32/float64 array ``a`` finite? One pass,
+    threaded, no temporary (fit checks its data with it)."""
+    _need(a.dtype in (np.float32, np.float64) and a.flags.c_contiguous,
+          "all_finite takes C-contiguous float32 or float64 arrays")
+    cdef fnn_index n = a.size
+    cdef void *x = <void *><size_t>a.ctypes.data
+    cdef bint is_double = a.dtype == np.float64
+    cdef int result
+    if n == 0:
+        return True
+    with nogil:
+        if is_double:
+            result = fnn_all_finite_f64(n, <const double *>x)
+        else:
+            result = fnn_all_finite_f32(n, <const float *>x)
+    return result == 1
 
 
 # ---- training engine ----
