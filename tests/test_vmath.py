@@ -126,6 +126,21 @@ def test_edge_values(name, dtype, simd_level):
     assert np.array_equal(got, want, equal_nan=True), f"{name}({x}) = {got}, want {want}"
 
 
+def test_tanh_is_exactly_one_past_its_clamp(dtype, simd_level):
+    # vm_tanh evaluates its rational at min(|x|, clamp); that value must round to 1
+    clamp = 10.0 if dtype == np.float32 else 19.25
+    x = np.concatenate([np.linspace(clamp, 4 * clamp, 1001), np.nextafter(clamp, 0) * np.ones(1)])
+    got = _ops.vmath("tanh", np.concatenate([x, -x]).astype(dtype))
+    assert np.array_equal(got, np.concatenate([np.ones(x.size), -np.ones(x.size)]).astype(dtype))
+
+
+def test_tanh_and_sigmoid_stay_in_range(dtype, simd_level):
+    # the backward passes take 1 - h^2 and h (1 - h) from the output: never negative
+    for name, lo in (("tanh", -1), ("sigmoid", 0)):
+        y = _ops.vmath(name, sweep(name, dtype))
+        assert y.min() >= lo and y.max() <= 1, name
+
+
 def test_tanh_keeps_the_sign_of_zero(dtype, simd_level):
     got = _ops.vmath("tanh", np.array([0.0, -0.0], dtype=dtype))
     assert list(np.signbit(got)) == [False, True]
