@@ -25,6 +25,10 @@ static int num_threads = 0; /* 0: not yet read from the OpenMP runtime */
    the next team is not to be judged (its workers slept through the solo run, so
    they start late however free their cores are) */
 static int solo_left = 0, solo_run = 0, solo_waking = 0;
+/* late teams in a row: one alone is the normal cost of waking workers that slept
+   while the process did other work (another library's product, Python), so only
+   a second one in a row starts a solo run */
+static int late_teams = 0;
 
 int fnn_has_openmp(void)
 {
@@ -52,7 +56,7 @@ int fnn_get_num_threads(void)
 void fnn_set_num_threads(int n)
 {
     num_threads = n < 1 ? 1 : n;
-    solo_left = solo_run = solo_waking = 0;
+    solo_left = solo_run = solo_waking = late_teams = 0;
 #ifndef _OPENMP
     num_threads = 1;
 #endif
@@ -82,12 +86,14 @@ void fnn_team_report(int nthreads, fnn_index helped, fnn_index pieces)
        run side by side (busy cores, or the threads time-sharing one core) */
     const fnn_index own = pieces - helped;
     if (2 * helped * nthreads < pieces * (nthreads - 1) || 2 * own * nthreads < pieces) {
+        if (__atomic_add_fetch(&late_teams, 1, __ATOMIC_RELAXED) < 2) return;
         int run = __atomic_load_n(&solo_run, __ATOMIC_RELAXED);
         run = run ? FNN_MIN(2 * run, FNN_SOLO_MAX) : FNN_SOLO_FIRST;
         __atomic_store_n(&solo_run, run, __ATOMIC_RELAXED);
         __atomic_store_n(&solo_left, run, __ATOMIC_RELAXED);
     } else {
         __atomic_store_n(&solo_run, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&late_teams, 0, __ATOMIC_RELAXED);
     }
 }
 

@@ -355,6 +355,18 @@ def _seconds_per_call(fn: Callable[[], object], loops: int) -> float:
     return (perf_counter() - start) / loops
 
 
+#: how long each interleaved sample runs its competitor untimed before timing it
+SETTLE_SECONDS = 3e-3
+
+
+def _settle(fn: Callable[[], object]) -> None:
+    """Call ``fn`` at least once and until SETTLE_SECONDS have passed."""
+    start = perf_counter()
+    fn()
+    while perf_counter() - start < SETTLE_SECONDS:
+        fn()
+
+
 def _warm_up(fn: Callable[[], object], seconds: float) -> float:
     """Run ``fn`` for about ``seconds``; return its mean time per call.
 
@@ -398,7 +410,7 @@ def sample_interleaved(
     rounds is chosen so the whole case takes about ``target_seconds`` (but at
     least ``min_rounds``). The order within a round flips every round so no
     competitor always runs right after the same other one. Each sample starts
-    with one untimed call.
+    with untimed calls for SETTLE_SECONDS (at least one).
 
     With ``fixed_rounds`` (for calls that last long, such as training epochs)
     there is no estimate: one untimed call of each competitor, then exactly
@@ -410,7 +422,8 @@ def sample_interleaved(
         return _alternate(competitors, fixed_rounds, {name: 1 for name, _ in competitors}, wake=False)
     estimate = {name: _warm_up(fn, warmup_seconds) for name, fn in competitors}
     loops = {name: max(1, math.ceil(min_sample_seconds / max(t, 1e-9))) for name, t in estimate.items()}
-    round_seconds = sum(loops[name] * estimate[name] for name, _ in competitors)
+    round_seconds = sum(loops[name] * estimate[name] + max(SETTLE_SECONDS, estimate[name])
+                        for name, _ in competitors)
     rounds = min(max_rounds, max(min_rounds, int(target_seconds / round_seconds)))
     return _alternate(competitors, rounds, loops, wake=True)
 
@@ -427,10 +440,13 @@ def _alternate(competitors: Sequence[Competitor], rounds: int, loops: dict[str, 
             order = competitors if r % 2 == 0 else list(reversed(competitors))
             for name, fn in order:
                 if wake:
-                    # One untimed call first: it wakes this competitor's thread pool, asleep
-                    # since its last sample (every competitor pays that once per sample
-                    # otherwise, a cost no program calling one library in a loop sees).
-                    fn()
+                    # Untimed calls first, for SETTLE_SECONDS: they wake this competitor's
+                    # thread pool, asleep since its last sample, and outlast the previous
+                    # competitor's idle workers, which spin for a while after its last call
+                    # (OpenBLAS's for about 0.25 ms even with OPENBLAS_THREAD_TIMEOUT=20) and
+                    # would take a core from this competitor's threads. Neither cost is
+                    # seen by a program calling one library in a loop.
+                    _settle(fn)
                 samples[name].append(_seconds_per_call(fn, loops[name]))
     finally:
         if gc_was_enabled:
