@@ -250,8 +250,13 @@ static inline REAL FN(vm_tanh)(REAL x)
        q q the fused product (GCC fuses the first product it meets, hence the order) */
     const T qq = q * q;
     const T n = a + (a * s) * p;
-    /* 2 n q <= q^2 + n^2, but rounding can carry the quotient 1 ulp past 1 */
-    return FN(vm_clamp)((REAL)((n * (q + q)) / (qq + n * n)), (REAL)-1, (REAL)1);
+    /* 2 n q <= q^2 + n^2, but rounding can carry the quotient 1 ulp past 1: its magnitude
+       is capped on the bits (integer min, off the multiply-add pipes the rest keeps busy),
+       and a * 0, NaN only for a NaN x, keeps NaN a NaN (the cap alone would make it 1) */
+    const REAL r = (REAL)((n * (q + q)) / (qq + n * n));
+    const VM_UINT sign = ((VM_UINT)1) << (sizeof(VM_UINT) * 8 - 1);
+    const VM_UINT bits = FN(vm_bits)(r), mag = bits & ~sign, one = FN(VM_ONE_BITS);
+    return FN(vm_from_bits)((bits & sign) | (mag < one ? mag : one)) + (REAL)a * (REAL)0;
 }
 
 static inline REAL FN(vm_sigmoid)(REAL x)
