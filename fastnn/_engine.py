@@ -81,17 +81,15 @@ class Trainer:
         self.sizes = np.diff(self.edges).tolist()
         self.n_samples = X.shape[0]
         batch_max = max(self.sizes)
-        names = list(model.parameters())
-        index = {name: i for i, name in enumerate(names)}
+        index = {name: i for i, name in enumerate(model.parameters())}
         params, self._fresh_names = [], []
-        live = model.parameters()
         for i, layer in enumerate(model.layers):
             for key, value in layer.params.items():
                 name = f"{i}.{key}"
                 state, fresh = _state_arrays(optimizer, name, value)
                 if fresh:
                     self._fresh_names.append(name)
-                params.append({"value": live[name], "regularised": key in layer.regularised,
+                params.append({"value": value, "regularised": key in layer.regularised,
                                "state": state, "fresh": fresh})
         specs, width = [], model.in_features
         for i, layer in enumerate(model.layers):

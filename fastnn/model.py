@@ -362,8 +362,7 @@ class Sequential:
             Xb, yb = X[idx], y[idx]
             J, O, grads = self._loss_and_gradients(Xb, yb, True)
             if lr_schedule is not None:
-                optimizer.lr = _checks.real(lr_schedule(optimizer.iterations), "learning rate from lr_schedule",
-                                            low=0.0)
+                self._learning_rates(optimizer, lr_schedule, 1)  # sets optimizer.lr
             optimizer.step(params, grads)
             size = stop - start
             loss_sum += J * size
