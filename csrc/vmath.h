@@ -213,8 +213,8 @@ static inline REAL FN(vm_log)(REAL x)
  * An error in t reaches the result scaled by (1 - t^2) / (1 + t^2), so rounding in P and Q
  * fades where tanh nears +-1 (evaluated as one rational in float it cost 4.5 ulp there).
  * P and Q are near-minimax for that weighted error (tools/fit_tanh.py; float: degrees
- * 2/3, 8.7e-9; double: 5/6, 5.2e-17). Odd, so the sign and -0 come for free; exact near
- * 0 down to the subnormals (N q / (q^2 + N^2) with q = 2); past the clamp, where tanh
+ * 2/3, 8.7e-9; double: 5/6, 5.2e-17). Odd, so x's sign bit is put back on tanh |x| (-0
+ * stays -0); exact near 0 down to the subnormals (N q / (q^2 + N^2) with q = 2); past the clamp, where tanh
  * rounds to +-1, the clamped value gives exactly +-1 (tests/test_vmath.py checks it).
  * One division, no exp. T is the type it is evaluated in (VM_TANH_REAL).
  */
@@ -222,7 +222,14 @@ static inline REAL FN(vm_tanh)(REAL x)
 {
     typedef FN(VM_TANH_REAL) T;
     const REAL c = FN(VM_TANH_CLAMP);
-    const T a = (T)FN(vm_clamp)(x, -c, c);
+    const VM_UINT sign = ((VM_UINT)1) << (sizeof(VM_UINT) * 8 - 1);
+    const VM_UINT x_bits = FN(vm_bits)(x);
+    /* Evaluated at |x| and given x's sign at the end (the rational is odd, so the bits are
+       the ones a signed evaluation rounds to): a clamp at one end and a cap at one end,
+       each a single min, and an OR for the sign, instead of two-sided selects on the
+       multiply-add pipes. Both mins are written so that a NaN falls through them. */
+    const REAL magnitude = FN(vm_from_bits)(x_bits & ~sign);
+    const T a = (T)(c < magnitude ? c : magnitude);
     const T s = a * a;
     T p, q;
     if (sizeof(T) == sizeof(float)) {
@@ -250,13 +257,10 @@ static inline REAL FN(vm_tanh)(REAL x)
        q q the fused product (GCC fuses the first product it meets, hence the order) */
     const T qq = q * q;
     const T n = a + (a * s) * p;
-    /* 2 n q <= q^2 + n^2, but rounding can carry the quotient 1 ulp past 1: its magnitude
-       is capped on the bits (integer min, off the multiply-add pipes the rest keeps busy),
-       and a * 0, NaN only for a NaN x, keeps NaN a NaN (the cap alone would make it 1) */
-    const REAL r = (REAL)((n * (q + q)) / (qq + n * n));
-    const VM_UINT sign = ((VM_UINT)1) << (sizeof(VM_UINT) * 8 - 1);
-    const VM_UINT bits = FN(vm_bits)(r), mag = bits & ~sign, one = FN(VM_ONE_BITS);
-    return FN(vm_from_bits)((bits & sign) | (mag < one ? mag : one)) + (REAL)a * (REAL)0;
+    /* 2 n q <= q^2 + n^2, but rounding can carry the quotient 1 ulp past 1 */
+    REAL r = (REAL)((n * (q + q)) / (qq + n * n));
+    r = (REAL)1 < r ? (REAL)1 : r;
+    return FN(vm_from_bits)(FN(vm_bits)(r) | (x_bits & sign));
 }
 
 static inline REAL FN(vm_sigmoid)(REAL x)
