@@ -7,28 +7,51 @@ typedef struct {
     REAL *out;
 } FN(column_sum_job);
 
+/*
+ * out[j] = sum over rows of A[i, j] for `width` columns, in row order. Always inlined
+ * with a constant width, so the sums stay in registers: with a run-time width GCC kept
+ * them in a stack array, and every row waited for the previous row's store to forward.
+ */
+static inline __attribute__((always_inline)) void FN(sum_columns)(fnn_index n, const REAL *A,
+                                                                  fnn_index rs, fnn_index cs,
+                                                                  REAL *out, int width)
+{
+    REAL acc[16];
+    for (int j = 0; j < width; ++j) acc[j] = 0;
+    for (fnn_index i = 0; i < n; ++i) {
+        const REAL *row = A + i * rs;
+        for (int j = 0; j < width; ++j) acc[j] += row[j * cs];
+    }
+    for (int j = 0; j < width; ++j) out[j] = acc[j];
+}
+
+/* w columns in chunks of 16, then at most one each of 8, 4, 2 and 1 (constant widths) */
+static inline __attribute__((always_inline)) void FN(sum_column_chunks)(fnn_index n, fnn_index w,
+                                                                        const REAL *A,
+                                                                        fnn_index rs,
+                                                                        fnn_index cs, REAL *out)
+{
+    fnn_index j = 0;
+    for (; j + 16 <= w; j += 16) FN(sum_columns)(n, A + j * cs, rs, cs, out + j, 16);
+    if (w - j >= 8) { FN(sum_columns)(n, A + j * cs, rs, cs, out + j, 8); j += 8; }
+    if (w - j >= 4) { FN(sum_columns)(n, A + j * cs, rs, cs, out + j, 4); j += 4; }
+    if (w - j >= 2) { FN(sum_columns)(n, A + j * cs, rs, cs, out + j, 2); j += 2; }
+    if (w - j >= 1) FN(sum_columns)(n, A + j * cs, rs, cs, out + j, 1);
+}
+
 /* each block of columns is summed over all rows, in row order, by one thread */
 static void FN(column_sum_range)(void *ctx, fnn_index b0, fnn_index b1)
 {
     const FN(column_sum_job) *job = ctx;
-    const fnn_index n = job->n, rs = job->rs, cs = job->cs;
     for (fnn_index blk = b0; blk < b1; ++blk) {
         const fnn_index j0 = blk * FNN_COLUMN_BLOCK;
         const fnn_index w = FNN_MIN((fnn_index)FNN_COLUMN_BLOCK, job->d - j0);
-        REAL acc[FNN_COLUMN_BLOCK];
-        for (fnn_index j = 0; j < w; ++j) acc[j] = 0;
-        if (cs == 1) {
-            for (fnn_index i = 0; i < n; ++i) {
-                const REAL *row = job->A + i * rs + j0;
-                for (fnn_index j = 0; j < w; ++j) acc[j] += row[j];
-            }
-        } else {
-            for (fnn_index i = 0; i < n; ++i) {
-                const REAL *row = job->A + i * rs + j0 * cs;
-                for (fnn_index j = 0; j < w; ++j) acc[j] += row[j * cs];
-            }
-        }
-        for (fnn_index j = 0; j < w; ++j) job->out[j0 + j] = acc[j];
+        const REAL *A = job->A + j0 * job->cs;
+        /* a literal unit stride lets the contiguous case load whole vectors */
+        if (job->cs == 1)
+            FN(sum_column_chunks)(job->n, w, A, job->rs, 1, job->out + j0);
+        else
+            FN(sum_column_chunks)(job->n, w, A, job->rs, job->cs, job->out + j0);
     }
 }
 
