@@ -115,22 +115,36 @@ typedef struct {
     const REAL *src;
     const int64_t *idx;
     REAL *dst;
+    const fnn_check_arch *check; /* non-NULL: copy through its finiteness check */
+    int bad;
 } FN(gather_job);
 
 static void FN(gather_range)(void *ctx, fnn_index begin, fnn_index end)
 {
-    const FN(gather_job) *j = ctx;
+    FN(gather_job) *j = ctx;
     const size_t bytes = (size_t)j->width * sizeof(REAL);
-    for (fnn_index i = begin; i < end; ++i)
-        memcpy(j->dst + i * j->width, j->src + (size_t)j->idx[i] * (size_t)j->width, bytes);
+    int finite = 1;
+    for (fnn_index i = begin; i < end; ++i) {
+        const REAL *row = j->src + (size_t)j->idx[i] * (size_t)j->width;
+        if (j->check)
+            finite &= FN(j->check->copy_finite)(j->width, row, j->dst + i * j->width);
+        else
+            memcpy(j->dst + i * j->width, row, bytes);
+    }
+    if (!finite) {
+#pragma omp atomic write
+        j->bad = 1;
+    }
 }
 
-static void FN(gather)(fnn_index rows, fnn_index width, const REAL *src, const int64_t *idx,
-                       REAL *dst)
+/* dst = the rows idx[0 .. rows) of src; with `check`, returns 0 when one of them is not finite */
+static int FN(gather)(fnn_index rows, fnn_index width, const REAL *src, const int64_t *idx,
+                      REAL *dst, int check)
 {
-    FN(gather_job) job = {width, src, idx, dst};
+    FN(gather_job) job = {width, src, idx, dst, check ? fnn_check_kernels() : NULL, 0};
     fnn_parallel_for(fnn_threads_for((double)rows * (double)width), rows, FNN_ROWS_PER_CLAIM(width),
                      FN(gather_range), &job);
+    return !job.bad;
 }
 
 /* ---- losses of the output O (n x c), gradient dO; returns the loss ---- */
@@ -419,8 +433,8 @@ static int FN(check_net)(const fnn_net *net, fnn_index target_width)
 int FN(fnn_train)(fnn_net *net, fnn_optimizer *opt, const REAL *X, fnn_index n_samples,
                   const void *targets, fnn_index target_width,
                   const int64_t *order, const int64_t *bounds, const double *lr,
-                  fnn_index n_steps, void *workspace, size_t workspace_bytes,
-                  double *step_loss, int64_t *step_correct)
+                  fnn_index n_steps, fnn_index checked_steps, void *workspace,
+                  size_t workspace_bytes, double *step_loss, int64_t *step_correct)
 {
     int status = FN(check_net)(net, target_width);
     if (status != FNN_OK) return status;
@@ -465,12 +479,12 @@ int FN(fnn_train)(fnn_net *net, fnn_optimizer *opt, const REAL *X, fnn_index n_s
     for (fnn_index s = 0; s < n_steps; ++s) {
         const fnn_index n = (fnn_index)(bounds[s + 1] - bounds[s]);
         const int64_t *idx = order + bounds[s];
-        FN(gather)(n, d0, X, idx, eb.input);
+        if (!FN(gather)(n, d0, X, idx, eb.input, s < checked_steps)) return FNN_ENONFINITE;
         if (net->loss == FNN_LOSS_SOFTMAX_CE) {
             const int64_t *labels = (const int64_t *)targets;
             for (fnn_index i = 0; i < n; ++i) eb.labels[i] = labels[idx[i]];
         } else {
-            FN(gather)(n, target_width, (const REAL *)targets, idx, eb.targets);
+            FN(gather)(n, target_width, (const REAL *)targets, idx, eb.targets, 0);
         }
 
         double penalty = 0;

@@ -31,7 +31,8 @@ typedef ptrdiff_t fnn_index;
 enum fnn_status {
     FNN_OK = 0,
     FNN_ENOMEM = -1,   /* a workspace could not be allocated */
-    FNN_EINVAL = -2    /* an argument the caller should have rejected */
+    FNN_EINVAL = -2,   /* an argument the caller should have rejected */
+    FNN_ENONFINITE = -3 /* fnn_train: a checked batch holds a NaN or an infinity */
 };
 
 enum fnn_activation {
@@ -294,17 +295,21 @@ size_t fnn_train_workspace_bytes_f64(const fnn_net *net);
  * update, step_correct[s] its correctly classified samples (classification
  * losses; 0 otherwise). Parameters, BN running statistics, optimiser state, the
  * dropout steps and the optimiser's iteration count are updated in place.
+ * The gathered input rows of steps s < checked_steps are checked as they are
+ * copied: a NaN or an infinity among them returns FNN_ENONFINITE before that
+ * step changes anything (the steps before it are done; fit, which checks its
+ * data this way during a first epoch, then restores what it saved).
  */
 int fnn_train_f32(fnn_net *net, fnn_optimizer *opt, const float *X, fnn_index n_samples,
                   const void *targets, fnn_index target_width,
                   const int64_t *order, const int64_t *bounds, const double *lr,
-                  fnn_index n_steps, void *workspace, size_t workspace_bytes,
-                  double *step_loss, int64_t *step_correct);
+                  fnn_index n_steps, fnn_index checked_steps, void *workspace,
+                  size_t workspace_bytes, double *step_loss, int64_t *step_correct);
 int fnn_train_f64(fnn_net *net, fnn_optimizer *opt, const double *X, fnn_index n_samples,
                   const void *targets, fnn_index target_width,
                   const int64_t *order, const int64_t *bounds, const double *lr,
-                  fnn_index n_steps, void *workspace, size_t workspace_bytes,
-                  double *step_loss, int64_t *step_correct);
+                  fnn_index n_steps, fnn_index checked_steps, void *workspace,
+                  size_t workspace_bytes, double *step_loss, int64_t *step_correct);
 
 /* The dropout keep-mask of fastnn.layers.dropout_mask, as 0/1 bytes: element i of
    a pass (row-major) is kept when u_i >= p, u_i from SplitMix64 of (seed, step, i). */

@@ -193,4 +193,19 @@ typedef struct {
 extern const fnn_loss_arch fnn_loss_generic, fnn_loss_avx2, fnn_loss_avx512;
 const fnn_loss_arch *fnn_loss_kernels(void);
 
+/* Finiteness of n values; the copying twin also writes them to dst (check_impl.h). */
+typedef struct {
+    int (*finite_f32)(fnn_index n, const float *x);
+    int (*finite_f64)(fnn_index n, const double *x);
+    int (*copy_finite_f32)(fnn_index n, const float *src, float *dst);
+    int (*copy_finite_f64)(fnn_index n, const double *src, double *dst);
+} fnn_check_arch;
+
+#define FNN_CHECK_ARCH(name)                                                            \
+    const fnn_check_arch name = {finite_block_f32, finite_block_f64, copy_finite_block_f32, \
+                                 copy_finite_block_f64}
+
+extern const fnn_check_arch fnn_check_generic, fnn_check_avx2, fnn_check_avx512;
+const fnn_check_arch *fnn_check_kernels(void);
+
 #endif

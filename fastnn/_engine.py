@@ -24,6 +24,8 @@ _DENSE, _BATCHNORM, _ACTIVATION, _DROPOUT, _MAXOUT = range(5)
 _SOFTMAX_CE, _SOFTMAX_CE_SOFT, _SIGMOID_BCE, _MSE = range(4)
 _OPTIMIZERS = {_optim.SGD: 0, _optim.AdaGrad: 1, _optim.RMSProp: 2, _optim.Adam: 3}
 _LAYER_TYPES = (_layers.Dense, _layers.BatchNorm, _layers.Activation, _layers.Dropout, _layers.Maxout)
+#: raised by Trainer.run when a batch it checks holds a NaN or an infinity (a ValueError)
+NonFiniteBatch = _ops.NonFiniteBatch
 
 
 def supports(model, optimizer):
@@ -120,12 +122,13 @@ class Trainer:
         self.engine = _ops.TrainingEngine(specs, params, kind, float(model.l2), int(batch_max),
                                           optimizer_spec(optimizer), np.ascontiguousarray(X), targets)
 
-    def run(self, order, bounds, lr):
+    def run(self, order, bounds, lr, checked_steps=0):
         """Train the steps bounds[s]..bounds[s+1] of ``order`` with learning rates ``lr``;
-        afterwards the model and optimiser reflect every completed step."""
+        afterwards the model and optimiser reflect every completed step. The inputs of the
+        first ``checked_steps`` steps are checked as they are gathered (``_ops.NonFiniteBatch``)."""
         self.engine.set_optimizer(optimizer_spec(self.optimizer))
         try:
-            return self.engine.run(order, bounds, lr)
+            return self.engine.run(order, bounds, lr, checked_steps)
         finally:
             self._sync()
 

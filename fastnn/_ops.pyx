@@ -20,6 +20,7 @@ cdef extern from "fastnn.h" nogil:
         FNN_OK
         FNN_ENOMEM
         FNN_EINVAL
+        FNN_ENONFINITE
 
     int fnn_has_openmp()
     int fnn_get_num_threads()
@@ -165,13 +166,13 @@ cdef extern from "fastnn.h" nogil:
     int fnn_train_f32(fnn_net *net, fnn_optimizer *opt, const float *X, fnn_index n_samples,
                       const void *targets, fnn_index target_width,
                       const int64_t *order, const int64_t *bounds, const double *lr,
-                      fnn_index n_steps, void *workspace, size_t workspace_bytes,
-                      double *step_loss, int64_t *step_correct)
+                      fnn_index n_steps, fnn_index checked_steps, void *workspace,
+                      size_t workspace_bytes, double *step_loss, int64_t *step_correct)
     int fnn_train_f64(fnn_net *net, fnn_optimizer *opt, const double *X, fnn_index n_samples,
                       const void *targets, fnn_index target_width,
                       const int64_t *order, const int64_t *bounds, const double *lr,
-                      fnn_index n_steps, void *workspace, size_t workspace_bytes,
-                      double *step_loss, int64_t *step_correct)
+                      fnn_index n_steps, fnn_index checked_steps, void *workspace,
+                      size_t workspace_bytes, double *step_loss, int64_t *step_correct)
     int fnn_optimizer_update_f32(const fnn_optimizer *opt, fnn_param *param, const float *grad,
                                  double lr, double l2)
     int fnn_optimizer_update_f64(const fnn_optimizer *opt, fnn_param *param, const double *grad,
@@ -187,9 +188,15 @@ SIMD_LEVELS = ("generic", "avx2", "avx512")
 # Functions of the vector math library, in the order of fastnn.h's enum fnn_vmath_function.
 VMATH_FUNCTIONS = ("exp", "expm1", "log", "tanh", "sigmoid")
 
+class NonFiniteBatch(ValueError):
+    """A batch that TrainingEngine.run checked held a NaN or an infinity (fit then names it)."""
+
+
 cdef inline int _check(int status) except -1:
     if status == FNN_OK:
         return 0
+    if status == FNN_ENONFINITE:
+        raise NonFiniteBatch("fastnn: a checked batch of the data holds a NaN or an infinity")
     if status == FNN_ENOMEM:
         raise MemoryError("fastnn: a kernel workspace could not be allocated")
     if status == FNN_EINVAL:
@@ -661,9 +668,12 @@ cdef class TrainingEngine:
     def fresh(self):
         return [bool(self.net.params[i].fresh) for i in range(self.net.n_params)]
 
-    def run(self, const int64_t[::1] order, const int64_t[::1] bounds, const double[::1] lr):
+    def run(self, const int64_t[::1] order, const int64_t[::1] bounds, const double[::1] lr,
+            fnn_index checked_steps=0):
         """Train steps s = 0 .. len(lr)-1 on the rows order[bounds[s]:bounds[s+1]] of X.
-        Returns (loss per step including the L2 term, correct predictions per step)."""
+        Returns (loss per step including the L2 term, correct predictions per step).
+        The input rows of steps s < checked_steps are checked as they are gathered: a NaN or
+        an infinity raises NonFiniteBatch before that step changes anything."""
         cdef fnn_index steps = lr.shape[0]
         _need(bounds.shape[0] == steps + 1, "bounds must have one entry more than lr")
         if steps > 0:
@@ -683,11 +693,13 @@ cdef class TrainingEngine:
             if self.is_double:
                 status = fnn_train_f64(&self.net, &self.opt, <const double *>X, n_samples, targets,
                                        self.target_width, &order[0], &bounds[0], &lr[0], steps,
-                                       &ws[0], ws.shape[0], &loss_view[0], &correct_view[0])
+                                       checked_steps, &ws[0], ws.shape[0], &loss_view[0],
+                                       &correct_view[0])
             else:
                 status = fnn_train_f32(&self.net, &self.opt, <const float *>X, n_samples, targets,
                                        self.target_width, &order[0], &bounds[0], &lr[0], steps,
-                                       &ws[0], ws.shape[0], &loss_view[0], &correct_view[0])
+                                       checked_steps, &ws[0], ws.shape[0], &loss_view[0],
+                                       &correct_view[0])
         _check(status)
         return losses, correct
 

@@ -25,6 +25,7 @@ Behaviours chosen where the specification is silent (also in the README):
 
 from __future__ import annotations
 
+import copy
 import sys
 import time
 
@@ -88,6 +89,9 @@ class Sequential:
     use_engine = True
     #: seconds of training per engine call: fit comes back this often for progress and Ctrl-C
     engine_chunk_seconds = 0.15
+    #: data sets of at least this many bytes that the engine trains with no callbacks, no
+    #: validation and verbose=0 have their values checked as the first epoch gathers them
+    check_while_training_bytes = 1 << 24
 
     # ------------------------------------------------------------ description
     def parameters(self):
@@ -248,13 +252,13 @@ class Sequential:
         return J, grads
 
     # ------------------------------------------------------------ input checks
-    def _input(self, X, name):
+    def _input(self, X, name, finite=True):
         X = _checks.numeric_array(X, name)
         if X.ndim != 2 or X.shape[1] != self.in_features:
             raise ValueError(f"{name} must have shape (N, {self.in_features}) for this model's "
                              f"{self.in_features} input features, got shape {X.shape}")
         X = X.astype(self.dtype, copy=False)
-        return _checks.finite(X, name)
+        return _checks.finite(X, name) if finite else X
 
     def _data(self, X, y, names=("X", "y")):
         X = self._input(X, names[0])
@@ -278,6 +282,10 @@ class Sequential:
         ``lr_schedule``: a callable t -> learning rate of the update count (see
         :mod:`fastnn.schedules`). ``verbose``: 0 silent, 1 a progress bar, 2 one line per epoch.
         Every argument is checked before the first update: a rejected call leaves the model as it was.
+        (The values of an X of at least ``check_while_training_bytes`` that the C engine trains with
+        no callbacks, no validation and verbose=0 are checked as the first epoch gathers them, which
+        spares a pass over the data; a NaN or an infinity then undoes the steps before it and
+        raises the same ValueError.)
         """
         epochs = _checks.integer(epochs, "epochs", minimum=0)
         batch_size = _checks.integer(batch_size, "batch_size", minimum=1)
@@ -294,7 +302,16 @@ class Sequential:
         for i, cb in enumerate(callbacks):
             if not isinstance(cb, _callbacks.Callback):
                 raise TypeError(f"callbacks[{i}] must be a fastnn.callbacks.Callback, got {type(cb).__name__}")
-        X, y = self._data(X, y)
+        engine = self.backend == "c" and self.use_engine and _engine.supports(self, optimizer)
+        quiet = not callbacks and validation_data is None and verbose == 0
+        X = self._input(X, "X", finite=False)
+        # A large data set that the engine trains with nothing to run between epochs is
+        # checked as the first epoch gathers its batches, not in a pass at memory bandwidth
+        # of its own; a bad value then undoes the steps before it (see _Snapshot).
+        check_while_training = engine and quiet and epochs > 0 and X.nbytes >= self.check_while_training_bytes
+        if not check_while_training:
+            _checks.finite(X, "X")
+        y = self.loss.targets(y, X.shape[0], self.out_features, self.dtype, "y")
         self._nonempty(X, "X")
         n = X.shape[0]
         batchnorm = self._has_batchnorm()
@@ -316,15 +333,14 @@ class Sequential:
         for cb in callbacks:
             cb.on_train_begin(self, available)
 
-        # Checks are done: from here on the model changes.
+        # Checks are done (but for X's values when check_while_training): from here on the model changes.
+        saved = _Snapshot(self, optimizer) if check_while_training else None
         self.optimizer = optimizer
         self.stop_training = False
         was_training = self.training
         self.training = True
         progress = _Progress(verbose, epochs, len(bounds))
-        trainer = None
-        if self.backend == "c" and self.use_engine and _engine.supports(self, optimizer):
-            trainer = _engine.Trainer(self, optimizer, X, y, bounds)
+        trainer = _engine.Trainer(self, optimizer, X, y, bounds) if engine else None
         def end_epoch(epoch, logs):
             """Validation, progress and callbacks after an epoch; True when training should stop."""
             if validation is not None:
@@ -335,20 +351,25 @@ class Sequential:
             return self.stop_training
 
         try:
-            if trainer is None:
-                for epoch in range(epochs):
-                    order = self._shuffle_rng.permutation(n) if shuffle else np.arange(n)
-                    if end_epoch(epoch, self._train_epoch(X, y, order, bounds, optimizer, lr_schedule, progress,
-                                                          epoch)):
-                        break
-            else:
-                # with nothing to run between epochs, one engine run may cross several of them
-                quiet = not callbacks and validation is None and verbose == 0
-                self._train_engine(trainer, epochs, shuffle, optimizer, lr_schedule, progress, end_epoch, quiet)
-        finally:
-            self.training = was_training
-            if trainer is not None:
-                trainer.close()
+            try:
+                if trainer is None:
+                    for epoch in range(epochs):
+                        order = self._shuffle_rng.permutation(n) if shuffle else np.arange(n)
+                        if end_epoch(epoch, self._train_epoch(X, y, order, bounds, optimizer, lr_schedule,
+                                                              progress, epoch)):
+                            break
+                else:
+                    # with nothing to run between epochs, one engine run may cross several of them
+                    self._train_engine(trainer, epochs, shuffle, optimizer, lr_schedule, progress, end_epoch,
+                                       quiet, check_while_training)
+            finally:
+                self.training = was_training
+                if trainer is not None:
+                    trainer.close()
+        except _engine.NonFiniteBatch:
+            saved.restore()
+            _checks.finite(X, "X")  # raises, naming the first value that is not finite
+            raise
         for cb in callbacks:
             cb.on_train_end(self)
         return history
@@ -375,10 +396,12 @@ class Sequential:
             logs["accuracy"] = correct / seen
         return logs
 
-    def _train_engine(self, trainer, epochs, shuffle, optimizer, lr_schedule, progress, end_epoch, cross_epochs):
+    def _train_engine(self, trainer, epochs, shuffle, optimizer, lr_schedule, progress, end_epoch, cross_epochs,
+                      check_first_epoch=False):
         """All epochs in the C engine, in runs of about ``engine_chunk_seconds`` each. A run stays
         inside one epoch unless ``cross_epochs``; each epoch's sample order is drawn when a run
-        first reaches it, in epoch order, so the orders are those of the layer-by-layer path."""
+        first reaches it, in epoch order, so the orders are those of the layer-by-layer path.
+        ``check_first_epoch``: the engine checks the first epoch's batches as it gathers them."""
         n, edges, sizes = trainer.n_samples, trainer.edges, trainer.sizes
         steps = len(sizes)
         total = epochs * steps
@@ -399,7 +422,7 @@ class Sequential:
             run_edges = (g // steps - first) * n + edges[g % steps]
             lr = self._learning_rates(optimizer, lr_schedule, count)
             started = time.perf_counter()
-            losses, hits = trainer.run(order, run_edges, lr)
+            losses, hits = trainer.run(order, run_edges, lr, max(0, steps - done) if check_first_epoch else 0)
             elapsed = time.perf_counter() - started
             for J, hit in zip(losses.tolist(), hits.tolist()):
                 size = sizes[done % steps]
@@ -497,6 +520,30 @@ def _first_width(layer, default):
     if isinstance(layer, _layers.BatchNorm):
         return layer.n
     return default
+
+
+
+class _Snapshot:
+    """Everything a fit may change, saved before it starts. ``restore`` puts it back: a fit
+    that checks its data during the first epoch undoes the steps trained before a bad batch,
+    so that a rejected fit leaves the model, the optimiser and the shuffling as they were."""
+
+    def __init__(self, model, optimizer):
+        self.model, self.optimizer = model, optimizer
+        self.arrays = [(a, a.copy()) for a in (*model.parameters().values(), *model.buffers().values())]
+        self.model_attributes = dict(model.__dict__)
+        self.layer_attributes = [dict(layer.__dict__) for layer in model.layers]  # dropout steps
+        self.optimizer_attributes = copy.deepcopy(optimizer.__dict__)  # state, iterations, lr
+        self.shuffle_state = model._shuffle_rng.bit_generator.state
+
+    def restore(self):
+        for live, saved in self.arrays:
+            np.copyto(live, saved)  # in place: arrays the caller holds see their old values
+        for obj, attributes in [(self.model, self.model_attributes), (self.optimizer, self.optimizer_attributes),
+                                *zip(self.model.layers, self.layer_attributes)]:
+            obj.__dict__.clear()
+            obj.__dict__.update(attributes)
+        self.model._shuffle_rng.bit_generator.state = self.shuffle_state
 
 
 def MLP(sizes, activation="relu", batch_norm=False, dropout=0.0, init="he", **kw):

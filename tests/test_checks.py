@@ -1,5 +1,5 @@
 """fastnn._checks.finite and its C pass (fnn_all_finite): every non-finite value is found,
-wherever it is, for both dtypes and any layout."""
+wherever it is, for both dtypes, any layout and every SIMD level."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from conftest import DTYPES
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: np.dtype(t).name)
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize("size", [1, 15, 16, 17, 70_000, 200_003])  # lanes, tails, several thread pieces
-def test_all_finite_finds_every_position(dtype, bad, size, rng):
+def test_all_finite_finds_every_position(dtype, bad, size, rng, simd_level):
     x = rng.standard_normal(size).astype(dtype)
     assert _ops.all_finite(x)
     for where in {0, size // 2, size - 1}:

@@ -13,7 +13,7 @@ import pytest
 
 import fastnn
 from fastnn import _engine, _ops, callbacks, layers as L, optim, schedules
-from conftest import DTYPES, rel_error, snapshot
+from conftest import DTYPES, assert_same_snapshot, rel_error, snapshot
 from test_model import CASES, _targets
 from test_optim import CONFIGS
 
@@ -278,3 +278,102 @@ def test_engine_refuses_bad_runs_before_changing_anything(rng):
         for name in before[kind]:
             assert np.array_equal(before[kind][name], after[kind][name]), name
     assert opt.iterations == 0
+
+
+# ------------------------------------------------------------------ data checked during the first epoch
+def test_checked_steps_stop_at_the_bad_batch_after_the_steps_before_it(rng, simd_level):
+    X, y = rng.standard_normal((48, 5)), rng.integers(0, 3, size=48)
+    order, edges, lr = np.arange(48), np.array([0, 16, 32, 48]), np.full(3, 0.1)
+    bad = X.copy()
+    bad[40, 2] = np.nan  # in the third batch
+    models = [fastnn.MLP([5, 8, 3], batch_norm=True, dtype="float64", seed=0) for _ in range(2)]
+    opts = [optim.Adam(0.01), optim.Adam(0.01)]
+    checked = _engine.Trainer(models[0], opts[0], bad, y, [(0, 16), (16, 32), (32, 48)])
+    with pytest.raises(_engine.NonFiniteBatch):
+        checked.run(order, edges, lr, checked_steps=3)
+    checked.close()
+    clean = _engine.Trainer(models[1], opts[1], X, y, [(0, 16), (16, 32), (32, 48)])
+    clean.run(order, edges[:3], lr[:2])  # the two steps before the bad batch
+    clean.close()
+    assert_same_snapshot(snapshot(models[1]), snapshot(models[0]))
+    assert opts[0].iterations == opts[1].iterations == 2
+    # unchecked steps train on whatever they gather; a batch past checked_steps is not looked at
+    unchecked = _engine.Trainer(models[0], opts[0], bad, y, [(0, 16), (16, 32), (32, 48)])
+    losses, _ = unchecked.run(order, edges, lr, checked_steps=2)
+    assert np.isnan(losses[2]) and np.all(np.isfinite(losses[:2]))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: np.dtype(t).name)
+@pytest.mark.parametrize("bad", [np.nan, -np.inf])
+@pytest.mark.parametrize("row", [0, 137, 299])
+def test_a_bad_value_found_during_the_first_epoch_undoes_the_fit(dtype, bad, row, rng, monkeypatch):
+    monkeypatch.setattr(fastnn.Sequential, "check_while_training_bytes", 0)
+    found = []  # the engine found the bad batch (nothing checked the data before training)
+    run = _engine.Trainer.run
+
+    def spy(self, *args):
+        try:
+            return run(self, *args)
+        except _engine.NonFiniteBatch:
+            found.append(args[-1])  # checked_steps
+            raise
+
+    monkeypatch.setattr(_engine.Trainer, "run", spy)
+    X, y = rng.standard_normal((300, 6)).astype(dtype), rng.integers(0, 3, size=300)
+    model = fastnn.MLP([6, 16, 3], batch_norm=True, dropout=0.2, dtype=dtype, seed=1)
+    opt = optim.Adam(0.01)
+    model.fit(X, y, epochs=1, batch_size=32, optimizer=opt, verbose=0)  # optimiser state exists
+    iterations = opt.iterations
+    twin, twin_opt = model.copy(), optim.Adam(0.01)
+    twin_opt.iterations, twin_opt.state = opt.iterations, {k: {s: a.copy() for s, a in v.items()}
+                                                           for k, v in opt.state.items()}
+    twin._shuffle_rng.bit_generator.state = model._shuffle_rng.bit_generator.state
+    before, opt_state = snapshot(model), {k: {s: a.copy() for s, a in v.items()} for k, v in opt.state.items()}
+    bad_X = X.copy()
+    bad_X[row, 4] = bad
+    with pytest.raises(ValueError, match=rf"X must be finite, found {bad} at index \({row}, 4\)"):
+        model.fit(bad_X, y, epochs=3, batch_size=32, optimizer=optim.SGD(0.1, momentum=0.9), verbose=0)
+    assert_same_snapshot(before, snapshot(model))
+    assert model.optimizer is opt and opt.iterations == iterations
+    assert opt.state.keys() == opt_state.keys()
+    assert all(np.array_equal(opt_state[k][s], opt.state[k][s]) for k in opt_state for s in opt_state[k])
+    with pytest.raises(ValueError, match="X must be finite"):  # the model's own optimiser, its state
+        model.fit(bad_X, y, epochs=3, batch_size=32, verbose=0)
+    assert opt.iterations == iterations
+    assert found == [9, 9]  # each run checked the whole first epoch's 9 steps
+    # and the next fit trains exactly as if the rejected ones had never been called
+    model.fit(X, y, epochs=2, batch_size=32, verbose=0)
+    twin.fit(X, y, epochs=2, batch_size=32, optimizer=twin_opt, verbose=0)
+    assert_same_snapshot(snapshot(twin), snapshot(model))
+
+
+def test_data_are_checked_up_front_when_something_runs_between_epochs(rng, monkeypatch):
+    monkeypatch.setattr(fastnn.Sequential, "check_while_training_bytes", 0)
+    X, y = rng.standard_normal((64, 5)), rng.integers(0, 3, size=64)
+    X[50, 0] = np.nan
+    calls = []
+
+    class Record(callbacks.Callback):
+        def on_train_begin(self, model, metrics):
+            calls.append("begin")
+
+    model = fastnn.MLP([5, 8, 3], seed=0)
+    before = snapshot(model)
+    for kwargs in (dict(callbacks=[Record()]), dict(validation_data=(X[:8] * 0, y[:8])), dict(epochs=0)):
+        with pytest.raises(ValueError, match=r"X must be finite, found nan at index \(50, 0\)"):
+            model.fit(X, y, **{"epochs": 2, "verbose": 0, **kwargs})
+    assert calls == [] and model.optimizer is None
+    assert_same_snapshot(before, snapshot(model))
+
+
+def test_large_data_are_checked_while_training_and_not_before(rng, monkeypatch):
+    X, y = rng.standard_normal((2048, 2048)).astype(np.float32), rng.integers(0, 3, size=2048)  # 16 MiB
+    assert X.nbytes >= fastnn.Sequential.check_while_training_bytes
+    seen = []
+    real_finite = fastnn.model._checks.finite
+    monkeypatch.setattr(fastnn.model._checks, "finite", lambda a, name: seen.append(name) or real_finite(a, name))
+    model = fastnn.MLP([2048, 4, 3], dtype="float32", seed=0)
+    model.fit(X, y, epochs=1, batch_size=512, optimizer=optim.SGD(0.01), verbose=0)
+    assert "X" not in seen
+    model.fit(X[:1024], y[:1024], epochs=1, batch_size=512, optimizer=optim.SGD(0.01), verbose=0)
+    assert "X" in seen  # 8 MiB: one pass of its own, as before
