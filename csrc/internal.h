@@ -153,28 +153,44 @@ extern const fnn_activation_arch fnn_activation_generic, fnn_activation_avx2,
     fnn_activation_avx512;
 const fnn_activation_arch *fnn_activation_kernels(void);
 
-/* Batch norm on one block of columns [j0, j0 + w) over all n rows. */
+/* Batch norm: column statistics on one block of columns [j0, j0 + w) over all n rows,
+   and the elementwise output on whole rows (batchnorm_impl.h) */
 typedef struct {
-    void (*forward_f32)(fnn_index n, fnn_index w, const float *S, fnn_index lds,
-                        const float *gamma, const float *beta, float eps, float *Y,
-                        fnn_index ldy, float *mean, float *var);
-    void (*forward_f64)(fnn_index n, fnn_index w, const double *S, fnn_index lds,
-                        const double *gamma, const double *beta, double eps, double *Y,
-                        fnn_index ldy, double *mean, double *var);
-    void (*backward_f32)(fnn_index n, fnn_index w, const float *dY, fnn_index lddy,
-                         const float *S, fnn_index lds, const float *gamma, const float *mean,
-                         const float *var, float eps, float *dS, fnn_index ldds,
-                         float *dgamma, float *dbeta);
-    void (*backward_f64)(fnn_index n, fnn_index w, const double *dY, fnn_index lddy,
-                         const double *S, fnn_index lds, const double *gamma,
-                         const double *mean, const double *var, double eps, double *dS,
-                         fnn_index ldds, double *dgamma, double *dbeta);
+    void (*forward_stats_f32)(fnn_index n, fnn_index w, const float *S, fnn_index lds,
+                              const float *gamma, float eps, float *mean, float *var,
+                              float *scale);
+    void (*forward_stats_f64)(fnn_index n, fnn_index w, const double *S, fnn_index lds,
+                              const double *gamma, double eps, double *mean, double *var,
+                              double *scale);
+    void (*forward_rows_f32)(fnn_index m, fnn_index d, const float *S, fnn_index lds,
+                             const float *mean, const float *scale, const float *beta, float *Y,
+                             fnn_index ldy);
+    void (*forward_rows_f64)(fnn_index m, fnn_index d, const double *S, fnn_index lds,
+                             const double *mean, const double *scale, const double *beta,
+                             double *Y, fnn_index ldy);
+    void (*backward_sums_f32)(fnn_index n, fnn_index w, const float *dY, fnn_index lddy,
+                              const float *S, fnn_index lds, const float *gamma,
+                              const float *mean, const float *var, float eps, float *a,
+                              float *b, float *c, float *dgamma, float *dbeta);
+    void (*backward_sums_f64)(fnn_index n, fnn_index w, const double *dY, fnn_index lddy,
+                              const double *S, fnn_index lds, const double *gamma,
+                              const double *mean, const double *var, double eps, double *a,
+                              double *b, double *c, double *dgamma, double *dbeta);
+    void (*backward_rows_f32)(fnn_index m, fnn_index d, const float *dY, fnn_index lddy,
+                              const float *S, fnn_index lds, const float *mean, const float *a,
+                              const float *b, const float *c, float *dS, fnn_index ldds);
+    void (*backward_rows_f64)(fnn_index m, fnn_index d, const double *dY, fnn_index lddy,
+                              const double *S, fnn_index lds, const double *mean,
+                              const double *a, const double *b, const double *c, double *dS,
+                              fnn_index ldds);
 } fnn_batchnorm_arch;
 
 #define FNN_BATCHNORM_ARCH(name)                                                        \
-    const fnn_batchnorm_arch name = {batchnorm_forward_block_f32, batchnorm_forward_block_f64, \
-                                     batchnorm_backward_block_f32,                      \
-                                     batchnorm_backward_block_f64}
+    const fnn_batchnorm_arch name = {                                                   \
+        batchnorm_forward_stats_f32, batchnorm_forward_stats_f64,                       \
+        batchnorm_forward_rows_f32, batchnorm_forward_rows_f64,                         \
+        batchnorm_backward_sums_f32, batchnorm_backward_sums_f64,                       \
+        batchnorm_backward_rows_f32, batchnorm_backward_rows_f64}
 
 extern const fnn_batchnorm_arch fnn_batchnorm_generic, fnn_batchnorm_avx2, fnn_batchnorm_avx512;
 const fnn_batchnorm_arch *fnn_batchnorm_kernels(void);
