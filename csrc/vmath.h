@@ -154,6 +154,20 @@ static inline REAL FN(vm_exp)(REAL x)
     return (((REAL)1 + em1) * FN(vm_pow2)(k1)) * FN(vm_pow2)(k - k1);
 }
 
+/*
+ * exp(x) for x <= 0 (or NaN), as sigmoid needs it: no overflow to guard, so one clamp, and
+ * the scaling into the subnormals is one power of two 2^(k + 64), normal for every k
+ * this range takes, then an exact-constant multiply by 2^-64 that rounds once (vm_exp
+ * splits 2^k in two halves, which costs a second power of two and a rounding of k / 2).
+ */
+static inline REAL FN(vm_exp_nonpositive)(REAL x)
+{
+    REAL k;
+    x = FN(vm_select)(x < FN(VM_EXP_LO), FN(VM_EXP_LO), x);
+    const REAL em1 = FN(vm_expm1_reduced)(x, &k);
+    return (((REAL)1 + em1) * FN(vm_pow2)(k + (REAL)64)) * (REAL)5.42101086242752217e-20;
+}
+
 static inline REAL FN(vm_expm1)(REAL x)
 {
     REAL k;
@@ -266,7 +280,7 @@ static inline REAL FN(vm_tanh)(REAL x)
 static inline REAL FN(vm_sigmoid)(REAL x)
 {
     /* e = exp(-|x|) never overflows: 1/(1+e) above 0, e/(1+e) below (gradual underflow) */
-    const REAL e = FN(vm_exp)(-MATH(fabs)(x));
+    const REAL e = FN(vm_exp_nonpositive)(-MATH(fabs)(x));
     const REAL r = (REAL)1 / ((REAL)1 + e); /* one division serves both sides */
     return FN(vm_select)(x < (REAL)0, e * r, r);
 }
