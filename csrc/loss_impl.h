@@ -26,9 +26,9 @@
  * sequence as in the wide path (sums in class order), so results do not depend
  * on which rows share a tile.
  */
-static void FN(softmax_ce_narrow)(fnn_index m, fnn_index c, const REAL *restrict S, fnn_index lds,
-                                  const int64_t *restrict y, REAL *restrict dS, fnn_index ldds,
-                                  REAL *restrict row_loss, REAL inv_n)
+static inline __attribute__((always_inline)) void FN(softmax_ce_narrow)(
+    fnn_index m, fnn_index c, const REAL *restrict S, fnn_index lds, const int64_t *restrict y,
+    REAL *restrict dS, fnn_index ldds, REAL *restrict row_loss, REAL inv_n)
 {
     for (fnn_index i0 = 0; i0 < m; i0 += LOSS_LANES) {
         const int rows = (int)FNN_MIN((fnn_index)LOSS_LANES, m - i0);
@@ -65,6 +65,17 @@ static void FN(softmax_ce_rows)(fnn_index m, fnn_index c, const REAL *restrict S
                                 const int64_t *restrict y, REAL *restrict dS, fnn_index ldds,
                                 REAL *restrict row_loss, REAL inv_n)
 {
+    /* the commonest counts, two (a binary problem through softmax, as the XOR network) and
+       ten (digits, MNIST, CIFAR-10), as constants: the loops over the classes unroll and
+       the tile's transposes lose their run-time trip counts */
+    if (c == 2) {
+        FN(softmax_ce_narrow)(m, 2, S, lds, y, dS, ldds, row_loss, inv_n);
+        return;
+    }
+    if (c == 10) {
+        FN(softmax_ce_narrow)(m, 10, S, lds, y, dS, ldds, row_loss, inv_n);
+        return;
+    }
     if (c <= LOSS_NARROW_CLASSES) {
         FN(softmax_ce_narrow)(m, c, S, lds, y, dS, ldds, row_loss, inv_n);
         return;
