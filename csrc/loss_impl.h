@@ -18,6 +18,9 @@
 #ifndef LOSS_NARROW_CLASSES
 #define LOSS_NARROW_CLASSES 16
 #endif
+#if LOSS_NARROW_CLASSES < 10
+#error "softmax_ce_rows sends 10 classes to the narrow path: LOSS_NARROW_CLASSES must be >= 10"
+#endif
 
 /*
  * A few classes (10, 2) leave a row too short for vectors, so LOSS_LANES rows

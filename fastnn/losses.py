@@ -59,6 +59,17 @@ def _first_dimension(y, n, name):
         raise ValueError(f"{name} must have {n} rows to match X's {n} samples, got shape {y.shape}")
 
 
+def _real_targets(y, dtype, name):
+    """y in the model's dtype, finite before and after the cast (1e39 is finite in float64
+    but becomes inf in float32, which training would take)."""
+    _checks.finite(y, name)
+    with np.errstate(over="ignore"):  # an overflow is reported below, as a ValueError
+        cast = y.astype(dtype)
+    if cast.dtype != y.dtype:
+        _checks.finite(cast, f"{name} in {cast.dtype.name}")
+    return cast
+
+
 def _log_softmax(O):
     shifted = O - O.max(axis=1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
@@ -77,13 +88,13 @@ class SoftmaxCrossEntropy(Loss):
         y = _checks.numeric_array(y, name)
         _first_dimension(y, n, name)
         if y.ndim == 2:
-            _checks.finite(y, name)
             if y.shape[1] != n_outputs:
                 raise ValueError(f"{name} as a 2-D array of class probabilities must have shape "
                                  f"({n}, {n_outputs}), got shape {y.shape}")
+            y = _real_targets(y, dtype, name)
             if y.size and y.min() < 0:
                 raise ValueError(f"{name} as class probabilities must be >= 0, found {y.min()}")
-            return y.astype(dtype)
+            return y
         if y.ndim != 1:
             raise ValueError(f"{name} must be 1-D integer labels or 2-D class probabilities, got shape {y.shape}")
         if y.dtype.kind == "f":
@@ -168,8 +179,7 @@ class MSE(Loss):
         if y.ndim != 2 or y.shape[1] != n_outputs:
             raise ValueError(f"{name} must have shape ({n}, {n_outputs}) to match the network's "
                              f"{n_outputs} outputs, got shape {y.shape}")
-        _checks.finite(y, name)
-        return y.astype(dtype)
+        return _real_targets(y, dtype, name)
 
     def __call__(self, backend, O, y):
         n = O.shape[0]

@@ -368,8 +368,12 @@ class Sequential:
                     trainer.close()
         except _engine.NonFiniteBatch:
             saved.restore()
+            failed = True
+        else:
+            failed = False
+        if failed:
             _checks.finite(X, "X")  # raises, naming the first value that is not finite
-            raise
+            raise ValueError("X must be finite")
         for cb in callbacks:
             cb.on_train_end(self)
         return history
@@ -541,8 +545,7 @@ class _Snapshot:
             np.copyto(live, saved)  # in place: arrays the caller holds see their old values
         for obj, attributes in [(self.model, self.model_attributes), (self.optimizer, self.optimizer_attributes),
                                 *zip(self.model.layers, self.layer_attributes)]:
-            obj.__dict__.clear()
-            obj.__dict__.update(attributes)
+            obj.__dict__ = dict(attributes)  # one assignment: never an object half restored
         self.model._shuffle_rng.bit_generator.state = self.shuffle_state
 
 

@@ -94,3 +94,15 @@ def test_names():
         losses.get("cross_entropy")
     with pytest.raises(ValueError, match="at least 2 output units"):
         losses.get("softmax_cross_entropy").check_outputs(1)
+
+
+@pytest.mark.parametrize("name, y, outputs", [
+    ("mse", [[1.0, 1e39]] * 3, 2),
+    ("softmax_cross_entropy", [[0.0, 1e39]] * 3, 2),
+])
+def test_targets_that_overflow_the_models_dtype_are_rejected(name, y, outputs):
+    y = np.array(y)  # finite in float64, inf once cast to float32
+    loss = losses.get(name)
+    assert np.all(np.isfinite(loss.targets(y, 3, outputs, np.float64)))
+    with pytest.raises(ValueError, match=r"y in float32 must be finite, found inf at index \(0, 1\)"):
+        loss.targets(y, 3, outputs, np.float32)
