@@ -19,7 +19,8 @@ import pytest
 
 import fastnn
 from fastnn import __main__ as cli
-from fastnn import _bench, _bench_train
+from fastnn import bench
+from fastnn.bench import machine
 
 SMALL = ["--cases", "softmax_cross_entropy 256x10", "--rounds", "2", "--seconds", "0"]
 
@@ -35,7 +36,7 @@ def run(capsys, *argv):
 def no_torch(monkeypatch):
     """Make `import torch` fail, as on an install without PyTorch."""
     monkeypatch.setitem(sys.modules, "torch", None)
-    assert _bench.import_torch() is None
+    assert machine.import_torch() is None
 
 
 @pytest.fixture
@@ -170,7 +171,7 @@ def test_bench_cases_that_match_nothing_list_the_cases(capsys):
     code, out, err = run(capsys, "bench", "--cases", "no such kernel")
     assert code == 2 and out == ""
     assert "no case name contains 'no such kernel'" in err
-    assert all(case.name in err for case in (*_bench.BENCH_CASES, *_bench_train.TRAIN_CASES))
+    assert all(case.name in err for case in bench.all_cases())
 
 
 @pytest.mark.parametrize("argv", [

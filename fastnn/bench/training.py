@@ -1,4 +1,4 @@
-"""Training benchmarks of ``fastnn bench`` (issue 5): whole epochs and whole runs of ``fit``.
+"""The training cases of ``fastnn bench``: whole epochs and whole runs of ``fit``, and their competitors.
 
 A :class:`TrainCase` is a network (``MLP(sizes, batch_norm=...)``), a data set
 size, a batch size, a number of epochs per timed call and an optimiser. Every
@@ -37,7 +37,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-import statistics
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -45,8 +44,10 @@ import numpy as np
 
 import fastnn
 
-from . import _bench, optim
-from .data import batch_bounds
+from .. import optim
+from ..data import batch_bounds
+from .machine import import_torch
+from .timing import Competitor, Result, sample_interleaved
 
 BACKEND_NAMES = ("c", "numpy", "torch")
 SCALING_THREADS = (1, 2)
@@ -76,6 +77,7 @@ class TrainCase:
     op: str = "train"
     activation: str | None = None
     flops: int | None = None
+    fused: bool | None = None
 
     @property
     def group(self) -> str:
@@ -353,14 +355,14 @@ def backend_names(case: TrainCase, torch: bool = True) -> list[str]:
     return [b for b in BACKEND_NAMES if torch or b != "torch"]
 
 
-def train_competitors(case: TrainCase, dtype, backends: Sequence[str] | None = None) -> list[_bench.Competitor]:
+def train_competitors(case: TrainCase, dtype, backends: Sequence[str] | None = None) -> list[Competitor]:
     """One callable per backend, each training ``case.epochs`` epochs per call (see the module docstring).
 
     ``backends`` defaults to "c", "numpy" and, when importable, "torch"; the
     thread-scaling case has the fastnn-only competitors "c" (2 threads) and
     "c1" (1 thread) instead. Models and data are built here, before any timing.
     """
-    torch = _bench.import_torch()
+    torch = import_torch()
     names = backend_names(case, torch is not None)
     backends = names if backends is None else list(backends)
     unknown = [b for b in backends if b not in (THREAD_BACKENDS if case.threads else BACKEND_NAMES)]
@@ -408,16 +410,14 @@ def _bind_torch(torch, case, net, X, y, bounds, generator) -> Callable[[], objec
 
 # ---------------------------------------------------------------- runs
 
-def run_train_case(case: TrainCase, dtype: str, rounds: int) -> _bench.Result:
+def run_train_case(case: TrainCase, dtype: str, rounds: int) -> Result:
     """Time ``case``'s competitors in ``dtype``: one untimed call each, then ``rounds`` interleaved
     rounds of one timed call each. Seconds are per epoch (or per run, see TrainCase.per)."""
     competitors = train_competitors(case, dtype)
     threads_before = fastnn.get_num_threads()
     try:
-        samples = _bench.sample_interleaved(competitors, fixed_rounds=rounds)
+        samples = sample_interleaved(competitors, fixed_rounds=rounds)
     finally:
         fastnn.set_num_threads(threads_before)
     samples = {name: [s / case.divisor for s in times] for name, times in samples.items()}
-    median = {name: statistics.median(s) for name, s in samples.items()}
-    quartiles = {name: (float(np.percentile(s, 25)), float(np.percentile(s, 75))) for name, s in samples.items()}
-    return _bench.Result(case, str(np.dtype(dtype)), median, quartiles, rounds)
+    return Result.from_samples(case, dtype, samples)

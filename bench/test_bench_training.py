@@ -1,13 +1,13 @@
-"""Benchmarks: the training cases of ``fastnn bench`` (fastnn._bench_train.TRAIN_CASES)
+"""Benchmarks: the training cases of ``fastnn bench`` (fastnn.bench.training.TRAIN_CASES)
 as pytest-benchmark tests: fastnn's ``fit`` ("c"), the plain NumPy network
 ("numpy") and PyTorch ("torch", skipped when it is not importable), float32
 and float64; the threads case times fastnn on 2 threads ("c") and 1 ("c1").
 
-``pytest bench/test_bench_train.py --benchmark-only`` takes a minute or two
-at full size (70 s here, with PyTorch, on a busy 2-core machine): one call is a whole epoch (or a whole run of E epochs
-for the 64-100-10 and 2-16-2 cases), so each benchmark is one untimed call
-then 3 timed ones. ``python -m fastnn bench --cases train`` times the same
-callables in alternation in one process and is the better comparison.
+Run with ``pytest bench/test_bench_training.py --benchmark-only``. One call
+is a whole epoch (or a whole run of E epochs for the 64-100-10 and 2-16-2
+cases), so each benchmark is one untimed call then 3 timed ones.
+``python -m fastnn bench --cases train`` times the same callables in
+alternation in one process and is the better comparison.
 
 Each benchmark's group is "<case> <dtype>", so the report shows the
 competitors of one case side by side. No timing assertions.
@@ -18,8 +18,8 @@ from __future__ import annotations
 import pytest
 
 import fastnn
-from fastnn._bench_train import TRAIN_CASES, backend_names, train_competitors
-from test_bench_ops import TORCH, same_threads_for_torch  # noqa: F401  (the autouse fixture, imported to apply here)
+from fastnn.bench.training import TRAIN_CASES, backend_names, train_competitors
+from test_bench_kernels import TORCH, same_threads_for_torch  # noqa: F401  (the autouse fixture, imported to apply here)
 
 DTYPES = ("float32", "float64")
 ROUNDS = 3

@@ -1,4 +1,4 @@
-"""fastnn/_bench_train.py: the training cases of `fastnn bench` and their competitors.
+"""fastnn/bench/training.py: the training cases of `fastnn bench` and their competitors.
 
 A speed-up of fit over "plain NumPy" or PyTorch only means something if they
 train the same network the same way: these tests check that one update of
@@ -18,7 +18,7 @@ import pytest
 import fastnn
 from conftest import assert_close
 from fastnn import __main__ as cli
-from fastnn import _bench_train as bt
+from fastnn.bench import training as bt
 from fastnn.data import batch_bounds
 
 SAME = 1e-10
@@ -88,7 +88,7 @@ def test_plain_numpy_stays_in_float32():
     assert all(m.dtype == np.float32 for m, _ in plain.adam.values())
 
 
-def test_the_cases_are_those_of_issue_5():
+def test_the_cases_are_the_coursework_networks():
     by_name = {c.name: c for c in bt.TRAIN_CASES}
     assert len(by_name) == len(bt.TRAIN_CASES) and all(name.startswith("train ") for name in by_name)
     expected = {
@@ -161,15 +161,3 @@ def test_bench_cases_train_prints_the_training_table_and_the_threads_line(capsys
     assert record["settings"]["training_rounds"] == 1
     assert [r["case"] for r in record["results"]] == [c.quick().name for c in bt.TRAIN_CASES]
 
-
-def test_noisy_training_times_are_marked(capsys):
-    def result(c_quartiles):
-        seconds = {"c": 0.5, "numpy": 0.25}
-        return fastnn._bench.Result(tiny(bt.TRAIN_CASES[0]), "float32", seconds,
-                                    {"c": c_quartiles, "numpy": (0.24, 0.26)}, 5)
-
-    cli._print_results("float32", [result((0.48, 0.52))])
-    assert "*" not in capsys.readouterr().out
-    cli._print_results("float32", [result((0.45, 0.75))])  # spread 0.3 s on a median of 0.5 s
-    out = capsys.readouterr().out
-    assert "500.0*" in out and "250.0*" not in out and "the machine was probably busy" in out

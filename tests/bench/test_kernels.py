@@ -1,10 +1,10 @@
-"""fastnn/_bench.py: the benchmark cases and their competitors.
+"""fastnn/bench/kernels.py: the kernel cases of `fastnn bench` and their competitors.
 
 A speed-up only means something if the competitors compute the same thing:
 these tests run every case's callables once and compare their outputs. The
 tolerance (1e-10 relative, float64) separates "same quantity, summed in a
 different order" from a different computation (an error of order 1); the
-kernels' own accuracy is tested in test_ops.py.
+kernels' own accuracy is tested in tests/test_ops.py.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from conftest import assert_close
-from fastnn import _bench, ops
+from fastnn import ops
+from fastnn.bench import kernels
 
 SAME = 1e-10
 
@@ -26,7 +27,7 @@ def outputs(call):
 
 
 def assert_same_outputs(case, backends):
-    calls = dict(_bench.case_competitors(case, "float64", backends=backends))
+    calls = dict(kernels.case_competitors(case, "float64", backends=backends))
     expected = outputs(calls.pop("numpy"))
     for name, call in calls.items():
         actual = outputs(call)
@@ -35,12 +36,12 @@ def assert_same_outputs(case, backends):
             assert_close(a, e, SAME, what=f"{case.name}, {name} output {k}")
 
 
-@pytest.mark.parametrize("case", _bench.BENCH_CASES, ids=lambda c: c.name)
+@pytest.mark.parametrize("case", kernels.BENCH_CASES, ids=lambda c: c.name)
 def test_c_computes_what_numpy_computes(case):
     assert_same_outputs(case, ["c", "numpy"])
 
 
-@pytest.mark.parametrize("case", _bench.BENCH_CASES, ids=lambda c: c.name)
+@pytest.mark.parametrize("case", kernels.BENCH_CASES, ids=lambda c: c.name)
 def test_torch_computes_what_numpy_computes(case):
     pytest.importorskip("torch")
     assert_same_outputs(case, ["torch", "numpy"])
@@ -48,21 +49,21 @@ def test_torch_computes_what_numpy_computes(case):
 
 def test_asking_for_torch_without_it_is_an_import_error(monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "torch", None)
-    case = _bench.BENCH_CASES[0]
+    case = kernels.BENCH_CASES[0]
     with pytest.raises(ImportError, match="PyTorch"):
-        _bench.case_competitors(case, "float32", backends=["torch"])
-    assert [name for name, _ in _bench.case_competitors(case, "float32")] == ["c", "numpy"]
+        kernels.case_competitors(case, "float32", backends=["torch"])
+    assert [name for name, _ in kernels.case_competitors(case, "float32")] == ["c", "numpy"]
 
 
-def test_the_cases_are_those_of_issue_4():
-    names = {c.name for c in _bench.BENCH_CASES}
+def test_the_cases_are_the_coursework_layer_sizes():
+    names = {c.name for c in kernels.BENCH_CASES}
     linear = {f"{op} {size}" for op in ("linear_forward", "linear_backward")
               for size in ("100x3072->50", "256x784->512")}
     assert {"linear_forward 1024x1024->1024", "batchnorm fwd+bwd 256x512",
             "softmax_cross_entropy 256x10", "softmax_cross_entropy 256x1000"} | linear <= names
-    assert {f"activation({a}) fwd+bwd 256x4096" for a in _bench.ACTIVATIONS} <= names
-    assert [c.shape[0] for c in _bench.scaling_cases()] == [1, 8, 64, 256, 1024]
-    assert len(names) == len(_bench.BENCH_CASES)  # no case twice
+    assert {f"activation({a}) fwd+bwd 256x4096" for a in kernels.ACTIVATIONS} <= names
+    assert [c.shape[0] for c in kernels.scaling_cases()] == [1, 8, 64, 256, 1024]
+    assert len(names) == len(kernels.BENCH_CASES)  # no case twice
 
 
 @pytest.mark.parametrize("op, shape, flops", [
@@ -72,7 +73,7 @@ def test_the_cases_are_those_of_issue_4():
     ("batchnorm", (256, 512), None),
 ])
 def test_flops_count_the_matrix_products(op, shape, flops):
-    assert _bench.Case(op, shape, "relu" if op == "dense_forward" else None).flops == flops
+    assert kernels.Case(op, shape, "relu" if op == "dense_forward" else None).flops == flops
 
 
 def test_a_fused_dense_forward_is_used_and_named_when_the_build_has_it(monkeypatch):
@@ -83,14 +84,14 @@ def test_a_fused_dense_forward_is_used_and_named_when_the_build_has_it(monkeypat
         S = ops.linear_forward(X, W, b)
         return S, ops.activation_forward(activation, S)
 
-    case = _bench.Case("dense_forward", (8, 16, 4), "relu")
+    case = kernels.Case("dense_forward", (8, 16, 4), "relu")
     monkeypatch.delattr(ops, "dense_forward", raising=False)
     assert case.label == "linear_forward+activation(relu)"
-    [(_, unfused)] = _bench.case_competitors(case, "float64", backends=["c"])
+    [(_, unfused)] = kernels.case_competitors(case, "float64", backends=["c"])
     unfused()
     assert calls == []
     monkeypatch.setattr(ops, "dense_forward", dense_forward, raising=False)
     assert case.label == "dense_forward(relu)"
-    [(_, fused)] = _bench.case_competitors(case, "float64", backends=["c"])
+    [(_, fused)] = kernels.case_competitors(case, "float64", backends=["c"])
     fused()
     assert calls == ["relu"]
