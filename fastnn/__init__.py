@@ -15,11 +15,11 @@ import os as _os
 
 # How long an idle OpenMP worker spins before it sleeps, when the user has not
 # said (OMP_WAIT_POLICY or GOMP_SPINCOUNT). libgomp's default spin (300,000
-# pause instructions, about 8 ms on the CPUs we measured) keeps a core busy long
-# after a kernel ends: another process or another library's thread pool then
-# waits for it, and our own next parallel region waits for a descheduled
-# worker. 2,000 spins (about 50 us) cover the gap between consecutive kernels
-# of a training step, about as long as waking a sleeping worker costs. libgomp
+# pause instructions, milliseconds) keeps a core busy long after a kernel ends:
+# another process or another library's thread pool then waits for it, and our
+# own next parallel region waits for a descheduled worker. 2,000 spins (tens of
+# microseconds) cover the gap between consecutive kernels of a training step,
+# about as long as waking a sleeping worker costs. libgomp
 # reads the variable once, when it is loaded (by _ops, just below, unless
 # something loaded it first), so it is set only around that import and then
 # removed again: child processes and other libraries see the environment the

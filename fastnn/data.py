@@ -53,8 +53,9 @@ class _Scaler:
 
 
 class Standardizer(_Scaler):
-    """z = (x - mean) / std per column, std the population standard deviation (seed 004).
+    """z = (x - mean) / std per column, std the population standard deviation.
 
+    The standard normalisation of the lecture notes on data normalisation.
     A constant column has std 0: it is divided by 1 instead (it becomes 0), as
     scikit-learn's StandardScaler does. Statistics are computed in float64.
     """

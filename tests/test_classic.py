@@ -1,4 +1,4 @@
-"""fastnn.classic: the perceptron, its margin, and ADALINE (seeds 001 and 002)."""
+"""fastnn.classic: the perceptron, its margin, and ADALINE (the lecture notes on perceptrons and ADALINE)."""
 
 from __future__ import annotations
 

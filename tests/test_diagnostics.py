@@ -208,7 +208,7 @@ def test_layer_statistics_bad_arguments(rng):
         stats(model, X, skip_zeros="yes")
 
 
-# The lecture's initialisation study (seed 001), on 1,000 inputs through layer_statistics.
+# The initialisation study of the lecture notes on initialisation, on 1,000 inputs through layer_statistics.
 def _study_stds(activation, weights):
     from fastnn.examples.init_study import INITS, lecture_inputs, lecture_network
 

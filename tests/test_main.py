@@ -3,7 +3,7 @@
 Timings are never checked (the machine is shared and noisy); these tests check
 that the commands run, print their tables, write valid JSON and plots, refuse
 bad options with the help text, and work with and without PyTorch. Runs are
-kept to a second or so with --cases (one small case), --rounds and --seconds.
+kept short with --cases (one small case), --rounds and --seconds.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The XOR worked example of the lecture notes (seed 002), reproduced with Sequential.
+"""The worked XOR example of the lecture notes on perceptrons and XOR, reproduced with Sequential.
 
 The network is the slides' 2-2-1: inputs x1, x2; hidden units 1 and 2; output unit 3.
 The slides' weights w_{i1,1} = 0.02, w_{i2,1} = 0.03 (into hidden unit 1), w_{i1,2} = 0.01,

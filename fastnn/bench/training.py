@@ -180,9 +180,15 @@ def dense_parameters(model) -> list[dict]:
 class PlainMLP:
     """The lecture's MLP in plain NumPy: Dense -> (BatchNorm) -> ReLU per hidden layer, then Dense.
 
+    This is the competitor, not fastnn: the code a student writes from the
+    lecture notes, so it calls no fastnn kernel (neither fastnn.ops nor
+    fastnn.reference). Only the batch boundaries come from fastnn, so that
+    every competitor makes the same updates. tests/bench/test_training.py
+    checks that it trains exactly as fastnn's NumPy backend does.
+
     ``layers`` is :func:`dense_parameters`' list; arrays are copied and kept in
     their dtype. ``step(X, y)`` is one SGD or Adam update on one mini-batch and
-    returns the batch loss before it; ``epochs(X, y, ...)`` trains.
+    returns the batch loss before it; ``fit(X, y, epochs, batch_size)`` trains.
     """
 
     def __init__(self, layers: Sequence[dict], optimizer: str = "sgd", lr: float = 0.01,

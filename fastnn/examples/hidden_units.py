@@ -1,8 +1,8 @@
 """Hidden width and L2 on a decision boundary: ``python -m fastnn.examples.hidden_units [--out DIR] [--small]``.
 
-The lecture's two-layer network (seed 001, "Effect of the number of hidden
-nodes"): Dense(2, m) -> ReLU -> Dense(m, 2) with softmax cross-entropy, on a
-2-D two-class data set (two noisy interleaved half-moons, seeded), trained the
+The two-layer network of the lecture notes on k-layer networks ("Effect of
+the number of hidden nodes"): Dense(2, m) -> ReLU -> Dense(m, 2) with softmax
+cross-entropy, on a 2-D two-class data set (two noisy interleaved half-moons, seeded), trained the
 same way for m = 3, 20, 30, 100 without regularisation, then m = 100 with
 increasing L2 (J = loss + l2 * sum ||W||^2). Few units give a boundary too
 simple for the data; many units without regularisation bend around single

@@ -1,6 +1,6 @@
 """The lecture's initialisation study: ``python -m fastnn.examples.init_study [--out DIR] [--small]``.
 
-The network of seed 001: input vectors of 500 values drawn from N(0, 1), ten
+The network of the lecture notes on initialisation: input vectors of 500 values drawn from N(0, 1), ten
 layers of 500 units without bias, x(i) = f(W_i x(i-1)), for f = tanh and ReLU,
 each with four initialisations of W_i: N(0, 0.01^2), N(0, 1), Xavier
 (N(0, 1/n_in)) and He (N(0, 2/n_in)). To have gradients to look at, a dense

@@ -1,9 +1,9 @@
-"""Why normalise the inputs (seed 004): ``python -m fastnn.examples.normalization [--out DIR] [--small]``.
+"""Why normalise the inputs: ``python -m fastnn.examples.normalization [--out DIR] [--small]``.
 
-A two-class problem on two features of very different scales: x1 a fraction
-in [0, 1], x2 an amount in [0, 10000]; the class is 1 when
-x1 + x2 / 10000 > 1 (5% of the labels flipped), so both features matter
-equally. The same network, MLP([2, 16, 2]) with tanh units, is trained with
+The lecture notes on data normalisation, shown on data. A two-class problem
+on two features of very different scales: x1 a fraction in [0, 1], x2 an
+amount in [0, 10000]; the class is 1 when x1 + x2 / 10000 > 1 (5% of the
+labels flipped), so both features matter equally. The same network, MLP([2, 16, 2]) with tanh units, is trained with
 mini-batch SGD on the raw features, on standardised features (z-scores,
 ``fastnn.data.Standardizer``) and on min-max scaled features (to [0, 1],
 ``fastnn.data.MinMaxScaler``); the scalers are fitted on the training part.

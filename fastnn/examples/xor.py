@@ -1,6 +1,6 @@
 """XOR with a 2-2-1 network, as in the lecture: ``python -m fastnn.examples.xor [--out DIR] [--small]``.
 
-Part 1, the worked example of seed 002: the slides' weights (hidden
+Part 1, the worked example of the lecture notes on XOR: the slides' weights (hidden
 W = [[0.02, 0.03], [0.01, 0.02]], output W = [[0.01, 0.03]], zero biases),
 sigmoid units, loss E = 1/2 (y - o)^2, one stochastic gradient step (lr 0.1)
 on x = (0, 0), y = 0. Prints the slides' numbers beside the model's. (The
