@@ -69,59 +69,85 @@ LOSS_INLINE void FN(row_exp)(fnn_index c, const REAL *restrict s, REAL top, REAL
     for (fnn_index j = 0; j < c; ++j) e[j] = FN(vm_exp)(s[j] - top);
 }
 
+/* What a softmax row computes: the gradient of the cross-entropy against a label or
+   against class probabilities, or the probabilities themselves. */
+#ifndef LOSS_LABELS
+#define LOSS_LABELS 0
+#define LOSS_SOFT 1
+#define LOSS_PROBA 2
+#endif
+
 /*
- * A few classes (10, 2) leave a row too short for vectors, so `rows` <= LOSS_LANES
- * rows are transposed into a tile and run side by side: every loop here runs over
- * the rows of the tile and vectorises. Each row's arithmetic is the same sequence
- * as in the wide path (maxima and sums in class order), so results do not depend on
- * which rows share a tile. Leaves e = exp(s - top) in tile[j][k] (row k, class j),
- * each row's maximum in top[k] and its sum of e in total[k].
+ * A few classes (10, 2) leave a row too short for vectors, so LOSS_LANES rows
+ * are transposed into a small tile and run side by side: every loop over the
+ * tile runs over its rows and vectorises. Each row's arithmetic is the same
+ * sequence as in the wide path (maxima and sums in class order), so results do
+ * not depend on which rows share a tile. `kind` is a constant at every call, so
+ * each caller gets only its own finishing step.
  */
-LOSS_INLINE void FN(narrow_exp)(int rows, fnn_index c, const REAL *restrict S, fnn_index lds,
-                                REAL tile[LOSS_NARROW_CLASSES][LOSS_LANES], REAL *restrict top,
-                                REAL *restrict total)
-{
-    for (fnn_index j = 0; j < c; ++j) {
-        for (int k = 0; k < rows; ++k) tile[j][k] = S[k * lds + j];
-        for (int k = rows; k < LOSS_LANES; ++k) tile[j][k] = 0;
-    }
-    for (int k = 0; k < LOSS_LANES; ++k) top[k] = tile[0][k];
-    for (fnn_index j = 1; j < c; ++j)
-        for (int k = 0; k < LOSS_LANES; ++k) top[k] = FN(vm_select)(tile[j][k] > top[k], tile[j][k], top[k]);
-    for (int k = 0; k < LOSS_LANES; ++k) total[k] = 0;
-    for (fnn_index j = 0; j < c; ++j)
-        for (int k = 0; k < LOSS_LANES; ++k) {
-            tile[j][k] = FN(vm_exp)(tile[j][k] - top[k]);
-            total[k] += tile[j][k];
-        }
-}
-
-/* ---- softmax cross-entropy, integer labels ----
- * row loss -log p[y] = log(sum e) - (s[y] - max); dS = (p - onehot(y)) / n */
-
-LOSS_INLINE void FN(softmax_ce_narrow)(fnn_index m, fnn_index c, const REAL *restrict S,
-                                       fnn_index lds, const int64_t *restrict y,
-                                       REAL *restrict dS, fnn_index ldds,
-                                       REAL *restrict row_loss, REAL inv_n)
+LOSS_INLINE void FN(softmax_narrow)(int kind, fnn_index m, fnn_index c, const REAL *restrict S,
+                                    fnn_index lds, const int64_t *restrict labels,
+                                    const REAL *restrict Y, fnn_index ldy, REAL *restrict out,
+                                    fnn_index ldo, REAL *restrict row_loss, REAL inv_n)
 {
     for (fnn_index i0 = 0; i0 < m; i0 += LOSS_LANES) {
         const int rows = (int)FNN_MIN((fnn_index)LOSS_LANES, m - i0);
         REAL tile[LOSS_NARROW_CLASSES][LOSS_LANES], top[LOSS_LANES], total[LOSS_LANES];
-        FN(narrow_exp)(rows, c, S + i0 * lds, lds, tile, top, total);
+        for (fnn_index j = 0; j < c; ++j) {
+            for (int k = 0; k < rows; ++k) tile[j][k] = S[(i0 + k) * lds + j];
+            for (int k = rows; k < LOSS_LANES; ++k) tile[j][k] = 0;
+        }
+        for (int k = 0; k < LOSS_LANES; ++k) top[k] = tile[0][k];
+        for (fnn_index j = 1; j < c; ++j)
+            for (int k = 0; k < LOSS_LANES; ++k) top[k] = FN(vm_select)(tile[j][k] > top[k], tile[j][k], top[k]);
+        for (int k = 0; k < LOSS_LANES; ++k) total[k] = 0;
+        for (fnn_index j = 0; j < c; ++j)
+            for (int k = 0; k < LOSS_LANES; ++k) {
+                tile[j][k] = FN(vm_exp)(tile[j][k] - top[k]);
+                total[k] += tile[j][k];
+            }
+        if (kind == LOSS_PROBA) {
+            REAL inv_total[LOSS_LANES];
+            for (int k = 0; k < LOSS_LANES; ++k) inv_total[k] = (REAL)1 / total[k];
+            for (int k = 0; k < rows; ++k) {
+                REAL *restrict p = out + (i0 + k) * ldo;
+                for (fnn_index j = 0; j < c; ++j) p[j] = tile[j][k] * inv_total[k];
+            }
+            continue;
+        }
         REAL scale[LOSS_LANES], log_total[LOSS_LANES];
         for (int k = 0; k < LOSS_LANES; ++k) {
             scale[k] = inv_n / total[k];
             log_total[k] = FN(vm_log)(total[k]);
         }
         for (int k = 0; k < rows; ++k) {
-            const fnn_index i = i0 + k, label = (fnn_index)y[i];
-            REAL *restrict ds = dS + i * ldds;
-            for (fnn_index j = 0; j < c; ++j) ds[j] = tile[j][k] * scale[k];
-            ds[label] -= inv_n;
-            row_loss[i] = log_total[k] - (S[i * lds + label] - top[k]);
+            const fnn_index i = i0 + k;
+            const REAL *restrict s = S + i * lds;
+            REAL *restrict ds = out + i * ldo;
+            if (kind == LOSS_LABELS) {
+                /* -log p[y] = log(sum e) - (s[y] - max); dS = (p - onehot(y)) / n */
+                const fnn_index label = (fnn_index)labels[i];
+                for (fnn_index j = 0; j < c; ++j) ds[j] = tile[j][k] * scale[k];
+                ds[label] -= inv_n;
+                row_loss[i] = log_total[k] - (s[label] - top[k]);
+            } else {
+                /* -sum_j y_j log p_j, a sum of terms >= 0; dS = (p sum_j y_j - y) / n */
+                const REAL *restrict y = Y + i * ldy;
+                REAL y_sum = 0, loss = 0;
+                for (fnn_index j = 0; j < c; ++j) {
+                    y_sum += y[j];
+                    loss += y[j] * (log_total[k] - (s[j] - top[k]));
+                }
+                const REAL p_scale = y_sum / total[k];
+                for (fnn_index j = 0; j < c; ++j) ds[j] = (tile[j][k] * p_scale - y[j]) * inv_n;
+                row_loss[i] = loss;
+            }
         }
     }
 }
+
+/* ---- softmax cross-entropy, integer labels ----
+ * row loss -log p[y] = log(sum e) - (s[y] - max); dS = (p - onehot(y)) / n */
 
 static void FN(softmax_ce_rows)(fnn_index m, fnn_index c, const REAL *restrict S, fnn_index lds,
                                 const int64_t *restrict y, REAL *restrict dS, fnn_index ldds,
@@ -131,15 +157,15 @@ static void FN(softmax_ce_rows)(fnn_index m, fnn_index c, const REAL *restrict S
        ten (digits, MNIST, CIFAR-10), as constants: the loops over the classes unroll and
        the tile's transposes lose their run-time trip counts */
     if (c == 2) {
-        FN(softmax_ce_narrow)(m, 2, S, lds, y, dS, ldds, row_loss, inv_n);
+        FN(softmax_narrow)(LOSS_LABELS, m, 2, S, lds, y, NULL, 0, dS, ldds, row_loss, inv_n);
         return;
     }
     if (c == 10) {
-        FN(softmax_ce_narrow)(m, 10, S, lds, y, dS, ldds, row_loss, inv_n);
+        FN(softmax_narrow)(LOSS_LABELS, m, 10, S, lds, y, NULL, 0, dS, ldds, row_loss, inv_n);
         return;
     }
     if (c <= LOSS_NARROW_CLASSES) {
-        FN(softmax_ce_narrow)(m, c, S, lds, y, dS, ldds, row_loss, inv_n);
+        FN(softmax_narrow)(LOSS_LABELS, m, c, S, lds, y, NULL, 0, dS, ldds, row_loss, inv_n);
         return;
     }
     for (fnn_index i = 0; i < m; ++i) {
@@ -160,48 +186,21 @@ static void FN(softmax_ce_rows)(fnn_index m, fnn_index c, const REAL *restrict S
  * with log p_j = (s_j - max) - log(sum e), row loss -sum_j y_j log p_j, a sum of terms
  * >= 0 (no cancellation); dS = (p sum_j y_j - y) / n. */
 
-LOSS_INLINE void FN(softmax_ce_soft_narrow)(fnn_index m, fnn_index c, const REAL *restrict S,
-                                            fnn_index lds, const REAL *restrict Y, fnn_index ldy,
-                                            REAL *restrict dS, fnn_index ldds,
-                                            REAL *restrict row_loss, REAL inv_n)
-{
-    for (fnn_index i0 = 0; i0 < m; i0 += LOSS_LANES) {
-        const int rows = (int)FNN_MIN((fnn_index)LOSS_LANES, m - i0);
-        REAL tile[LOSS_NARROW_CLASSES][LOSS_LANES], top[LOSS_LANES], total[LOSS_LANES];
-        FN(narrow_exp)(rows, c, S + i0 * lds, lds, tile, top, total);
-        REAL log_total[LOSS_LANES];
-        for (int k = 0; k < LOSS_LANES; ++k) log_total[k] = FN(vm_log)(total[k]);
-        for (int k = 0; k < rows; ++k) {
-            const fnn_index i = i0 + k;
-            const REAL *restrict s = S + i * lds, *restrict y = Y + i * ldy;
-            REAL *restrict ds = dS + i * ldds;
-            REAL y_sum = 0, loss = 0;
-            for (fnn_index j = 0; j < c; ++j) {
-                y_sum += y[j];
-                loss += y[j] * (log_total[k] - (s[j] - top[k]));
-            }
-            const REAL scale = y_sum / total[k];
-            for (fnn_index j = 0; j < c; ++j) ds[j] = (tile[j][k] * scale - y[j]) * inv_n;
-            row_loss[i] = loss;
-        }
-    }
-}
-
 static void FN(softmax_ce_soft_rows)(fnn_index m, fnn_index c, const REAL *restrict S,
                                      fnn_index lds, const REAL *restrict Y, fnn_index ldy,
                                      REAL *restrict dS, fnn_index ldds, REAL *restrict row_loss,
                                      REAL inv_n)
 {
     if (c == 2) {
-        FN(softmax_ce_soft_narrow)(m, 2, S, lds, Y, ldy, dS, ldds, row_loss, inv_n);
+        FN(softmax_narrow)(LOSS_SOFT, m, 2, S, lds, NULL, Y, ldy, dS, ldds, row_loss, inv_n);
         return;
     }
     if (c == 10) {
-        FN(softmax_ce_soft_narrow)(m, 10, S, lds, Y, ldy, dS, ldds, row_loss, inv_n);
+        FN(softmax_narrow)(LOSS_SOFT, m, 10, S, lds, NULL, Y, ldy, dS, ldds, row_loss, inv_n);
         return;
     }
     if (c <= LOSS_NARROW_CLASSES) {
-        FN(softmax_ce_soft_narrow)(m, c, S, lds, Y, ldy, dS, ldds, row_loss, inv_n);
+        FN(softmax_narrow)(LOSS_SOFT, m, c, S, lds, NULL, Y, ldy, dS, ldds, row_loss, inv_n);
         return;
     }
     const fnn_index full = c - c % LOSS_LANES;
@@ -228,35 +227,19 @@ static void FN(softmax_ce_soft_rows)(fnn_index m, fnn_index c, const REAL *restr
 
 /* ---- softmax probabilities: p = e / sum e ---- */
 
-LOSS_INLINE void FN(softmax_narrow)(fnn_index m, fnn_index c, const REAL *restrict S,
-                                    fnn_index lds, REAL *restrict P, fnn_index ldp)
-{
-    for (fnn_index i0 = 0; i0 < m; i0 += LOSS_LANES) {
-        const int rows = (int)FNN_MIN((fnn_index)LOSS_LANES, m - i0);
-        REAL tile[LOSS_NARROW_CLASSES][LOSS_LANES], top[LOSS_LANES], total[LOSS_LANES];
-        FN(narrow_exp)(rows, c, S + i0 * lds, lds, tile, top, total);
-        REAL inv_total[LOSS_LANES];
-        for (int k = 0; k < LOSS_LANES; ++k) inv_total[k] = (REAL)1 / total[k];
-        for (int k = 0; k < rows; ++k) {
-            REAL *restrict p = P + (i0 + k) * ldp;
-            for (fnn_index j = 0; j < c; ++j) p[j] = tile[j][k] * inv_total[k];
-        }
-    }
-}
-
 static void FN(softmax_rows)(fnn_index m, fnn_index c, const REAL *restrict S, fnn_index lds,
                              REAL *restrict P, fnn_index ldp)
 {
     if (c == 2) {
-        FN(softmax_narrow)(m, 2, S, lds, P, ldp);
+        FN(softmax_narrow)(LOSS_PROBA, m, 2, S, lds, NULL, NULL, 0, P, ldp, NULL, 0);
         return;
     }
     if (c == 10) {
-        FN(softmax_narrow)(m, 10, S, lds, P, ldp);
+        FN(softmax_narrow)(LOSS_PROBA, m, 10, S, lds, NULL, NULL, 0, P, ldp, NULL, 0);
         return;
     }
     if (c <= LOSS_NARROW_CLASSES) {
-        FN(softmax_narrow)(m, c, S, lds, P, ldp);
+        FN(softmax_narrow)(LOSS_PROBA, m, c, S, lds, NULL, NULL, 0, P, ldp, NULL, 0);
         return;
     }
     for (fnn_index i = 0; i < m; ++i) {
