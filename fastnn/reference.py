@@ -153,6 +153,21 @@ def softmax(S):
 
     Each row is shifted by its maximum first: p does not change, every exponent
     is <= 0, and logits of any size give finite probabilities.
+
+    Parameters
+    ----------
+    S : ndarray of shape (N, C), float32 or float64
+        Scores, one row per sample (N may be 0).
+
+    Returns
+    -------
+    P : ndarray of shape (N, C)
+        Rows of probabilities summing to 1.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`fastnn.ops.softmax`.
     """
     S = check.softmax_args(S)
     exp = np.exp(S - S.max(axis=1, keepdims=True))
@@ -194,8 +209,24 @@ def sigmoid_binary_cross_entropy(S, y):
     With y_hat = sigmoid(s), the lectures' log-loss L = -[y log y_hat + (1 - y) log(1 - y_hat)]
     is written as L = max(s, 0) - s y + log(1 + e^-|s|): e^-|s| <= 1 never overflows,
     so any logit gives a finite loss. Its derivative is dL/ds = y_hat - y.
-    loss = 1/n sum_i L_i and dS = (sigmoid(S) - y) / n; y in [0, 1], (N,) or (N, 1).
-    Returns (loss, dS) with dS of shape (N, 1).
+    loss = 1/n sum_i L_i and dS = (sigmoid(S) - y) / n.
+
+    Parameters
+    ----------
+    S : ndarray of shape (N, 1), float32 or float64
+        One logit per sample.
+    y : ndarray of shape (N,) or (N, 1), S's dtype
+        Targets in [0, 1].
+
+    Returns
+    -------
+    loss : scalar of S's dtype
+    dS : ndarray of shape (N, 1)
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`fastnn.ops.sigmoid_binary_cross_entropy`.
     """
     S, y = check.sigmoid_binary_cross_entropy_args(S, y)
     n = S.shape[0]
@@ -210,7 +241,24 @@ def sigmoid_binary_cross_entropy(S, y):
 def mse(O, Y):
     """Mean over the samples of the lectures' E_p = 1/2 sum_j (t_pj - o_pj)^2, and its gradient.
 
-    loss = 1/n sum_p E_p and dJ/dO = (O - Y) / n. Returns (loss, dO).
+    loss = 1/n sum_p E_p and dJ/dO = (O - Y) / n.
+
+    Parameters
+    ----------
+    O : ndarray of shape (N, D), float32 or float64
+        The network's outputs o_p, one row per pattern.
+    Y : ndarray of shape (N, D), O's dtype
+        The targets t_p.
+
+    Returns
+    -------
+    loss : scalar of O's dtype
+    dO : ndarray of shape (N, D)
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`fastnn.ops.mse`.
     """
     O, Y = check.mse_args(O, Y)
     n = O.shape[0]
