@@ -147,7 +147,8 @@ static int FN(gather)(fnn_index rows, fnn_index width, const REAL *src, const in
     return !job.bad;
 }
 
-/* ---- losses of the output O (n x c), gradient dO; returns the loss ---- */
+/* ---- the loss of the output O (n x c) and its gradient dO, from loss.c's kernels;
+   the count of correctly classified samples ---- */
 
 static fnn_index FN(argmax_row)(const REAL *o, fnn_index c)
 {
@@ -160,61 +161,34 @@ static fnn_index FN(argmax_row)(const REAL *o, fnn_index c)
 static int FN(engine_loss)(int kind, fnn_index n, fnn_index c, const REAL *O,
                            const FN(engine_buffers) *eb, REAL *dO, double *loss, int64_t *correct)
 {
-    const REAL inv_n = (REAL)1 / (REAL)n;
+    REAL value = 0;
+    int status;
     int64_t hits = 0;
-    if (kind == FNN_LOSS_SOFTMAX_CE) {
-        REAL value;
-        int status = FN(fnn_softmax_cross_entropy)(n, c, O, c, eb->labels, dO, c, eb->row_loss,
-                                                   &value);
-        if (status != FNN_OK) return status;
+    switch (kind) {
+    case FNN_LOSS_SOFTMAX_CE:
+        status = FN(fnn_softmax_cross_entropy)(n, c, O, c, eb->labels, dO, c, eb->row_loss, &value);
         for (fnn_index i = 0; i < n; ++i) hits += FN(argmax_row)(O + i * c, c) == eb->labels[i];
-        *loss = (double)value;
-    } else if (kind == FNN_LOSS_SOFTMAX_CE_SOFT) {
-        /* -sum_c y_c log softmax(o)_c; gradient softmax(o) sum_c y_c - y */
-        double total = 0;
-        for (fnn_index i = 0; i < n; ++i) {
-            const REAL *o = O + i * c, *y = eb->targets + i * c;
-            REAL *d = dO + i * c;
-            const fnn_index top = FN(argmax_row)(o, c);
-            REAL sum = 0, ysum = 0, dot = 0;
-            for (fnn_index j = 0; j < c; ++j) sum += MATH(exp)(o[j] - o[top]);
-            const REAL log_sum = MATH(log)(sum);
-            for (fnn_index j = 0; j < c; ++j) {
-                const REAL log_p = (o[j] - o[top]) - log_sum;
-                dot += y[j] * log_p;
-                ysum += y[j];
-            }
-            for (fnn_index j = 0; j < c; ++j)
-                d[j] = (MATH(exp)((o[j] - o[top]) - log_sum) * ysum - y[j]) * inv_n;
-            total -= (double)dot;
-            hits += top == FN(argmax_row)(y, c);
-        }
-        *loss = (double)(REAL)(total / (double)n);
-    } else if (kind == FNN_LOSS_SIGMOID_BCE) {
-        /* max(o, 0) - o y + log(1 + e^-|o|); gradient sigmoid(o) - y */
-        double total = 0;
-        for (fnn_index i = 0; i < n; ++i) {
-            const REAL o = O[i * c], y = eb->targets[i];
-            const REAL e = MATH(exp)(-MATH(fabs)(o));
-            total += (double)((o > 0 ? o : (REAL)0) - o * y + MATH(log1p)(e));
-            const REAL p = o >= 0 ? (REAL)1 / ((REAL)1 + e) : e / ((REAL)1 + e);
-            dO[i * c] = (p - y) * inv_n;
-            hits += (o > 0) == (y != 0);
-        }
-        *loss = (double)(REAL)(total / (double)n);
-    } else if (kind == FNN_LOSS_MSE) {
-        double total = 0;
-        for (fnn_index i = 0; i < n * c; ++i) {
-            const REAL diff = O[i] - eb->targets[i];
-            total += (double)(diff * diff);
-            dO[i] = diff * inv_n;
-        }
-        *loss = (double)(REAL)(total / (2.0 * (double)n));
-    } else {
+        break;
+    case FNN_LOSS_SOFTMAX_CE_SOFT:
+        status = FN(fnn_softmax_cross_entropy_soft)(n, c, O, c, eb->targets, c, dO, c,
+                                                    eb->row_loss, &value);
+        for (fnn_index i = 0; i < n; ++i)
+            hits += FN(argmax_row)(O + i * c, c) == FN(argmax_row)(eb->targets + i * c, c);
+        break;
+    case FNN_LOSS_SIGMOID_BCE:
+        status = FN(fnn_sigmoid_binary_cross_entropy)(n, O, c, eb->targets, 1, dO, c,
+                                                      eb->row_loss, &value);
+        for (fnn_index i = 0; i < n; ++i) hits += (O[i * c] > 0) == (eb->targets[i] != 0);
+        break;
+    case FNN_LOSS_MSE:
+        status = FN(fnn_mse)(n, c, O, c, eb->targets, c, dO, c, eb->row_loss, &value);
+        break;
+    default:
         return FNN_EINVAL;
     }
+    *loss = (double)value;
     *correct = hits;
-    return FNN_OK;
+    return status;
 }
 
 /* ---- forward and backward of one layer ---- */

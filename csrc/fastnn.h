@@ -172,6 +172,43 @@ int fnn_softmax_cross_entropy_f64(fnn_index n, fnn_index c, const double *S, fnn
                                   const int64_t *y, double *dS, fnn_index ldds,
                                   double *row_loss, double *loss);
 
+/* ---- more losses, and the softmax (loss.c) ----
+ * Each loss is the mean over the n samples (rows) of a per-sample loss, returned in *loss;
+ * row_loss is a caller-owned workspace of n elements (the per-sample losses, summed in a
+ * fixed pairwise order). The gradient is that of the mean. Rows have strides; columns are
+ * contiguous. A NaN in a row reaches that row's gradient and the loss.
+ *
+ * soft cross-entropy: Y (n, c) holds class probabilities (rows need not sum to 1, >= 0);
+ *   loss = mean_i -sum_j Y_ij log softmax(s_i)_j; dS = (softmax(S) sum_j Y_ij - Y) / n.
+ * sigmoid binary cross-entropy of one output unit: S (n, 1) logits with row stride lds,
+ *   targets y_i = y[i * incy] in [0, 1];
+ *   loss = mean_i max(s_i, 0) - s_i y_i + log(1 + e^-|s_i|), finite for any logit;
+ *   dS = (sigmoid(S) - y) / n.
+ * mse: loss = mean_i 1/2 ||y_i - o_i||^2 over the d outputs; dO = (O - Y) / n.
+ * softmax: P = exp(S - row max) / row sum (n >= 0 rows, c >= 1 classes).
+ */
+int fnn_softmax_cross_entropy_soft_f32(fnn_index n, fnn_index c, const float *S, fnn_index lds,
+                                       const float *Y, fnn_index ldy, float *dS, fnn_index ldds,
+                                       float *row_loss, float *loss);
+int fnn_softmax_cross_entropy_soft_f64(fnn_index n, fnn_index c, const double *S,
+                                       fnn_index lds, const double *Y, fnn_index ldy,
+                                       double *dS, fnn_index ldds, double *row_loss,
+                                       double *loss);
+int fnn_sigmoid_binary_cross_entropy_f32(fnn_index n, const float *S, fnn_index lds,
+                                         const float *y, fnn_index incy, float *dS,
+                                         fnn_index ldds, float *row_loss, float *loss);
+int fnn_sigmoid_binary_cross_entropy_f64(fnn_index n, const double *S, fnn_index lds,
+                                         const double *y, fnn_index incy, double *dS,
+                                         fnn_index ldds, double *row_loss, double *loss);
+int fnn_mse_f32(fnn_index n, fnn_index d, const float *O, fnn_index ldo, const float *Y,
+                fnn_index ldy, float *dO, fnn_index lddo, float *row_loss, float *loss);
+int fnn_mse_f64(fnn_index n, fnn_index d, const double *O, fnn_index ldo, const double *Y,
+                fnn_index ldy, double *dO, fnn_index lddo, double *row_loss, double *loss);
+int fnn_softmax_f32(fnn_index n, fnn_index c, const float *S, fnn_index lds, float *P,
+                    fnn_index ldp);
+int fnn_softmax_f64(fnn_index n, fnn_index c, const double *S, fnn_index lds, double *P,
+                    fnn_index ldp);
+
 /* ---- fused dense layer (linear.c) ----
  * S = X W^T + b and H = f(S) in one pass: the activation is applied to each
  * tile of S in the GEMM's epilogue, while the tile is still in cache.

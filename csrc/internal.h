@@ -195,16 +195,45 @@ typedef struct {
 extern const fnn_batchnorm_arch fnn_batchnorm_generic, fnn_batchnorm_avx2, fnn_batchnorm_avx512;
 const fnn_batchnorm_arch *fnn_batchnorm_kernels(void);
 
-/* Softmax cross-entropy of rows [0, m): dS rows and the per-row losses. */
+/* The losses and the softmax on rows [0, m) (loss_impl.h): the gradient (or probability)
+   rows and, for the losses, the per-sample losses. */
 typedef struct {
-    void (*rows_f32)(fnn_index m, fnn_index c, const float *S, fnn_index lds, const int64_t *y,
-                     float *dS, fnn_index ldds, float *row_loss, float inv_n);
-    void (*rows_f64)(fnn_index m, fnn_index c, const double *S, fnn_index lds,
-                     const int64_t *y, double *dS, fnn_index ldds, double *row_loss,
-                     double inv_n);
+    void (*softmax_ce_rows_f32)(fnn_index m, fnn_index c, const float *S, fnn_index lds,
+                                const int64_t *y, float *dS, fnn_index ldds, float *row_loss,
+                                float inv_n);
+    void (*softmax_ce_rows_f64)(fnn_index m, fnn_index c, const double *S, fnn_index lds,
+                                const int64_t *y, double *dS, fnn_index ldds, double *row_loss,
+                                double inv_n);
+    void (*softmax_ce_soft_rows_f32)(fnn_index m, fnn_index c, const float *S, fnn_index lds,
+                                     const float *Y, fnn_index ldy, float *dS, fnn_index ldds,
+                                     float *row_loss, float inv_n);
+    void (*softmax_ce_soft_rows_f64)(fnn_index m, fnn_index c, const double *S, fnn_index lds,
+                                     const double *Y, fnn_index ldy, double *dS, fnn_index ldds,
+                                     double *row_loss, double inv_n);
+    void (*sigmoid_bce_rows_f32)(fnn_index m, const float *S, fnn_index lds, const float *y,
+                                 fnn_index incy, float *dS, fnn_index ldds, float *row_loss,
+                                 float inv_n);
+    void (*sigmoid_bce_rows_f64)(fnn_index m, const double *S, fnn_index lds, const double *y,
+                                 fnn_index incy, double *dS, fnn_index ldds, double *row_loss,
+                                 double inv_n);
+    void (*mse_rows_f32)(fnn_index m, fnn_index d, const float *O, fnn_index ldo, const float *Y,
+                         fnn_index ldy, float *dO, fnn_index lddo, float *row_loss, float inv_n);
+    void (*mse_rows_f64)(fnn_index m, fnn_index d, const double *O, fnn_index ldo,
+                         const double *Y, fnn_index ldy, double *dO, fnn_index lddo,
+                         double *row_loss, double inv_n);
+    void (*softmax_rows_f32)(fnn_index m, fnn_index c, const float *S, fnn_index lds, float *P,
+                             fnn_index ldp);
+    void (*softmax_rows_f64)(fnn_index m, fnn_index c, const double *S, fnn_index lds,
+                             double *P, fnn_index ldp);
 } fnn_loss_arch;
 
-#define FNN_LOSS_ARCH(name) const fnn_loss_arch name = {softmax_ce_rows_f32, softmax_ce_rows_f64}
+#define FNN_LOSS_ARCH(name)                                                             \
+    const fnn_loss_arch name = {                                                        \
+        softmax_ce_rows_f32, softmax_ce_rows_f64,                                       \
+        softmax_ce_soft_rows_f32, softmax_ce_soft_rows_f64,                             \
+        sigmoid_bce_rows_f32, sigmoid_bce_rows_f64,                                     \
+        mse_rows_f32, mse_rows_f64,                                                     \
+        softmax_rows_f32, softmax_rows_f64}
 
 extern const fnn_loss_arch fnn_loss_generic, fnn_loss_avx2, fnn_loss_avx512;
 const fnn_loss_arch *fnn_loss_kernels(void);

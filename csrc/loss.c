@@ -1,6 +1,6 @@
-/* loss.c: softmax cross-entropy and its gradient in one pass per row.
-   This file holds the portable (generic) kernels and the entry point that dispatches to
-   the kernels of the SIMD level in use. */
+/* loss.c: the losses (softmax and sigmoid cross-entropy, MSE) with their gradients, and
+   the softmax. This file holds the portable (generic) kernels and the entry points that
+   dispatch to the kernels of the SIMD level in use. */
 #include <math.h>
 
 #include "internal.h"

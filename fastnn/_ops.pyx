@@ -466,6 +466,121 @@ def softmax_cross_entropy(const floating[:, :] S, const int64_t[::1] y):
     return dtype(loss), dS_arr
 
 
+# ---- the losses and the softmax (loss.c) ----
+
+cdef extern from "fastnn.h" nogil:
+    int fnn_softmax_cross_entropy_soft_f32(fnn_index n, fnn_index c, const float *S,
+                                           fnn_index lds, const float *Y, fnn_index ldy,
+                                           float *dS, fnn_index ldds, float *row_loss,
+                                           float *loss)
+    int fnn_softmax_cross_entropy_soft_f64(fnn_index n, fnn_index c, const double *S,
+                                           fnn_index lds, const double *Y, fnn_index ldy,
+                                           double *dS, fnn_index ldds, double *row_loss,
+                                           double *loss)
+    int fnn_sigmoid_binary_cross_entropy_f32(fnn_index n, const float *S, fnn_index lds,
+                                             const float *y, fnn_index incy, float *dS,
+                                             fnn_index ldds, float *row_loss, float *loss)
+    int fnn_sigmoid_binary_cross_entropy_f64(fnn_index n, const double *S, fnn_index lds,
+                                             const double *y, fnn_index incy, double *dS,
+                                             fnn_index ldds, double *row_loss, double *loss)
+    int fnn_mse_f32(fnn_index n, fnn_index d, const float *O, fnn_index ldo, const float *Y,
+                    fnn_index ldy, float *dO, fnn_index lddo, float *row_loss, float *loss)
+    int fnn_mse_f64(fnn_index n, fnn_index d, const double *O, fnn_index ldo, const double *Y,
+                    fnn_index ldy, double *dO, fnn_index lddo, double *row_loss, double *loss)
+    int fnn_softmax_f32(fnn_index n, fnn_index c, const float *S, fnn_index lds, float *P,
+                        fnn_index ldp)
+    int fnn_softmax_f64(fnn_index n, fnn_index c, const double *S, fnn_index lds, double *P,
+                        fnn_index ldp)
+
+
+def softmax_cross_entropy_soft(const floating[:, :] S, const floating[:, :] Y):
+    """S and Y (class probabilities) of one shape, with contiguous columns."""
+    cdef fnn_index n = S.shape[0], c = S.shape[1]
+    _need(n >= 1 and c >= 1 and Y.shape[0] == n and Y.shape[1] == c, "S and Y shapes differ")
+    _need(c <= 1 or (_cs(S) == 1 and _cs(Y) == 1), "S and Y need contiguous columns")
+    dtype = _dtype(<floating *>NULL)
+    dS_arr = np.empty((n, c), dtype=dtype)
+    row_loss_arr = np.empty((n,), dtype=dtype)
+    cdef floating[:, ::1] dS = dS_arr
+    cdef floating[::1] row_loss = row_loss_arr
+    cdef floating loss = 0
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_softmax_cross_entropy_soft_f32(n, c, &S[0, 0], _rs(S), &Y[0, 0], _rs(Y),
+                                                        &dS[0, 0], c, &row_loss[0], &loss)
+        else:
+            status = fnn_softmax_cross_entropy_soft_f64(n, c, &S[0, 0], _rs(S), &Y[0, 0], _rs(Y),
+                                                        &dS[0, 0], c, &row_loss[0], &loss)
+    _check(status)
+    return dtype(loss), dS_arr
+
+
+def sigmoid_binary_cross_entropy(const floating[:, :] S, const floating[:] y):
+    """S is (n, 1) logits (any row stride), y the n targets (any stride)."""
+    cdef fnn_index n = S.shape[0]
+    _need(n >= 1 and S.shape[1] == 1 and y.shape[0] == n, "S must be (n, 1) and y (n,)")
+    dtype = _dtype(<floating *>NULL)
+    dS_arr = np.empty((n, 1), dtype=dtype)
+    row_loss_arr = np.empty((n,), dtype=dtype)
+    cdef floating[:, ::1] dS = dS_arr
+    cdef floating[::1] row_loss = row_loss_arr
+    cdef floating loss = 0
+    cdef fnn_index incy = y.strides[0] // <fnn_index>sizeof(floating)
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_sigmoid_binary_cross_entropy_f32(n, &S[0, 0], _rs(S), &y[0], incy,
+                                                          &dS[0, 0], 1, &row_loss[0], &loss)
+        else:
+            status = fnn_sigmoid_binary_cross_entropy_f64(n, &S[0, 0], _rs(S), &y[0], incy,
+                                                          &dS[0, 0], 1, &row_loss[0], &loss)
+    _check(status)
+    return dtype(loss), dS_arr
+
+
+def mse(const floating[:, :] O, const floating[:, :] Y):
+    """O and Y of one shape, with contiguous columns."""
+    cdef fnn_index n = O.shape[0], d = O.shape[1]
+    _need(n >= 1 and d >= 1 and Y.shape[0] == n and Y.shape[1] == d, "O and Y shapes differ")
+    _need(d <= 1 or (_cs(O) == 1 and _cs(Y) == 1), "O and Y need contiguous columns")
+    dtype = _dtype(<floating *>NULL)
+    dO_arr = np.empty((n, d), dtype=dtype)
+    row_loss_arr = np.empty((n,), dtype=dtype)
+    cdef floating[:, ::1] dO = dO_arr
+    cdef floating[::1] row_loss = row_loss_arr
+    cdef floating loss = 0
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_mse_f32(n, d, &O[0, 0], _rs(O), &Y[0, 0], _rs(Y), &dO[0, 0], d,
+                                 &row_loss[0], &loss)
+        else:
+            status = fnn_mse_f64(n, d, &O[0, 0], _rs(O), &Y[0, 0], _rs(Y), &dO[0, 0], d,
+                                 &row_loss[0], &loss)
+    _check(status)
+    return dtype(loss), dO_arr
+
+
+def softmax(const floating[:, :] S):
+    """S must have contiguous columns and at least one column."""
+    cdef fnn_index n = S.shape[0], c = S.shape[1]
+    _need(c >= 1, "S needs at least one column")
+    _need(c <= 1 or _cs(S) == 1, "S needs contiguous columns")
+    out = np.empty((n, c), dtype=_dtype(<floating *>NULL))
+    if n == 0:
+        return out
+    cdef floating[:, ::1] P = out
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_softmax_f32(n, c, &S[0, 0], _rs(S), &P[0, 0], c)
+        else:
+            status = fnn_softmax_f64(n, c, &S[0, 0], _rs(S), &P[0, 0], c)
+    _check(status)
+    return out
+
+
 def vmath(str name, const floating[::1] x):
     """f(x) elementwise with the kernels' own vector math, at the SIMD level in use.
 

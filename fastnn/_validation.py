@@ -197,27 +197,40 @@ def batchnorm_backward_args(dY, S, gamma, mean, var, eps):
     return dY, S, gamma, mean, var, check_eps(eps)
 
 
+def _at_least_one_sample(S, name):
+    if S.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one sample: the mean loss of an empty batch is undefined")
+
+
+def _at_least_one_class(S, name):
+    if S.shape[1] == 0:
+        raise ValueError(f"{name} must have at least one column (class), got shape (N, 0)")
+
+
 def softmax_cross_entropy_args(S, y):
+    """Returns (S, y): y as integer labels (N,) of dtype intp, or as class probabilities
+    (N, C) of S's dtype with entries >= 0 (soft targets; a NaN passes, to propagate)."""
     S = as_float_array(S, "S", 2)
     if y is None:
-        raise TypeError("y must be an array of integer class labels, got None")
+        raise TypeError("y must be an array of integer class labels or of class probabilities, got None")
     y_arr = np.asarray(y)
+    if y_arr.dtype.kind == "f" and y_arr.ndim == 2:
+        return S, _class_probabilities(S, y_arr)
     if y_arr.dtype.kind not in "iu":
         if y_arr.size == 0 and y_arr.dtype.kind == "f":
             y_arr = y_arr.astype(np.intp)  # np.asarray([]) is float64: still no labels
         else:
-            raise TypeError(f"y must hold integer class labels, got dtype {y_arr.dtype}")
+            raise TypeError(f"y must hold integer class labels (N,) or float class probabilities "
+                            f"(N, C), got dtype {y_arr.dtype} and shape {y_arr.shape}")
     if y_arr.ndim != 1:
         raise ValueError(f"y must be 1-dimensional with shape ({S.shape[0]},), got shape {y_arr.shape}")
     if y_arr.shape[0] != S.shape[0]:
         raise ValueError(
             f"y must have shape ({S.shape[0]},) to match S's {S.shape[0]} rows, got shape {y_arr.shape}"
         )
-    if S.shape[0] == 0:
-        raise ValueError("S must hold at least one sample: the mean loss of an empty batch is undefined")
+    _at_least_one_sample(S, "S")
     n_classes = S.shape[1]
-    if n_classes == 0:
-        raise ValueError("S must have at least one column (class), got shape (N, 0)")
+    _at_least_one_class(S, "S")
     lo, hi = int(y_arr.min()), int(y_arr.max())
     if lo < 0 or hi >= n_classes:
         bad = lo if lo < 0 else hi
@@ -225,3 +238,58 @@ def softmax_cross_entropy_args(S, y):
             f"y must hold labels in [0, {n_classes}) for S with {n_classes} columns, found {bad}"
         )
     return S, y_arr.astype(np.intp, copy=False)
+
+
+def _class_probabilities(S, y):
+    same_dtype([("S", S), ("y", y)])
+    expect_shape(y, "y", S.shape)
+    _at_least_one_sample(S, "S")
+    _at_least_one_class(S, "S")
+    negative = y < 0
+    if negative.any():
+        raise ValueError(f"y as class probabilities must be >= 0, found {y[negative].flat[0]}")
+    return y
+
+
+def _float_array_of_ndim(value, name, ndims):
+    """as_float_array for an argument that may have any of ``ndims`` dimensions (the first
+    one is what the message asks for otherwise)."""
+    try:
+        ndim = np.ndim(value)
+    except ValueError:  # ragged lists: as_float_array explains
+        ndim = ndims[0]
+    return as_float_array(value, name, ndim if ndim in ndims else ndims[0])
+
+
+def sigmoid_binary_cross_entropy_args(S, y):
+    """Returns (S, y) with y as an (N, 1) array (a view of y) of S's dtype in [0, 1]."""
+    S = as_float_array(S, "S", 2)
+    if S.shape[1] != 1:
+        raise ValueError(f"S must have shape (N, 1), one logit per sample, got shape {S.shape}")
+    n = S.shape[0]
+    y = _float_array_of_ndim(y, "y", (1, 2))
+    same_dtype([("S", S), ("y", y)])
+    if y.shape not in ((n,), (n, 1)):
+        raise ValueError(f"y must have shape ({n},) or ({n}, 1) to match S's {n} rows, got shape {y.shape}")
+    _at_least_one_sample(S, "S")
+    outside = (y < 0) | (y > 1)
+    if outside.any():
+        raise ValueError(f"y must hold probabilities in [0, 1], found {y[outside].flat[0]}")
+    return S, y.reshape(n, 1)
+
+
+def mse_args(O, Y):
+    O = as_float_array(O, "O", 2)
+    Y = as_float_array(Y, "Y", 2)
+    same_dtype([("O", O), ("Y", Y)])
+    expect_shape(Y, "Y", O.shape)
+    _at_least_one_sample(O, "O")
+    if O.shape[1] == 0:
+        raise ValueError("O must have at least one column (output), got shape (N, 0)")
+    return O, Y
+
+
+def softmax_args(S):
+    S = as_float_array(S, "S", 2)
+    _at_least_one_class(S, "S")
+    return S

@@ -473,7 +473,7 @@ class Sequential:
         """Class probabilities: softmax rows (N, classes), or P(y=1) as (N, 1) for the binary loss."""
         if not self.loss.classification:
             raise ValueError(f"predict_proba needs a classification loss; this model's loss is {self.loss.name!r}")
-        return self.loss.proba(self._outputs(X))
+        return self.loss.proba(_layers.BACKENDS[self.backend], self._outputs(X))
 
     def evaluate(self, X, y):
         """{"loss": J (with the L2 term), "accuracy": ...} in eval mode ("accuracy" for classification)."""

@@ -24,6 +24,9 @@ __all__ = [
     "batchnorm_forward",
     "batchnorm_backward",
     "softmax_cross_entropy",
+    "sigmoid_binary_cross_entropy",
+    "mse",
+    "softmax",
 ]
 
 
@@ -46,6 +49,11 @@ def _rows(a: np.ndarray) -> np.ndarray:
 
 def _vector(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a)
+
+
+def _vector_view(a: np.ndarray) -> np.ndarray:
+    """A 1-D view with any stride that is whole elements, copying only if needed."""
+    return a if a.strides[0] % a.itemsize == 0 else np.ascontiguousarray(a)
 
 
 def linear_forward(X, W, b):
@@ -99,6 +107,112 @@ def batchnorm_backward(dY, S, gamma, mean, var, eps=1e-5):
 
 
 def softmax_cross_entropy(S, y):
-    """(loss, dS): mean cross-entropy of softmax(S) against integer labels y, and its gradient."""
+    """Mean cross-entropy of softmax(S) against class targets, and its gradient.
+
+    Parameters
+    ----------
+    S : ndarray of shape (N, C), float32 or float64
+        Scores (logits), one row per sample.
+    y : ndarray of shape (N,) with integer labels in [0, C), or of shape (N, C) with
+        class probabilities (soft targets) in S's dtype, entries >= 0 (rows need not sum to 1)
+
+    Returns
+    -------
+    loss : scalar of S's dtype
+        mean_i -sum_c y_ic log softmax(s_i)_c (for labels, mean_i -log softmax(s_i)[y_i]).
+    dS : ndarray of shape (N, C)
+        (softmax(S) * sum_c y_ic - y) / N.
+
+    Raises
+    ------
+    TypeError
+        S is not a float array; y is neither integer labels nor probabilities of S's dtype.
+    ValueError
+        Shapes do not fit, a label is out of range, a probability is negative, or the
+        batch is empty.
+    """
     S, y = check.softmax_cross_entropy_args(S, y)
+    if y.ndim == 2:
+        return _ops.softmax_cross_entropy_soft(_rows(S), _rows(y))
     return _ops.softmax_cross_entropy(_rows(S), np.ascontiguousarray(y, dtype=np.int64))
+
+
+def sigmoid_binary_cross_entropy(S, y):
+    """Mean binary cross-entropy of sigmoid(S) against targets y, and its gradient.
+
+    Parameters
+    ----------
+    S : ndarray of shape (N, 1), float32 or float64
+        One logit per sample.
+    y : ndarray of shape (N,) or (N, 1), S's dtype
+        Targets in [0, 1] (labels 0/1, or probabilities).
+
+    Returns
+    -------
+    loss : scalar of S's dtype
+        mean_i max(s_i, 0) - s_i y_i + log(1 + e^-|s_i|), finite for any logit.
+    dS : ndarray of shape (N, 1)
+        (sigmoid(S) - y) / N.
+
+    Raises
+    ------
+    TypeError
+        S or y is not a float array, or their dtypes differ.
+    ValueError
+        S is not (N, 1), y's shape does not fit, a target lies outside [0, 1], or the
+        batch is empty.
+    """
+    S, y = check.sigmoid_binary_cross_entropy_args(S, y)
+    return _ops.sigmoid_binary_cross_entropy(_rows(S), _vector_view(y[:, 0]))
+
+
+def mse(O, Y):
+    """Mean over the samples of half the squared error, and its gradient.
+
+    Parameters
+    ----------
+    O : ndarray of shape (N, D), float32 or float64
+        The network's outputs.
+    Y : ndarray of shape (N, D), O's dtype
+        The targets.
+
+    Returns
+    -------
+    loss : scalar of O's dtype
+        mean_i 1/2 ||y_i - o_i||^2.
+    dO : ndarray of shape (N, D)
+        (O - Y) / N.
+
+    Raises
+    ------
+    TypeError
+        O or Y is not a float array, or their dtypes differ.
+    ValueError
+        The shapes differ, or O has no sample or no column.
+    """
+    O, Y = check.mse_args(O, Y)
+    return _ops.mse(_rows(O), _rows(Y))
+
+
+def softmax(S):
+    """Row-wise softmax, shifted by each row's maximum (finite for logits of any size).
+
+    Parameters
+    ----------
+    S : ndarray of shape (N, C), float32 or float64
+        Scores, one row per sample (N may be 0).
+
+    Returns
+    -------
+    P : ndarray of shape (N, C)
+        exp(s_i - max s_i) / sum_c exp(s_ic - max s_i), rows summing to 1.
+
+    Raises
+    ------
+    TypeError
+        S is not a float array.
+    ValueError
+        S is not 2-D or has no column.
+    """
+    S = check.softmax_args(S)
+    return _ops.softmax(_rows(S))

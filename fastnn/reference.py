@@ -22,6 +22,9 @@ __all__ = [
     "batchnorm_forward",
     "batchnorm_backward",
     "softmax_cross_entropy",
+    "sigmoid_binary_cross_entropy",
+    "mse",
+    "softmax",
 ]
 
 
@@ -145,25 +148,120 @@ def batchnorm_backward(dY, S, gamma, mean, var, eps=1e-5):
     return dS, dgamma, dbeta
 
 
-def softmax_cross_entropy(S, y):
-    """Mean cross-entropy of softmax(S) against integer labels, and its gradient.
+def softmax(S):
+    """The SoftMax of each row: p = exp(s) / 1^T exp(s).
 
-    p_i = softmax(s_i),  loss = 1/n sum_i -log p_i[y_i],
-    dJ/ds_i = (p_i - onehot(y_i)) / n.
-    Shifting each row by its maximum before exponentiating keeps every
-    exponent <= 0, so logits of any size give finite results.
-    Returns (loss, dS); loss is a scalar of S's dtype.
+    Each row is shifted by its maximum first: p does not change, every exponent
+    is <= 0, and logits of any size give finite probabilities.
+
+    Parameters
+    ----------
+    S : ndarray of shape (N, C), float32 or float64
+        Scores, one row per sample (N may be 0).
+
+    Returns
+    -------
+    P : ndarray of shape (N, C)
+        Rows of probabilities summing to 1.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`fastnn.ops.softmax`.
+    """
+    S = check.softmax_args(S)
+    exp = np.exp(S - S.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def softmax_cross_entropy(S, y):
+    """Mean cross-entropy of softmax(S) against class targets, and its gradient.
+
+    p_i = softmax(s_i). For integer labels y_i: loss = 1/n sum_i -log p_i[y_i] and
+    dJ/ds_i = (p_i - onehot(y_i)) / n. For class probabilities y_i (soft targets;
+    a one-hot row gives the same numbers as its label):
+    loss = 1/n sum_i -y_i^T log p_i and dJ/ds_i = (p_i (1^T y_i) - y_i) / n.
+    log p_i is computed from the row shifted by its maximum, so logits of any size
+    give finite results. Returns (loss, dS); loss is a scalar of S's dtype.
     """
     S, y = check.softmax_cross_entropy_args(S, y)
     n = S.shape[0]
-    rows = np.arange(n)
     shifted = S - S.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
     total = exp.sum(axis=1, keepdims=True)
     log_p = shifted - np.log(total)
-    loss = -log_p[rows, y].sum() / n
     P = exp / total
+    if y.ndim == 2:
+        loss = -(y * log_p).sum() / n
+        dS = (P * y.sum(axis=1, keepdims=True) - y) / S.dtype.type(n)
+        return S.dtype.type(loss), dS
+    rows = np.arange(n)
+    loss = -log_p[rows, y].sum() / n
     one_hot = np.zeros_like(S)
     one_hot[rows, y] = 1
     dS = (P - one_hot) / S.dtype.type(n)
     return S.dtype.type(loss), dS
+
+
+def sigmoid_binary_cross_entropy(S, y):
+    """Mean log-loss of one sigmoid output unit, and its gradient.
+
+    With y_hat = sigmoid(s), the lectures' log-loss L = -[y log y_hat + (1 - y) log(1 - y_hat)]
+    is written as L = max(s, 0) - s y + log(1 + e^-|s|): e^-|s| <= 1 never overflows,
+    so any logit gives a finite loss. Its derivative is dL/ds = y_hat - y.
+    loss = 1/n sum_i L_i and dS = (sigmoid(S) - y) / n.
+
+    Parameters
+    ----------
+    S : ndarray of shape (N, 1), float32 or float64
+        One logit per sample.
+    y : ndarray of shape (N,) or (N, 1), S's dtype
+        Targets in [0, 1].
+
+    Returns
+    -------
+    loss : scalar of S's dtype
+    dS : ndarray of shape (N, 1)
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`fastnn.ops.sigmoid_binary_cross_entropy`.
+    """
+    S, y = check.sigmoid_binary_cross_entropy_args(S, y)
+    n = S.shape[0]
+    t = S.dtype.type
+    e = np.exp(-np.abs(S))
+    loss = (np.maximum(S, t(0)) - S * y + np.log1p(e)).sum() / n
+    y_hat = np.where(S >= 0, t(1) / (t(1) + e), e / (t(1) + e))
+    dS = (y_hat - y) / t(n)
+    return t(loss), dS
+
+
+def mse(O, Y):
+    """Mean over the samples of the lectures' E_p = 1/2 sum_j (t_pj - o_pj)^2, and its gradient.
+
+    loss = 1/n sum_p E_p and dJ/dO = (O - Y) / n.
+
+    Parameters
+    ----------
+    O : ndarray of shape (N, D), float32 or float64
+        The network's outputs o_p, one row per pattern.
+    Y : ndarray of shape (N, D), O's dtype
+        The targets t_p.
+
+    Returns
+    -------
+    loss : scalar of O's dtype
+    dO : ndarray of shape (N, D)
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`fastnn.ops.mse`.
+    """
+    O, Y = check.mse_args(O, Y)
+    n = O.shape[0]
+    t = O.dtype.type
+    E = t(0.5) * ((Y - O) ** 2).sum(axis=1)
+    return t(E.sum() / n), (O - Y) / t(n)

@@ -74,6 +74,20 @@ def _batchnorm_summands(dY, S, gamma, mean, var, eps=1e-5):
     }
 
 
+def _soft_cross_entropy_summands(S, Y):
+    # dS = (p sum(y) - y) / n: a difference of terms of size p sum(y) and y
+    P = np.exp(S - S.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    return {1: float(np.max(P * Y.sum(axis=1, keepdims=True) + np.abs(Y))) / len(S)}
+
+
+def _binary_cross_entropy_summands(S, y):
+    # per sample max(s, 0) - s y + log(1 + e^-|s|), and dS = (sigmoid(s) - y) / n
+    y = y.reshape(S.shape)
+    terms = np.maximum(S, 0) + np.abs(S * y) + np.log1p(np.exp(-np.abs(S)))
+    return {0: float(terms.sum()) / len(S), 1: float(np.max(1 + np.abs(y))) / len(S)}
+
+
 SUMMAND_SCALE = {
     "linear_forward": lambda X, W, b: {
         0: float(np.max(np.abs(X) @ np.abs(W).T + np.abs(b), initial=0.0))},
@@ -84,6 +98,8 @@ SUMMAND_SCALE = {
     "batchnorm_forward": lambda S, gamma, beta, eps=1e-5: {
         1: float(np.max(np.abs(S).sum(0) / len(S)))},
     "batchnorm_backward": _batchnorm_summands,
+    "softmax_cross_entropy": lambda S, y: _soft_cross_entropy_summands(S, y) if y.ndim == 2 else {},
+    "sigmoid_binary_cross_entropy": lambda S, y: _binary_cross_entropy_summands(S, y),
 }
 
 

@@ -66,7 +66,7 @@ def test_large_logits_stay_finite():
     O = np.array([[800.0], [-800.0]], dtype=np.float32)
     value, grad = bce(reference, O, np.array([[0.0], [1.0]], dtype=np.float32))
     assert np.isclose(value, 800.0) and np.all(np.isfinite(grad))
-    assert np.array_equal(bce.proba(O), [[1.0], [0.0]])
+    assert np.array_equal(bce.proba(reference, O), [[1.0], [0.0]])
     ce = losses.get("softmax_cross_entropy")
     value, grad = ce(reference, np.array([[1000.0, -1000.0]]), np.array([[0.0, 1.0]]))
     assert np.isclose(value, 2000.0) and np.all(np.isfinite(grad))
