@@ -109,6 +109,49 @@ cdef extern from "fastnn.h" nogil:
                                       fnn_index lds, const int64_t *y, double *dS,
                                       fnn_index ldds, double *row_loss, double *loss)
 
+    int fnn_sgd_update_f32(fnn_index n, fnn_index d, float *param, fnn_index ldp,
+                           const float *grad, fnn_index ldg, float *momentum_buffer, fnn_index ldm,
+                           double lr, double momentum, double dampening, int nesterov,
+                           int first_step, double l2)
+    int fnn_sgd_update_f64(fnn_index n, fnn_index d, double *param, fnn_index ldp,
+                           const double *grad, fnn_index ldg, double *momentum_buffer,
+                           fnn_index ldm, double lr, double momentum, double dampening,
+                           int nesterov, int first_step, double l2)
+    int fnn_adagrad_update_f32(fnn_index n, fnn_index d, float *param, fnn_index ldp,
+                               const float *grad, fnn_index ldg, float *state_sum, fnn_index lds,
+                               double lr, int64_t step, double lr_decay, double eps, double l2)
+    int fnn_adagrad_update_f64(fnn_index n, fnn_index d, double *param, fnn_index ldp,
+                               const double *grad, fnn_index ldg, double *state_sum,
+                               fnn_index lds, double lr, int64_t step, double lr_decay,
+                               double eps, double l2)
+    int fnn_rmsprop_update_f32(fnn_index n, fnn_index d, float *param, fnn_index ldp,
+                               const float *grad, fnn_index ldg, float *square_avg,
+                               fnn_index ldsq, float *grad_avg, fnn_index ldga,
+                               float *momentum_buffer, fnn_index ldm, double lr, double alpha,
+                               double eps, double momentum, int centered, double l2)
+    int fnn_rmsprop_update_f64(fnn_index n, fnn_index d, double *param, fnn_index ldp,
+                               const double *grad, fnn_index ldg, double *square_avg,
+                               fnn_index ldsq, double *grad_avg, fnn_index ldga,
+                               double *momentum_buffer, fnn_index ldm, double lr, double alpha,
+                               double eps, double momentum, int centered, double l2)
+    int fnn_adam_update_f32(fnn_index n, fnn_index d, float *param, fnn_index ldp,
+                            const float *grad, fnn_index ldg, float *m, fnn_index ldm,
+                            float *v, fnn_index ldv, double lr, int64_t step, double beta1,
+                            double beta2, double eps, double l2)
+    int fnn_adam_update_f64(fnn_index n, fnn_index d, double *param, fnn_index ldp,
+                            const double *grad, fnn_index ldg, double *m, fnn_index ldm,
+                            double *v, fnn_index ldv, double lr, int64_t step, double beta1,
+                            double beta2, double eps, double l2)
+    int fnn_l2_penalty_f32(fnn_index n, fnn_index d, const float *W, fnn_index ldw, double l2,
+                           double *penalty)
+    int fnn_l2_penalty_f64(fnn_index n, fnn_index d, const double *W, fnn_index ldw, double l2,
+                           double *penalty)
+    int fnn_l2_gradient_f32(fnn_index n, fnn_index d, const float *dW, fnn_index lddw,
+                            const float *W, fnn_index ldw, double l2, float *out, fnn_index ldo)
+    int fnn_l2_gradient_f64(fnn_index n, fnn_index d, const double *dW, fnn_index lddw,
+                            const double *W, fnn_index ldw, double l2, double *out,
+                            fnn_index ldo)
+
     ctypedef struct fnn_param:
         void *value
         fnn_index size
@@ -173,10 +216,6 @@ cdef extern from "fastnn.h" nogil:
                       const int64_t *order, const int64_t *bounds, const double *lr,
                       fnn_index n_steps, fnn_index checked_steps, void *workspace,
                       size_t workspace_bytes, double *step_loss, int64_t *step_correct)
-    int fnn_optimizer_update_f32(const fnn_optimizer *opt, fnn_param *param, const float *grad,
-                                 double lr, double l2)
-    int fnn_optimizer_update_f64(const fnn_optimizer *opt, fnn_param *param, const double *grad,
-                                 double lr, double l2)
     void fnn_dropout_mask(uint64_t seed, int64_t step, fnn_index count, double p,
                           unsigned char *keep)
 
@@ -466,6 +505,172 @@ def softmax_cross_entropy(const floating[:, :] S, const int64_t[::1] y):
     return dtype(loss), dS_arr
 
 
+# ---- optimiser updates and the L2 term ----
+#
+# Every array is (n, d) with contiguous columns and any row stride; fastnn.ops
+# brings 1-D and transposed arrays to that form. Updates change param and the
+# state arrays in place and return None.
+
+cdef inline int _like(const floating[:, :] a, fnn_index n, fnn_index d, str name) except -1:
+    _need(a.shape[0] == n and a.shape[1] == d,
+          f"{name} must have shape ({n}, {d}), got ({a.shape[0]}, {a.shape[1]})")
+    _need(d <= 1 or _cs(a) == 1, f"{name} needs contiguous columns")
+    return 0
+
+
+def sgd_update(floating[:, :] param, const floating[:, :] grad, floating[:, :] momentum_buffer,
+               double lr, double momentum, double dampening, bint nesterov, bint first_step,
+               double l2):
+    """fnn_sgd_update in place; momentum_buffer may be None when momentum is 0."""
+    cdef fnn_index n = param.shape[0], d = param.shape[1]
+    cdef floating *buf = NULL
+    cdef fnn_index ldm = 0
+    _like(param, n, d, "param")
+    _like(grad, n, d, "grad")
+    _need(momentum == 0.0 or momentum_buffer is not None, "momentum needs a momentum_buffer")
+    if momentum_buffer is not None:
+        _like(momentum_buffer, n, d, "momentum_buffer")
+    if n == 0 or d == 0:
+        return
+    if momentum_buffer is not None:
+        buf, ldm = &momentum_buffer[0, 0], _rs(momentum_buffer)
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_sgd_update_f32(n, d, &param[0, 0], _rs(param), &grad[0, 0], _rs(grad),
+                                        buf, ldm, lr, momentum, dampening, nesterov, first_step, l2)
+        else:
+            status = fnn_sgd_update_f64(n, d, &param[0, 0], _rs(param), &grad[0, 0], _rs(grad),
+                                        buf, ldm, lr, momentum, dampening, nesterov, first_step, l2)
+    _check(status)
+
+
+def adagrad_update(floating[:, :] param, const floating[:, :] grad, floating[:, :] state_sum,
+                   double lr, int64_t step, double lr_decay, double eps, double l2):
+    """fnn_adagrad_update in place (step >= 1)."""
+    cdef fnn_index n = param.shape[0], d = param.shape[1]
+    _like(param, n, d, "param")
+    _like(grad, n, d, "grad")
+    _need(state_sum is not None, "AdaGrad needs state_sum")
+    _like(state_sum, n, d, "state_sum")
+    _need(step >= 1, "step counts from 1")
+    if n == 0 or d == 0:
+        return
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_adagrad_update_f32(n, d, &param[0, 0], _rs(param), &grad[0, 0], _rs(grad),
+                                            &state_sum[0, 0], _rs(state_sum), lr, step, lr_decay,
+                                            eps, l2)
+        else:
+            status = fnn_adagrad_update_f64(n, d, &param[0, 0], _rs(param), &grad[0, 0], _rs(grad),
+                                            &state_sum[0, 0], _rs(state_sum), lr, step, lr_decay,
+                                            eps, l2)
+    _check(status)
+
+
+def rmsprop_update(floating[:, :] param, const floating[:, :] grad, floating[:, :] square_avg,
+                   floating[:, :] grad_avg, floating[:, :] momentum_buffer, double lr,
+                   double alpha, double eps, double momentum, bint centered, double l2):
+    """fnn_rmsprop_update in place; grad_avg (not centered) and momentum_buffer (momentum 0)
+    may be None."""
+    cdef fnn_index n = param.shape[0], d = param.shape[1]
+    cdef floating *avg = NULL
+    cdef floating *buf = NULL
+    cdef fnn_index ldga = 0, ldm = 0
+    _like(param, n, d, "param")
+    _like(grad, n, d, "grad")
+    _need(square_avg is not None, "RMSProp needs square_avg")
+    _like(square_avg, n, d, "square_avg")
+    _need(not centered or grad_avg is not None, "centered RMSProp needs grad_avg")
+    _need(momentum <= 0.0 or momentum_buffer is not None, "momentum needs a momentum_buffer")
+    if grad_avg is not None:
+        _like(grad_avg, n, d, "grad_avg")
+    if momentum_buffer is not None:
+        _like(momentum_buffer, n, d, "momentum_buffer")
+    if n == 0 or d == 0:
+        return
+    if grad_avg is not None:
+        avg, ldga = &grad_avg[0, 0], _rs(grad_avg)
+    if momentum_buffer is not None:
+        buf, ldm = &momentum_buffer[0, 0], _rs(momentum_buffer)
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_rmsprop_update_f32(n, d, &param[0, 0], _rs(param), &grad[0, 0], _rs(grad),
+                                            &square_avg[0, 0], _rs(square_avg), avg, ldga, buf, ldm,
+                                            lr, alpha, eps, momentum, centered, l2)
+        else:
+            status = fnn_rmsprop_update_f64(n, d, &param[0, 0], _rs(param), &grad[0, 0], _rs(grad),
+                                            &square_avg[0, 0], _rs(square_avg), avg, ldga, buf, ldm,
+                                            lr, alpha, eps, momentum, centered, l2)
+    _check(status)
+
+
+def adam_update(floating[:, :] param, const floating[:, :] grad, floating[:, :] m,
+                floating[:, :] v, double lr, int64_t step, double beta1, double beta2, double eps,
+                double l2):
+    """fnn_adam_update in place (step >= 1)."""
+    cdef fnn_index n = param.shape[0], d = param.shape[1]
+    _like(param, n, d, "param")
+    _like(grad, n, d, "grad")
+    _need(m is not None and v is not None, "Adam needs m and v")
+    _like(m, n, d, "m")
+    _like(v, n, d, "v")
+    _need(step >= 1, "step counts from 1")
+    if n == 0 or d == 0:
+        return
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_adam_update_f32(n, d, &param[0, 0], _rs(param), &grad[0, 0], _rs(grad),
+                                         &m[0, 0], _rs(m), &v[0, 0], _rs(v), lr, step, beta1, beta2,
+                                         eps, l2)
+        else:
+            status = fnn_adam_update_f64(n, d, &param[0, 0], _rs(param), &grad[0, 0], _rs(grad),
+                                         &m[0, 0], _rs(m), &v[0, 0], _rs(v), lr, step, beta1, beta2,
+                                         eps, l2)
+    _check(status)
+
+
+def l2_penalty(const floating[:, :] W, double l2):
+    """l2 ||W||^2 as a float, summed in double in row-major order of the elements."""
+    cdef fnn_index n = W.shape[0], d = W.shape[1]
+    _need(d <= 1 or _cs(W) == 1, "W needs contiguous columns")
+    cdef double penalty = 0.0
+    if n == 0 or d == 0:
+        return l2 * 0.0
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_l2_penalty_f32(n, d, &W[0, 0], _rs(W), l2, &penalty)
+        else:
+            status = fnn_l2_penalty_f64(n, d, &W[0, 0], _rs(W), l2, &penalty)
+    _check(status)
+    return penalty
+
+
+def l2_gradient(const floating[:, :] dW, const floating[:, :] W, double l2):
+    """A new C-ordered dW + 2 l2 W (a copy of dW when l2 is 0)."""
+    cdef fnn_index n = W.shape[0], d = W.shape[1]
+    _like(W, n, d, "W")
+    _like(dW, n, d, "dW")
+    out = np.empty((n, d), dtype=_dtype(<floating *>NULL))
+    if n == 0 or d == 0:
+        return out
+    cdef floating[:, ::1] O = out
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_l2_gradient_f32(n, d, &dW[0, 0], _rs(dW), &W[0, 0], _rs(W), l2,
+                                         &O[0, 0], d)
+        else:
+            status = fnn_l2_gradient_f64(n, d, &dW[0, 0], _rs(dW), &W[0, 0], _rs(W), l2,
+                                         &O[0, 0], d)
+    _check(status)
+    return out
+
+
 def vmath(str name, const floating[::1] x):
     """f(x) elementwise with the kernels' own vector math, at the SIMD level in use.
 
@@ -703,32 +908,3 @@ cdef class TrainingEngine:
         _check(status)
         return losses, correct
 
-
-def optimizer_update(dict optimizer, value, grad, list state, bint fresh, double lr, double l2,
-                     bint regularised):
-    """One fnn_optimizer_update of ``value`` in place (a test hook); returns the new fresh flag."""
-    cdef fnn_optimizer opt
-    cdef fnn_param P
-    _set_optimizer(&opt, optimizer)
-    _need(value.flags.c_contiguous and grad.flags.c_contiguous and grad.dtype == value.dtype
-          and grad.size == value.size, "value and grad must be C-contiguous and alike")
-    P.value = _data(value)
-    P.size = value.size
-    P.regularised = regularised
-    P.fresh = fresh
-    P.state[0] = P.state[1] = P.state[2] = NULL
-    for k in range(min(len(state), 3)):
-        if state[k] is not None:
-            _need(state[k].dtype == value.dtype and state[k].size == value.size
-                  and state[k].flags.c_contiguous, "state arrays must match value")
-            P.state[k] = _data(state[k])
-    cdef void *g = _data(grad)
-    cdef bint is_double = value.dtype == np.float64
-    cdef int status
-    with nogil:
-        if is_double:
-            status = fnn_optimizer_update_f64(&opt, &P, <const double *>g, lr, l2)
-        else:
-            status = fnn_optimizer_update_f32(&opt, &P, <const float *>g, lr, l2)
-    _check(status)
-    return bool(P.fresh)
