@@ -428,7 +428,7 @@ static int FN(check_net)(const fnn_net *net, fnn_index target_width)
                 return FNN_EINVAL;
             break;
         case FNN_LAYER_ACTIVATION:
-            if (L->activation < FNN_IDENTITY || L->activation > FNN_ELU) return FNN_EINVAL;
+            if (L->activation < FNN_IDENTITY || L->activation >= FNN_ACTIVATION_COUNT) return FNN_EINVAL;
             /* fall through: same width */
         case FNN_LAYER_DROPOUT:
             if (L->in_features != L->out_features || (L->kind == FNN_LAYER_DROPOUT && !(L->p >= 0 && L->p < 1)))

@@ -35,13 +35,28 @@ enum fnn_status {
     FNN_ENONFINITE = -3 /* fnn_train: a checked batch holds a NaN or an infinity */
 };
 
+/*
+ * The activations, defined once: X(code, name, takes_alpha, default_alpha) gives
+ * each one's enum constant, its name in Python, whether it has a parameter alpha
+ * and alpha's default. enum fnn_activation numbers them in this order, and
+ * fnn_activation_info (activation.c) hands the table to Python (fastnn._ops
+ * builds ACTIVATIONS and DEFAULT_ALPHA from it). A new activation is one line
+ * at the end of this table plus its formulas: forward and backward in
+ * activation_impl.h, and in fastnn/reference.py.
+ */
+#define FNN_ACTIVATIONS(X)                     \
+    X(FNN_IDENTITY, "identity", 0, 0.0)        \
+    X(FNN_SIGMOID, "sigmoid", 0, 0.0)          \
+    X(FNN_TANH, "tanh", 0, 0.0)                \
+    X(FNN_RELU, "relu", 0, 0.0)                \
+    X(FNN_LEAKY_RELU, "leaky_relu", 1, 0.01)   \
+    X(FNN_ELU, "elu", 1, 1.0)
+
 enum fnn_activation {
-    FNN_IDENTITY = 0,
-    FNN_SIGMOID = 1,
-    FNN_TANH = 2,
-    FNN_RELU = 3,
-    FNN_LEAKY_RELU = 4,
-    FNN_ELU = 5
+#define FNN_ACTIVATION_ENUM(code, name, takes_alpha, default_alpha) code,
+    FNN_ACTIVATIONS(FNN_ACTIVATION_ENUM)
+#undef FNN_ACTIVATION_ENUM
+    FNN_ACTIVATION_COUNT       /* how many there are; codes are 0 .. FNN_ACTIVATION_COUNT - 1 */
 };
 
 /* SIMD levels of the GEMM micro-kernels, lowest first. */
@@ -111,9 +126,14 @@ int fnn_column_sum_f64(fnn_index n, fnn_index d, const double *A, fnn_index rs, 
 /* ---- activations (activation.c) ----
  * forward:  H = f(S)
  * backward: dS = dH * f'(S), with f' computed from the output H
- * alpha is the slope of leaky_relu or the scale of elu (ignored otherwise).
+ * alpha is the parameter of the activations that take one (leaky_relu's slope,
+ * elu's scale) and is ignored by the others.
  * Rows have strides lds/ldh/lddh/ldds; columns are contiguous.
  */
+
+/* Row `code` of FNN_ACTIVATIONS: its name, whether it takes alpha, alpha's default;
+   FNN_EINVAL outside 0 .. FNN_ACTIVATION_COUNT - 1. */
+int fnn_activation_info(int code, const char **name, int *takes_alpha, double *default_alpha);
 int fnn_activation_forward_f32(int activation, fnn_index n, fnn_index d,
                                const float *S, fnn_index lds, float *H, fnn_index ldh,
                                float alpha);

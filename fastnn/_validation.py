@@ -12,11 +12,10 @@ import numbers
 import numpy as np
 
 from . import _checks
+# the activations and alpha's defaults, from fastnn.h's table FNN_ACTIVATIONS
+from ._ops import ACTIVATIONS, DEFAULT_ALPHA
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu")
-DEFAULT_ALPHA = {"leaky_relu": 0.01, "elu": 1.0}
 
 
 def _describe(value) -> str:
@@ -98,7 +97,8 @@ def check_activation(name, alpha, arg="name"):
     if alpha is None:
         return name, DEFAULT_ALPHA.get(name, 0.0)
     if name not in DEFAULT_ALPHA:
-        raise ValueError(f"alpha is only used by 'leaky_relu' and 'elu', not by {name!r}")
+        users = " and ".join(map(repr, DEFAULT_ALPHA))
+        raise ValueError(f"alpha is only used by {users}, not by {name!r}")
     if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numbers.Real):
         raise TypeError(f"alpha must be a real number, got {type(alpha).__name__}")
     alpha = float(alpha)
