@@ -92,7 +92,8 @@ def extensions():
         "fastnn._ops",
         sources=["fastnn/_ops.pyx"] + csources,
         include_dirs=["csrc"],
-        depends=glob(os.path.join("csrc", "*.h")),
+        # the C interface: csrc/fastnn.h and its Cython declarations, fastnn/_fastnn.pxd
+        depends=glob(os.path.join("csrc", "*.h")) + [os.path.join("fastnn", "_fastnn.pxd")],
     )
     return cythonize(
         [ext],

@@ -16,3 +16,19 @@ const fnn_activation_arch *fnn_activation_kernels(void)
     return FNN_ARCH_FOR_LEVEL(fnn_activation_generic, fnn_activation_avx2,
                               fnn_activation_avx512);
 }
+
+int fnn_activation_info(int code, const char **name, int *takes_alpha, double *default_alpha)
+{
+    switch (code) {
+#define FNN_ACTIVATION_INFO(c, n, t, a)                                                  \
+    case c:                                                                             \
+        *name = n;                                                                      \
+        *takes_alpha = t;                                                               \
+        *default_alpha = a;                                                             \
+        return FNN_OK;
+        FNN_ACTIVATIONS(FNN_ACTIVATION_INFO)
+#undef FNN_ACTIVATION_INFO
+    default:
+        return FNN_EINVAL;
+    }
+}

@@ -148,7 +148,8 @@ static void FN(activation_backward_range)(void *ctx, fnn_index i0, fnn_index i1)
 int FN(fnn_activation_forward)(int activation, fnn_index n, fnn_index d,
                                const REAL *S, fnn_index lds, REAL *H, fnn_index ldh, REAL alpha)
 {
-    if (activation < FNN_IDENTITY || activation > FNN_ELU || n < 0 || d < 0) return FNN_EINVAL;
+    if (activation < FNN_IDENTITY || activation >= FNN_ACTIVATION_COUNT || n < 0 || d < 0)
+        return FNN_EINVAL;
     FN(activation_job) job = {fnn_activation_kernels(), activation, d, S, NULL, NULL,
                               lds, 0, ldh, 0, H, alpha};
     fnn_parallel_for(fnn_threads_for((double)n * (double)d * 8.0), n, FNN_ROWS_PER_CLAIM(d),
@@ -160,7 +161,8 @@ int FN(fnn_activation_backward)(int activation, fnn_index n, fnn_index d,
                                 const REAL *dH, fnn_index lddh, const REAL *H, fnn_index ldh,
                                 REAL *dS, fnn_index ldds, REAL alpha)
 {
-    if (activation < FNN_IDENTITY || activation > FNN_ELU || n < 0 || d < 0) return FNN_EINVAL;
+    if (activation < FNN_IDENTITY || activation >= FNN_ACTIVATION_COUNT || n < 0 || d < 0)
+        return FNN_EINVAL;
     FN(activation_job) job = {fnn_activation_kernels(), activation, d, NULL, dH, H,
                               0, lddh, ldh, ldds, dS, alpha};
     fnn_parallel_for(fnn_threads_for((double)n * (double)d * 2.0), n, FNN_ROWS_PER_CLAIM(d),

@@ -97,19 +97,6 @@ static REAL *FN(grad_of)(const fnn_net *net, const FN(engine_buffers) *eb, int i
     return (REAL *)p;
 }
 
-/* sum of x^2 in double, in 8 fixed lanes so that it vectorises */
-static double FN(squared_norm)(const REAL *x, fnn_index n)
-{
-    double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    const fnn_index full = n - n % 8;
-    for (fnn_index i = 0; i < full; i += 8)
-        for (int k = 0; k < 8; ++k) lane[k] += (double)x[i + k] * (double)x[i + k];
-    double s = 0;
-    for (fnn_index i = full; i < n; ++i) s += (double)x[i] * (double)x[i];
-    for (int k = 0; k < 8; ++k) s += lane[k];
-    return s;
-}
-
 typedef struct {
     fnn_index width;
     const REAL *src;
@@ -278,12 +265,43 @@ static int FN(linear_part_backward)(fnn_index n, fnn_index d_in, fnn_index d_out
     return status;
 }
 
+/* The optimiser update of parameter `index` (none for -1) from its gradient: the
+   kernel of the optimiser's kind, given the L2 term of a regularised parameter. */
 static int FN(update)(fnn_net *net, const fnn_optimizer *opt, const FN(engine_buffers) *eb,
                       int index, double lr)
 {
     if (index < 0) return FNN_OK;
-    return FN(fnn_optimizer_update)(opt, &net->params[index], FN(grad_of)(net, eb, index), lr,
-                                    net->l2);
+    fnn_param *P = &net->params[index];
+    REAL *w = (REAL *)P->value;
+    const REAL *g = FN(grad_of)(net, eb, index);
+    REAL *state[3] = {(REAL *)P->state[0], (REAL *)P->state[1], (REAL *)P->state[2]};
+    const fnn_index n = P->size;
+    const double l2 = P->regularised ? net->l2 : 0.0;
+    const int64_t step = opt->iterations + 1;
+    int status;
+    switch (opt->kind) {
+    case FNN_OPT_SGD:
+        status = FN(fnn_sgd_update)(1, n, w, n, g, n, state[0], n, lr, opt->momentum,
+                                    opt->dampening, opt->nesterov, P->fresh, l2);
+        break;
+    case FNN_OPT_ADAGRAD:
+        status = FN(fnn_adagrad_update)(1, n, w, n, g, n, state[0], n, lr, step, opt->lr_decay,
+                                        opt->eps, l2);
+        break;
+    case FNN_OPT_RMSPROP:
+        status = FN(fnn_rmsprop_update)(1, n, w, n, g, n, state[0], n, state[1], n, state[2], n,
+                                        lr, opt->alpha, opt->eps, opt->momentum, opt->centered,
+                                        l2);
+        break;
+    case FNN_OPT_ADAM:
+        status = FN(fnn_adam_update)(1, n, w, n, g, n, state[0], n, state[1], n, lr, step,
+                                     opt->beta1, opt->beta2, opt->eps, l2);
+        break;
+    default:
+        return FNN_EINVAL;
+    }
+    if (status == FNN_OK) P->fresh = 0;
+    return status;
 }
 
 /* dOut -> dIn for layer l (dIn NULL: not needed), updating the layer's parameters. */
@@ -384,7 +402,7 @@ static int FN(check_net)(const fnn_net *net, fnn_index target_width)
                 return FNN_EINVAL;
             break;
         case FNN_LAYER_ACTIVATION:
-            if (L->activation < FNN_IDENTITY || L->activation > FNN_ELU) return FNN_EINVAL;
+            if (L->activation < FNN_IDENTITY || L->activation >= FNN_ACTIVATION_COUNT) return FNN_EINVAL;
             /* fall through: same width */
         case FNN_LAYER_DROPOUT:
             if (L->in_features != L->out_features || (L->kind == FNN_LAYER_DROPOUT && !(L->p >= 0 && L->p < 1)))
@@ -461,13 +479,18 @@ int FN(fnn_train)(fnn_net *net, fnn_optimizer *opt, const REAL *X, fnn_index n_s
             FN(gather)(n, target_width, (const REAL *)targets, idx, eb.targets, 0);
         }
 
+        /* the sum over the regularised parameters in order, as Sequential.l2_penalty */
         double penalty = 0;
         if (net->l2 != 0.0) {
-            for (int i = 0; i < net->n_params; ++i)
-                if (net->params[i].regularised)
-                    penalty += FN(squared_norm)((const REAL *)net->params[i].value,
-                                                net->params[i].size);
-            penalty *= net->l2;
+            for (int i = 0; i < net->n_params; ++i) {
+                const fnn_param *P = &net->params[i];
+                double term;
+                if (!P->regularised) continue;
+                status = FN(fnn_l2_penalty)(1, P->size, (const REAL *)P->value, P->size, net->l2,
+                                            &term);
+                if (status != FNN_OK) return status;
+                penalty += term;
+            }
         }
 
         const REAL *cur = eb.input;

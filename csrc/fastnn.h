@@ -35,13 +35,28 @@ enum fnn_status {
     FNN_ENONFINITE = -3 /* fnn_train: a checked batch holds a NaN or an infinity */
 };
 
+/*
+ * The activations, defined once: X(code, name, takes_alpha, default_alpha) gives
+ * each one's enum constant, its name in Python, whether it has a parameter alpha
+ * and alpha's default. enum fnn_activation numbers them in this order, and
+ * fnn_activation_info (activation.c) hands the table to Python (fastnn._ops
+ * builds ACTIVATIONS and DEFAULT_ALPHA from it). A new activation is one line
+ * at the end of this table plus its formulas: forward and backward in
+ * activation_impl.h, and in fastnn/reference.py.
+ */
+#define FNN_ACTIVATIONS(X)                     \
+    X(FNN_IDENTITY, "identity", 0, 0.0)        \
+    X(FNN_SIGMOID, "sigmoid", 0, 0.0)          \
+    X(FNN_TANH, "tanh", 0, 0.0)                \
+    X(FNN_RELU, "relu", 0, 0.0)                \
+    X(FNN_LEAKY_RELU, "leaky_relu", 1, 0.01)   \
+    X(FNN_ELU, "elu", 1, 1.0)
+
 enum fnn_activation {
-    FNN_IDENTITY = 0,
-    FNN_SIGMOID = 1,
-    FNN_TANH = 2,
-    FNN_RELU = 3,
-    FNN_LEAKY_RELU = 4,
-    FNN_ELU = 5
+#define FNN_ACTIVATION_ENUM(code, name, takes_alpha, default_alpha) code,
+    FNN_ACTIVATIONS(FNN_ACTIVATION_ENUM)
+#undef FNN_ACTIVATION_ENUM
+    FNN_ACTIVATION_COUNT       /* how many there are; codes are 0 .. FNN_ACTIVATION_COUNT - 1 */
 };
 
 /* SIMD levels of the GEMM micro-kernels, lowest first. */
@@ -111,9 +126,14 @@ int fnn_column_sum_f64(fnn_index n, fnn_index d, const double *A, fnn_index rs, 
 /* ---- activations (activation.c) ----
  * forward:  H = f(S)
  * backward: dS = dH * f'(S), with f' computed from the output H
- * alpha is the slope of leaky_relu or the scale of elu (ignored otherwise).
+ * alpha is the parameter of the activations that take one (leaky_relu's slope,
+ * elu's scale) and is ignored by the others.
  * Rows have strides lds/ldh/lddh/ldds; columns are contiguous.
  */
+
+/* Row `code` of FNN_ACTIVATIONS: its name, whether it takes alpha, alpha's default;
+   FNN_EINVAL outside 0 .. FNN_ACTIVATION_COUNT - 1. */
+int fnn_activation_info(int code, const char **name, int *takes_alpha, double *default_alpha);
 int fnn_activation_forward_f32(int activation, fnn_index n, fnn_index d,
                                const float *S, fnn_index lds, float *H, fnn_index ldh,
                                float alpha);
@@ -227,6 +247,71 @@ int fnn_dense_forward_f64(fnn_index n, fnn_index d_in, fnn_index d_out,
                           const double *b, int activation, double alpha,
                           double *S, fnn_index lds, double *H, fnn_index ldh);
 
+/* ---- optimiser updates and the L2 term (optim.c) ----
+ * Elementwise over an n x d array given by rows: every array has its own row
+ * stride (ld*) and unit column stride; param and the state arrays are updated
+ * in place, grad is only read. No two arrays may overlap.
+ * l2 adds the gradient of l2 ||param||^2 first: g = grad + 2 l2 param (l2 = 0
+ * adds nothing). step is the 1-based count of updates, this one included.
+ * Hyper-parameter scalars are formed in double and rounded to the element type
+ * once; each update is the one torch.optim computes.
+ *
+ * SGD: b = g on the first step (first_step), else b = momentum b + (1 - dampening) g;
+ *      param -= lr * (nesterov ? g + momentum b : b); without momentum (0) param -= lr g
+ *      and momentum_buffer may be NULL.
+ * AdaGrad: state_sum += g^2; param -= lr / (1 + (step - 1) lr_decay) * g / (sqrt(state_sum) + eps).
+ * RMSProp: a = alpha a + (1 - alpha) g^2 (square_avg); centered: m = alpha m + (1 - alpha) g
+ *      (grad_avg) and denom = sqrt(a - m^2) + eps, else sqrt(a) + eps; with momentum > 0
+ *      b = momentum b + g / denom, param -= lr b, else param -= lr g / denom. grad_avg and
+ *      momentum_buffer may be NULL when not used.
+ * Adam: m = beta1 m + (1 - beta1) g, v = beta2 v + (1 - beta2) g^2,
+ *      param -= lr / (1 - beta1^step) * m / (sqrt(v) / sqrt(1 - beta2^step) + eps).
+ */
+int fnn_sgd_update_f32(fnn_index n, fnn_index d, float *param, fnn_index ldp,
+                       const float *grad, fnn_index ldg, float *momentum_buffer, fnn_index ldm,
+                       double lr, double momentum, double dampening, int nesterov,
+                       int first_step, double l2);
+int fnn_sgd_update_f64(fnn_index n, fnn_index d, double *param, fnn_index ldp,
+                       const double *grad, fnn_index ldg, double *momentum_buffer, fnn_index ldm,
+                       double lr, double momentum, double dampening, int nesterov,
+                       int first_step, double l2);
+int fnn_adagrad_update_f32(fnn_index n, fnn_index d, float *param, fnn_index ldp,
+                           const float *grad, fnn_index ldg, float *state_sum, fnn_index lds,
+                           double lr, int64_t step, double lr_decay, double eps, double l2);
+int fnn_adagrad_update_f64(fnn_index n, fnn_index d, double *param, fnn_index ldp,
+                           const double *grad, fnn_index ldg, double *state_sum, fnn_index lds,
+                           double lr, int64_t step, double lr_decay, double eps, double l2);
+int fnn_rmsprop_update_f32(fnn_index n, fnn_index d, float *param, fnn_index ldp,
+                           const float *grad, fnn_index ldg, float *square_avg, fnn_index ldsq,
+                           float *grad_avg, fnn_index ldga, float *momentum_buffer,
+                           fnn_index ldm, double lr, double alpha, double eps, double momentum,
+                           int centered, double l2);
+int fnn_rmsprop_update_f64(fnn_index n, fnn_index d, double *param, fnn_index ldp,
+                           const double *grad, fnn_index ldg, double *square_avg, fnn_index ldsq,
+                           double *grad_avg, fnn_index ldga, double *momentum_buffer,
+                           fnn_index ldm, double lr, double alpha, double eps, double momentum,
+                           int centered, double l2);
+int fnn_adam_update_f32(fnn_index n, fnn_index d, float *param, fnn_index ldp,
+                        const float *grad, fnn_index ldg, float *m, fnn_index ldm,
+                        float *v, fnn_index ldv, double lr, int64_t step, double beta1,
+                        double beta2, double eps, double l2);
+int fnn_adam_update_f64(fnn_index n, fnn_index d, double *param, fnn_index ldp,
+                        const double *grad, fnn_index ldg, double *m, fnn_index ldm,
+                        double *v, fnn_index ldv, double lr, int64_t step, double beta1,
+                        double beta2, double eps, double l2);
+
+/* *penalty = l2 ||W||^2, the squares summed in double in one fixed order (that of the
+   elements in row-major order, whatever ldw), on one thread. */
+int fnn_l2_penalty_f32(fnn_index n, fnn_index d, const float *W, fnn_index ldw, double l2,
+                       double *penalty);
+int fnn_l2_penalty_f64(fnn_index n, fnn_index d, const double *W, fnn_index ldw, double l2,
+                       double *penalty);
+/* out = dW + 2 l2 W (out = dW when l2 = 0), the gradient every update above adds. */
+int fnn_l2_gradient_f32(fnn_index n, fnn_index d, const float *dW, fnn_index lddw,
+                        const float *W, fnn_index ldw, double l2, float *out, fnn_index ldo);
+int fnn_l2_gradient_f64(fnn_index n, fnn_index d, const double *dW, fnn_index lddw,
+                        const double *W, fnn_index ldw, double l2, double *out, fnn_index ldo);
+
 /* ---- checks (check.c) ----
  * 1 if the n contiguous elements of x are all finite, 0 if some is an infinity or
  * a NaN (FNN_EINVAL for n < 0).
@@ -264,7 +349,7 @@ enum fnn_optimizer_kind {
    state[]: SGD {momentum buffer}, AdaGrad {sum}, RMSProp {square_avg, grad_avg
    (centered), momentum buffer (momentum > 0)}, Adam {m, v}; unused entries NULL.
    `fresh` (SGD with momentum): the buffer is empty and the first update sets it
-   to the gradient, as torch.optim.SGD; the engine clears the flag. */
+   to the gradient (fnn_sgd_update's first_step); the engine clears the flag. */
 typedef struct {
     void *value;
     fnn_index size;
@@ -299,25 +384,18 @@ typedef struct {
     fnn_index batch_max;       /* largest batch of any step */
 } fnn_net;
 
+/* The optimiser of a training run: its kind picks the fnn_*_update kernel that
+   the engine calls for each parameter, with these hyper-parameters. */
 typedef struct {
     int kind;                  /* enum fnn_optimizer_kind */
     double momentum, dampening;
     int nesterov;
-    double eps, lr_decay;      /* AdaGrad: lr / (1 + t lr_decay) */
+    double eps, lr_decay;      /* AdaGrad: lr / (1 + (step - 1) lr_decay) */
     double alpha;              /* RMSProp smoothing */
     int centered;
     double beta1, beta2;       /* Adam */
-    int64_t iterations;        /* updates made so far (advanced per step) */
+    int64_t iterations;        /* updates made so far (advanced per step; step = iterations + 1) */
 } fnn_optimizer;
-
-/* One optimiser update of `param` from its gradient (optim.c): the equations of
-   torch.optim, in REAL arithmetic, with 2 l2 value added to the gradient of a
-   regularised parameter. Uses opt->iterations (updates made before this one);
-   the caller advances it once per step, after every parameter's update. */
-int fnn_optimizer_update_f32(const fnn_optimizer *opt, fnn_param *param, const float *grad,
-                             double lr, double l2);
-int fnn_optimizer_update_f64(const fnn_optimizer *opt, fnn_param *param, const double *grad,
-                             double lr, double l2);
 
 /* Bytes of workspace fnn_train_* needs for `net` (its batch_max rows). */
 size_t fnn_train_workspace_bytes_f32(const fnn_net *net);

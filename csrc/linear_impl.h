@@ -80,7 +80,7 @@ int FN(fnn_dense_forward)(fnn_index n, fnn_index d_in, fnn_index d_out,
                           const REAL *b, int activation, REAL alpha,
                           REAL *S, fnn_index lds, REAL *H, fnn_index ldh)
 {
-    if (activation < FNN_IDENTITY || activation > FNN_ELU) return FNN_EINVAL;
+    if (activation < FNN_IDENTITY || activation >= FNN_ACTIVATION_COUNT) return FNN_EINVAL;
     /* H = f(S) tile by tile, inside the GEMM, right after each tile's last KC slice */
     const fnn_epilogue epilogue = {activation, (double)alpha, H, ldh};
     return FN(fnn_gemm_fused)(n, d_out, d_in, X, rs_x, cs_x, W, cs_w, rs_w, S, lds, b, 0,

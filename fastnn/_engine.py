@@ -19,18 +19,26 @@ import numpy as np
 
 from . import _ops, layers as _layers, losses as _losses, optim as _optim
 
-# enum values of fastnn.h
-_DENSE, _BATCHNORM, _ACTIVATION, _DROPOUT, _MAXOUT = range(5)
-_SOFTMAX_CE, _SOFTMAX_CE_SOFT, _SIGMOID_BCE, _MSE = range(4)
-_OPTIMIZERS = {_optim.SGD: 0, _optim.AdaGrad: 1, _optim.RMSProp: 2, _optim.Adam: 3}
 _LAYER_TYPES = (_layers.Dense, _layers.BatchNorm, _layers.Activation, _layers.Dropout, _layers.Maxout)
 #: raised by Trainer.run when a batch it checks holds a NaN or an infinity (a ValueError)
 NonFiniteBatch = _ops.NonFiniteBatch
 
+# The engine's description of each optimiser class (fastnn.h's fnn_optimizer).
+_OPTIMIZER_SPECS = {
+    _optim.SGD: lambda o: _ops.OptimizerSpec.sgd(
+        momentum=o.momentum, dampening=o.dampening, nesterov=o.nesterov, iterations=o.iterations),
+    _optim.AdaGrad: lambda o: _ops.OptimizerSpec.adagrad(
+        lr_decay=o.lr_decay, eps=o.eps, iterations=o.iterations),
+    _optim.RMSProp: lambda o: _ops.OptimizerSpec.rmsprop(
+        alpha=o.alpha, eps=o.eps, momentum=o.momentum, centered=o.centered, iterations=o.iterations),
+    _optim.Adam: lambda o: _ops.OptimizerSpec.adam(
+        beta1=o.beta1, beta2=o.beta2, eps=o.eps, iterations=o.iterations),
+}
+
 
 def supports(model, optimizer):
     """Can the engine train this model with this optimiser?"""
-    if type(optimizer) not in _OPTIMIZERS:
+    if type(optimizer) not in _OPTIMIZER_SPECS:
         return False
     if not all(type(layer) in _LAYER_TYPES for layer in model.layers):
         return False
@@ -41,19 +49,28 @@ def supports(model, optimizer):
 
 
 def optimizer_spec(optimizer):
-    """The settings fnn_optimizer holds, from a fastnn.optim optimiser."""
-    kind = _OPTIMIZERS[type(optimizer)]
-    spec = {"kind": kind, "iterations": optimizer.iterations}
-    if kind == 0:
-        spec.update(momentum=optimizer.momentum, dampening=optimizer.dampening, nesterov=optimizer.nesterov)
-    elif kind == 1:
-        spec.update(eps=optimizer.eps, lr_decay=optimizer.lr_decay)
-    elif kind == 2:
-        spec.update(alpha=optimizer.alpha, eps=optimizer.eps, momentum=optimizer.momentum,
-                    centered=optimizer.centered)
-    else:
-        spec.update(beta1=optimizer.beta1, beta2=optimizer.beta2, eps=optimizer.eps)
-    return spec
+    """The engine's description of a fastnn.optim optimiser (an ``_ops.OptimizerSpec``)."""
+    return _OPTIMIZER_SPECS[type(optimizer)](optimizer)
+
+
+def _layer_spec(layer, in_features, out_features, ref):
+    """The engine's description of ``layer`` (an ``_ops.LayerSpec``); ``ref(key)`` is the index
+    of the layer's parameter ``key`` in the engine's list (-1: none)."""
+    if isinstance(layer, _layers.Dense):
+        return _ops.LayerSpec.dense(in_features=in_features, out_features=out_features,
+                                    weight=ref("W"), bias=ref("b"))
+    if isinstance(layer, _layers.Maxout):
+        return _ops.LayerSpec.maxout(in_features=in_features, out_features=out_features, pieces=layer.k,
+                                     weight=ref("W"), bias=ref("b"))
+    if isinstance(layer, _layers.BatchNorm):
+        return _ops.LayerSpec.batchnorm(
+            features=out_features, gamma=ref("gamma"), beta=ref("beta"), eps=layer.eps, momentum=layer.momentum,
+            unbiased_running_var=layer.running_var_mode == "unbiased",
+            running_mean=layer.buffers["running_mean"], running_var=layer.buffers["running_var"])
+    if isinstance(layer, _layers.Activation):
+        return _ops.LayerSpec.activation(features=out_features, activation=layer.name,
+                                         alpha=0.0 if layer.alpha is None else layer.alpha)
+    return _ops.LayerSpec.dropout(features=out_features, p=layer.p, seed=layer.seed, step=layer.step)
 
 
 def _state_arrays(optimizer, name, p):
@@ -91,34 +108,21 @@ class Trainer:
                 state, fresh = _state_arrays(optimizer, name, value)
                 if fresh:
                     self._fresh_names.append(name)
-                params.append({"value": value, "regularised": key in layer.regularised,
-                               "state": state, "fresh": fresh})
+                params.append(_ops.ParamSpec(value, regularised=key in layer.regularised, state=state,
+                                             fresh=fresh))
         specs, width = [], model.in_features
         for i, layer in enumerate(model.layers):
             out = layer.output_features(width)
-            spec = {"in_features": width, "out_features": out}
-            ref = lambda key: index.get(f"{i}.{key}", -1)  # noqa: E731
-            if isinstance(layer, _layers.Dense):
-                spec.update(kind=_DENSE, weight=ref("W"), bias=ref("b"))
-            elif isinstance(layer, _layers.Maxout):
-                spec.update(kind=_MAXOUT, weight=ref("W"), bias=ref("b"), pieces=layer.k)
-            elif isinstance(layer, _layers.BatchNorm):
-                spec.update(kind=_BATCHNORM, gamma=ref("gamma"), beta=ref("beta"), eps=layer.eps,
-                            momentum=layer.momentum, unbiased_running_var=layer.running_var_mode == "unbiased",
-                            running_mean=layer.buffers["running_mean"], running_var=layer.buffers["running_var"])
-            elif isinstance(layer, _layers.Activation):
-                spec.update(kind=_ACTIVATION, activation=_ops.ACTIVATION_CODES[layer.name],
-                            alpha=0.0 if layer.alpha is None else layer.alpha)
-            else:
-                spec.update(kind=_DROPOUT, p=layer.p, seed=layer.seed, step=layer.step)
-            specs.append(spec)
+            specs.append(_layer_spec(layer, width, out, lambda key, i=i: index.get(f"{i}.{key}", -1)))
             width = out
         loss = model.loss
         if isinstance(loss, _losses.SoftmaxCrossEntropy):
-            kind = _SOFTMAX_CE if y.ndim == 1 else _SOFTMAX_CE_SOFT
+            kind = _ops.LossKind.SOFTMAX_CE if y.ndim == 1 else _ops.LossKind.SOFTMAX_CE_SOFT
+        elif isinstance(loss, _losses.SigmoidBinaryCrossEntropy):
+            kind = _ops.LossKind.SIGMOID_BCE
         else:
-            kind = _SIGMOID_BCE if isinstance(loss, _losses.SigmoidBinaryCrossEntropy) else _MSE
-        targets = np.ascontiguousarray(y, dtype=np.int64 if kind == _SOFTMAX_CE else model.dtype)
+            kind = _ops.LossKind.MSE
+        targets = np.ascontiguousarray(y, dtype=np.int64 if kind == _ops.LossKind.SOFTMAX_CE else model.dtype)
         self.engine = _ops.TrainingEngine(specs, params, kind, float(model.l2), int(batch_max),
                                           optimizer_spec(optimizer), np.ascontiguousarray(X), targets)
 

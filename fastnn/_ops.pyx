@@ -11,182 +11,70 @@ C read or write outside an array (ValueError), but gives terser messages.
 from cython cimport floating
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport calloc, free
+from libc.string cimport memset
+
+import enum
 
 import numpy as np
 
-cdef extern from "fastnn.h" nogil:
-    ctypedef ptrdiff_t fnn_index
-    enum:
-        FNN_OK
-        FNN_ENOMEM
-        FNN_EINVAL
-        FNN_ENONFINITE
+from fastnn._fastnn cimport *
 
-    int fnn_has_openmp()
-    int fnn_get_num_threads()
-    void fnn_set_num_threads(int n)
-    int fnn_simd_supported(int level)
-    int fnn_simd_level()
-    int fnn_set_simd_level(int level)
-    const char *fnn_simd_name(int level)
-    const char *fnn_compiler()
-    const char *fnn_build_cflags()
 
-    int fnn_gemm_f32(fnn_index m, fnn_index n, fnn_index k,
-                     const float *A, fnn_index rs_a, fnn_index cs_a,
-                     const float *B, fnn_index rs_b, fnn_index cs_b,
-                     float *C, fnn_index ldc, const float *bias, int accumulate)
-    int fnn_gemm_f64(fnn_index m, fnn_index n, fnn_index k,
-                     const double *A, fnn_index rs_a, fnn_index cs_a,
-                     const double *B, fnn_index rs_b, fnn_index cs_b,
-                     double *C, fnn_index ldc, const double *bias, int accumulate)
+# ---- the C enums, for Python ----
 
-    int fnn_linear_forward_f32(fnn_index n, fnn_index d_in, fnn_index d_out,
-                               const float *X, fnn_index rs_x, fnn_index cs_x,
-                               const float *W, fnn_index rs_w, fnn_index cs_w,
-                               const float *b, float *S, fnn_index lds)
-    int fnn_linear_forward_f64(fnn_index n, fnn_index d_in, fnn_index d_out,
-                               const double *X, fnn_index rs_x, fnn_index cs_x,
-                               const double *W, fnn_index rs_w, fnn_index cs_w,
-                               const double *b, double *S, fnn_index lds)
-    int fnn_linear_backward_f32(fnn_index n, fnn_index d_in, fnn_index d_out,
-                                const float *dS, fnn_index rs_ds, fnn_index cs_ds,
-                                const float *X, fnn_index rs_x, fnn_index cs_x,
-                                const float *W, fnn_index rs_w, fnn_index cs_w,
-                                float *dX, float *dW, float *db)
-    int fnn_linear_backward_f64(fnn_index n, fnn_index d_in, fnn_index d_out,
-                                const double *dS, fnn_index rs_ds, fnn_index cs_ds,
-                                const double *X, fnn_index rs_x, fnn_index cs_x,
-                                const double *W, fnn_index rs_w, fnn_index cs_w,
-                                double *dX, double *dW, double *db)
+class LayerKind(enum.IntEnum):
+    """enum fnn_layer_kind: the kinds of layer the training engine runs."""
+    DENSE = FNN_LAYER_DENSE
+    BATCHNORM = FNN_LAYER_BATCHNORM
+    ACTIVATION = FNN_LAYER_ACTIVATION
+    DROPOUT = FNN_LAYER_DROPOUT
+    MAXOUT = FNN_LAYER_MAXOUT
 
-    int fnn_dense_forward_f32(fnn_index n, fnn_index d_in, fnn_index d_out,
-                              const float *X, fnn_index rs_x, fnn_index cs_x,
-                              const float *W, fnn_index rs_w, fnn_index cs_w,
-                              const float *b, int activation, float alpha,
-                              float *S, fnn_index lds, float *H, fnn_index ldh)
-    int fnn_dense_forward_f64(fnn_index n, fnn_index d_in, fnn_index d_out,
-                              const double *X, fnn_index rs_x, fnn_index cs_x,
-                              const double *W, fnn_index rs_w, fnn_index cs_w,
-                              const double *b, int activation, double alpha,
-                              double *S, fnn_index lds, double *H, fnn_index ldh)
 
-    int fnn_activation_forward_f32(int activation, fnn_index n, fnn_index d,
-                                   const float *S, fnn_index lds, float *H, fnn_index ldh,
-                                   float alpha)
-    int fnn_activation_forward_f64(int activation, fnn_index n, fnn_index d,
-                                   const double *S, fnn_index lds, double *H, fnn_index ldh,
-                                   double alpha)
-    int fnn_activation_backward_f32(int activation, fnn_index n, fnn_index d,
-                                    const float *dH, fnn_index lddh, const float *H,
-                                    fnn_index ldh, float *dS, fnn_index ldds, float alpha)
-    int fnn_activation_backward_f64(int activation, fnn_index n, fnn_index d,
-                                    const double *dH, fnn_index lddh, const double *H,
-                                    fnn_index ldh, double *dS, fnn_index ldds, double alpha)
+class LossKind(enum.IntEnum):
+    """enum fnn_loss_kind: the losses the training engine computes."""
+    SOFTMAX_CE = FNN_LOSS_SOFTMAX_CE
+    SOFTMAX_CE_SOFT = FNN_LOSS_SOFTMAX_CE_SOFT
+    SIGMOID_BCE = FNN_LOSS_SIGMOID_BCE
+    MSE = FNN_LOSS_MSE
 
-    int fnn_batchnorm_forward_f32(fnn_index n, fnn_index d, const float *S, fnn_index lds,
-                                  const float *gamma, const float *beta, float eps,
-                                  float *Y, fnn_index ldy, float *mean, float *var)
-    int fnn_batchnorm_forward_f64(fnn_index n, fnn_index d, const double *S, fnn_index lds,
-                                  const double *gamma, const double *beta, double eps,
-                                  double *Y, fnn_index ldy, double *mean, double *var)
-    int fnn_batchnorm_backward_f32(fnn_index n, fnn_index d, const float *dY, fnn_index lddy,
-                                   const float *S, fnn_index lds, const float *gamma,
-                                   const float *mean, const float *var, float eps,
-                                   float *dS, fnn_index ldds, float *dgamma, float *dbeta)
-    int fnn_batchnorm_backward_f64(fnn_index n, fnn_index d, const double *dY, fnn_index lddy,
-                                   const double *S, fnn_index lds, const double *gamma,
-                                   const double *mean, const double *var, double eps,
-                                   double *dS, fnn_index ldds, double *dgamma, double *dbeta)
 
-    int fnn_vmath_f32(int fn, fnn_index n, const float *x, float *y)
-    int fnn_vmath_f64(int fn, fnn_index n, const double *x, double *y)
+class OptimizerKind(enum.IntEnum):
+    """enum fnn_optimizer_kind: the optimisers the training engine updates with."""
+    SGD = FNN_OPT_SGD
+    ADAGRAD = FNN_OPT_ADAGRAD
+    RMSPROP = FNN_OPT_RMSPROP
+    ADAM = FNN_OPT_ADAM
 
-    int fnn_softmax_cross_entropy_f32(fnn_index n, fnn_index c, const float *S, fnn_index lds,
-                                      const int64_t *y, float *dS, fnn_index ldds,
-                                      float *row_loss, float *loss)
-    int fnn_softmax_cross_entropy_f64(fnn_index n, fnn_index c, const double *S,
-                                      fnn_index lds, const int64_t *y, double *dS,
-                                      fnn_index ldds, double *row_loss, double *loss)
 
-    ctypedef struct fnn_param:
-        void *value
-        fnn_index size
-        int regularised
-        int fresh
-        void *state[3]
+def _activation_table():
+    """(names in code order, {name: default alpha} of those that take alpha), from fastnn.h's
+    table FNN_ACTIVATIONS."""
+    cdef const char *name
+    cdef int takes_alpha
+    cdef double default_alpha
+    names, defaults = [], {}
+    for code in range(FNN_ACTIVATION_COUNT):
+        if fnn_activation_info(code, &name, &takes_alpha, &default_alpha) != FNN_OK:
+            raise RuntimeError(f"fastnn: fnn_activation_info refused activation code {code}")
+        text = name.decode()
+        names.append(text)
+        if takes_alpha:
+            defaults[text] = default_alpha
+    return tuple(names), defaults
 
-    ctypedef struct fnn_layer:
-        int kind
-        fnn_index in_features
-        fnn_index out_features
-        fnn_index pieces
-        int activation
-        double alpha
-        double eps
-        double momentum
-        int unbiased_running_var
-        double p
-        uint64_t seed
-        int64_t step
-        int weight
-        int bias
-        int gamma
-        int beta
-        void *running_mean
-        void *running_var
 
-    ctypedef struct fnn_net:
-        fnn_layer *layers
-        int n_layers
-        fnn_param *params
-        int n_params
-        int loss
-        double l2
-        fnn_index batch_max
-
-    ctypedef struct fnn_optimizer:
-        int kind
-        double momentum
-        double dampening
-        int nesterov
-        double eps
-        double lr_decay
-        double alpha
-        int centered
-        double beta1
-        double beta2
-        int64_t iterations
-
-    int fnn_all_finite_f32(fnn_index n, const float *x)
-    int fnn_all_finite_f64(fnn_index n, const double *x)
-
-    size_t fnn_train_workspace_bytes_f32(const fnn_net *net)
-    size_t fnn_train_workspace_bytes_f64(const fnn_net *net)
-    int fnn_train_f32(fnn_net *net, fnn_optimizer *opt, const float *X, fnn_index n_samples,
-                      const void *targets, fnn_index target_width,
-                      const int64_t *order, const int64_t *bounds, const double *lr,
-                      fnn_index n_steps, fnn_index checked_steps, void *workspace,
-                      size_t workspace_bytes, double *step_loss, int64_t *step_correct)
-    int fnn_train_f64(fnn_net *net, fnn_optimizer *opt, const double *X, fnn_index n_samples,
-                      const void *targets, fnn_index target_width,
-                      const int64_t *order, const int64_t *bounds, const double *lr,
-                      fnn_index n_steps, fnn_index checked_steps, void *workspace,
-                      size_t workspace_bytes, double *step_loss, int64_t *step_correct)
-    int fnn_optimizer_update_f32(const fnn_optimizer *opt, fnn_param *param, const float *grad,
-                                 double lr, double l2)
-    int fnn_optimizer_update_f64(const fnn_optimizer *opt, fnn_param *param, const double *grad,
-                                 double lr, double l2)
-    void fnn_dropout_mask(uint64_t seed, int64_t step, fnn_index count, double p,
-                          unsigned char *keep)
-
-# Activation codes, in the order of fastnn.h's enum fnn_activation.
-ACTIVATION_CODES = {
-    "identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "leaky_relu": 4, "elu": 5,
-}
-SIMD_LEVELS = ("generic", "avx2", "avx512")
-# Functions of the vector math library, in the order of fastnn.h's enum fnn_vmath_function.
-VMATH_FUNCTIONS = ("exp", "expm1", "log", "tanh", "sigmoid")
+#: the activations' names, in the order of their codes (fastnn.h's FNN_ACTIVATIONS); with
+#: DEFAULT_ALPHA, alpha's default for those that take one. Every list of activations in
+#: fastnn and its tests is this one.
+ACTIVATIONS, DEFAULT_ALPHA = _activation_table()
+#: name -> the code the kernels take
+ACTIVATION_CODES = {name: code for code, name in enumerate(ACTIVATIONS)}
+SIMD_LEVELS = tuple(fnn_simd_name(level).decode() for level in range(FNN_SIMD_AVX512 + 1))
+_VMATH_CODES = {"exp": FNN_VMATH_EXP, "expm1": FNN_VMATH_EXPM1, "log": FNN_VMATH_LOG,
+                "tanh": FNN_VMATH_TANH, "sigmoid": FNN_VMATH_SIGMOID}
+#: the functions of the vector math library (fastnn.h's enum fnn_vmath_function)
+VMATH_FUNCTIONS = tuple(_VMATH_CODES)
 
 class NonFiniteBatch(ValueError):
     """A batch that TrainingEngine.run checked held a NaN or an infinity (fit then names it)."""
@@ -468,30 +356,6 @@ def softmax_cross_entropy(const floating[:, :] S, const int64_t[::1] y):
 
 # ---- the losses and the softmax (loss.c) ----
 
-cdef extern from "fastnn.h" nogil:
-    int fnn_softmax_cross_entropy_soft_f32(fnn_index n, fnn_index c, const float *S,
-                                           fnn_index lds, const float *Y, fnn_index ldy,
-                                           float *dS, fnn_index ldds, float *row_loss,
-                                           float *loss)
-    int fnn_softmax_cross_entropy_soft_f64(fnn_index n, fnn_index c, const double *S,
-                                           fnn_index lds, const double *Y, fnn_index ldy,
-                                           double *dS, fnn_index ldds, double *row_loss,
-                                           double *loss)
-    int fnn_sigmoid_binary_cross_entropy_f32(fnn_index n, const float *S, fnn_index lds,
-                                             const float *y, fnn_index incy, float *dS,
-                                             fnn_index ldds, float *row_loss, float *loss)
-    int fnn_sigmoid_binary_cross_entropy_f64(fnn_index n, const double *S, fnn_index lds,
-                                             const double *y, fnn_index incy, double *dS,
-                                             fnn_index ldds, double *row_loss, double *loss)
-    int fnn_mse_f32(fnn_index n, fnn_index d, const float *O, fnn_index ldo, const float *Y,
-                    fnn_index ldy, float *dO, fnn_index lddo, float *row_loss, float *loss)
-    int fnn_mse_f64(fnn_index n, fnn_index d, const double *O, fnn_index ldo, const double *Y,
-                    fnn_index ldy, double *dO, fnn_index lddo, double *row_loss, double *loss)
-    int fnn_softmax_f32(fnn_index n, fnn_index c, const float *S, fnn_index lds, float *P,
-                        fnn_index ldp)
-    int fnn_softmax_f64(fnn_index n, fnn_index c, const double *S, fnn_index lds, double *P,
-                        fnn_index ldp)
-
 
 def softmax_cross_entropy_soft(const floating[:, :] S, const floating[:, :] Y):
     """S and Y (class probabilities) of one shape, with contiguous columns."""
@@ -581,6 +445,172 @@ def softmax(const floating[:, :] S):
     return out
 
 
+# ---- optimiser updates and the L2 term ----
+#
+# Every array is (n, d) with contiguous columns and any row stride; fastnn.ops
+# brings 1-D and transposed arrays to that form. Updates change param and the
+# state arrays in place and return None.
+
+cdef inline int _like(const floating[:, :] a, fnn_index n, fnn_index d, str name) except -1:
+    _need(a.shape[0] == n and a.shape[1] == d,
+          f"{name} must have shape ({n}, {d}), got ({a.shape[0]}, {a.shape[1]})")
+    _need(d <= 1 or _cs(a) == 1, f"{name} needs contiguous columns")
+    return 0
+
+
+def sgd_update(floating[:, :] param, const floating[:, :] grad, floating[:, :] momentum_buffer,
+               double lr, double momentum, double dampening, bint nesterov, bint first_step,
+               double l2):
+    """fnn_sgd_update in place; momentum_buffer may be None when momentum is 0."""
+    cdef fnn_index n = param.shape[0], d = param.shape[1]
+    cdef floating *buf = NULL
+    cdef fnn_index ldm = 0
+    _like(param, n, d, "param")
+    _like(grad, n, d, "grad")
+    _need(momentum == 0.0 or momentum_buffer is not None, "momentum needs a momentum_buffer")
+    if momentum_buffer is not None:
+        _like(momentum_buffer, n, d, "momentum_buffer")
+    if n == 0 or d == 0:
+        return
+    if momentum_buffer is not None:
+        buf, ldm = &momentum_buffer[0, 0], _rs(momentum_buffer)
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_sgd_update_f32(n, d, &param[0, 0], _rs(param), &grad[0, 0], _rs(grad),
+                                        buf, ldm, lr, momentum, dampening, nesterov, first_step, l2)
+        else:
+            status = fnn_sgd_update_f64(n, d, &param[0, 0], _rs(param), &grad[0, 0], _rs(grad),
+                                        buf, ldm, lr, momentum, dampening, nesterov, first_step, l2)
+    _check(status)
+
+
+def adagrad_update(floating[:, :] param, const floating[:, :] grad, floating[:, :] state_sum,
+                   double lr, int64_t step, double lr_decay, double eps, double l2):
+    """fnn_adagrad_update in place (step >= 1)."""
+    cdef fnn_index n = param.shape[0], d = param.shape[1]
+    _like(param, n, d, "param")
+    _like(grad, n, d, "grad")
+    _need(state_sum is not None, "AdaGrad needs state_sum")
+    _like(state_sum, n, d, "state_sum")
+    _need(step >= 1, "step counts from 1")
+    if n == 0 or d == 0:
+        return
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_adagrad_update_f32(n, d, &param[0, 0], _rs(param), &grad[0, 0], _rs(grad),
+                                            &state_sum[0, 0], _rs(state_sum), lr, step, lr_decay,
+                                            eps, l2)
+        else:
+            status = fnn_adagrad_update_f64(n, d, &param[0, 0], _rs(param), &grad[0, 0], _rs(grad),
+                                            &state_sum[0, 0], _rs(state_sum), lr, step, lr_decay,
+                                            eps, l2)
+    _check(status)
+
+
+def rmsprop_update(floating[:, :] param, const floating[:, :] grad, floating[:, :] square_avg,
+                   floating[:, :] grad_avg, floating[:, :] momentum_buffer, double lr,
+                   double alpha, double eps, double momentum, bint centered, double l2):
+    """fnn_rmsprop_update in place; grad_avg (not centered) and momentum_buffer (momentum 0)
+    may be None."""
+    cdef fnn_index n = param.shape[0], d = param.shape[1]
+    cdef floating *avg = NULL
+    cdef floating *buf = NULL
+    cdef fnn_index ldga = 0, ldm = 0
+    _like(param, n, d, "param")
+    _like(grad, n, d, "grad")
+    _need(square_avg is not None, "RMSProp needs square_avg")
+    _like(square_avg, n, d, "square_avg")
+    _need(not centered or grad_avg is not None, "centered RMSProp needs grad_avg")
+    _need(momentum <= 0.0 or momentum_buffer is not None, "momentum needs a momentum_buffer")
+    if grad_avg is not None:
+        _like(grad_avg, n, d, "grad_avg")
+    if momentum_buffer is not None:
+        _like(momentum_buffer, n, d, "momentum_buffer")
+    if n == 0 or d == 0:
+        return
+    if grad_avg is not None:
+        avg, ldga = &grad_avg[0, 0], _rs(grad_avg)
+    if momentum_buffer is not None:
+        buf, ldm = &momentum_buffer[0, 0], _rs(momentum_buffer)
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_rmsprop_update_f32(n, d, &param[0, 0], _rs(param), &grad[0, 0], _rs(grad),
+                                            &square_avg[0, 0], _rs(square_avg), avg, ldga, buf, ldm,
+                                            lr, alpha, eps, momentum, centered, l2)
+        else:
+            status = fnn_rmsprop_update_f64(n, d, &param[0, 0], _rs(param), &grad[0, 0], _rs(grad),
+                                            &square_avg[0, 0], _rs(square_avg), avg, ldga, buf, ldm,
+                                            lr, alpha, eps, momentum, centered, l2)
+    _check(status)
+
+
+def adam_update(floating[:, :] param, const floating[:, :] grad, floating[:, :] m,
+                floating[:, :] v, double lr, int64_t step, double beta1, double beta2, double eps,
+                double l2):
+    """fnn_adam_update in place (step >= 1)."""
+    cdef fnn_index n = param.shape[0], d = param.shape[1]
+    _like(param, n, d, "param")
+    _like(grad, n, d, "grad")
+    _need(m is not None and v is not None, "Adam needs m and v")
+    _like(m, n, d, "m")
+    _like(v, n, d, "v")
+    _need(step >= 1, "step counts from 1")
+    if n == 0 or d == 0:
+        return
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_adam_update_f32(n, d, &param[0, 0], _rs(param), &grad[0, 0], _rs(grad),
+                                         &m[0, 0], _rs(m), &v[0, 0], _rs(v), lr, step, beta1, beta2,
+                                         eps, l2)
+        else:
+            status = fnn_adam_update_f64(n, d, &param[0, 0], _rs(param), &grad[0, 0], _rs(grad),
+                                         &m[0, 0], _rs(m), &v[0, 0], _rs(v), lr, step, beta1, beta2,
+                                         eps, l2)
+    _check(status)
+
+
+def l2_penalty(const floating[:, :] W, double l2):
+    """l2 ||W||^2 as a float, summed in double in row-major order of the elements."""
+    cdef fnn_index n = W.shape[0], d = W.shape[1]
+    _need(d <= 1 or _cs(W) == 1, "W needs contiguous columns")
+    cdef double penalty = 0.0
+    if n == 0 or d == 0:
+        return l2 * 0.0
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_l2_penalty_f32(n, d, &W[0, 0], _rs(W), l2, &penalty)
+        else:
+            status = fnn_l2_penalty_f64(n, d, &W[0, 0], _rs(W), l2, &penalty)
+    _check(status)
+    return penalty
+
+
+def l2_gradient(const floating[:, :] dW, const floating[:, :] W, double l2):
+    """A new C-ordered dW + 2 l2 W (a copy of dW when l2 is 0)."""
+    cdef fnn_index n = W.shape[0], d = W.shape[1]
+    _like(W, n, d, "W")
+    _like(dW, n, d, "dW")
+    out = np.empty((n, d), dtype=_dtype(<floating *>NULL))
+    if n == 0 or d == 0:
+        return out
+    cdef floating[:, ::1] O = out
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_l2_gradient_f32(n, d, &dW[0, 0], _rs(dW), &W[0, 0], _rs(W), l2,
+                                         &O[0, 0], d)
+        else:
+            status = fnn_l2_gradient_f64(n, d, &dW[0, 0], _rs(dW), &W[0, 0], _rs(W), l2,
+                                         &O[0, 0], d)
+    _check(status)
+    return out
+
+
 def vmath(str name, const floating[::1] x):
     """f(x) elementwise with the kernels' own vector math, at the SIMD level in use.
 
@@ -593,7 +623,7 @@ def vmath(str name, const floating[::1] x):
     """
     if name not in VMATH_FUNCTIONS:
         raise ValueError(f"name must be one of {VMATH_FUNCTIONS}, got {name!r}")
-    cdef int fn = VMATH_FUNCTIONS.index(name)
+    cdef int fn = _VMATH_CODES[name]
     cdef fnn_index n = x.shape[0]
     out = np.empty((n,), dtype=_dtype(<floating *>NULL))
     if n == 0:
@@ -651,25 +681,188 @@ cdef inline void *_data(object a) except? NULL:
     return <void *><size_t>a.ctypes.data
 
 
-cdef void _set_optimizer(fnn_optimizer *opt, dict spec):
-    opt.kind = spec["kind"]
-    opt.momentum = spec.get("momentum", 0.0)
-    opt.dampening = spec.get("dampening", 0.0)
-    opt.nesterov = spec.get("nesterov", False)
-    opt.eps = spec.get("eps", 0.0)
-    opt.lr_decay = spec.get("lr_decay", 0.0)
-    opt.alpha = spec.get("alpha", 0.0)
-    opt.centered = spec.get("centered", False)
-    opt.beta1 = spec.get("beta1", 0.0)
-    opt.beta2 = spec.get("beta2", 0.0)
-    opt.iterations = spec["iterations"]
+def _fields(dict values):
+    return ", ".join(f"{k}={v!r}" for k, v in values.items())
+
+
+cdef class LayerSpec:
+    """One layer of the engine's network (an fnn_layer), made by the constructor of its kind.
+
+    Each constructor takes, as keyword arguments, exactly the fields of fnn_layer that
+    its kind uses, and all of them: a misspelt or a missing one is a TypeError, so no
+    field is ever filled in by a default. ``weight``, ``bias``, ``gamma`` and ``beta``
+    are indices into the engine's list of parameters (``bias=-1``: a dense layer
+    without bias). Layers that keep their width take ``features`` (their in_features
+    and out_features).
+    """
+    cdef fnn_layer layer
+    cdef readonly object running_mean, running_var
+    cdef dict _given
+
+    def __init__(self):
+        raise TypeError("a LayerSpec is made by LayerSpec.dense, .maxout, .batchnorm, .activation "
+                        "or .dropout")
+
+    @staticmethod
+    cdef LayerSpec _new(int kind, fnn_index in_features, fnn_index out_features, dict given):
+        _need(in_features >= 1 and out_features >= 1, "a layer needs at least one input and one output")
+        cdef LayerSpec spec = LayerSpec.__new__(LayerSpec)
+        memset(&spec.layer, 0, sizeof(fnn_layer))
+        spec.layer.kind = kind
+        spec.layer.in_features = in_features
+        spec.layer.out_features = out_features
+        spec.layer.weight = spec.layer.bias = spec.layer.gamma = spec.layer.beta = -1
+        spec._given = given
+        return spec
+
+    @staticmethod
+    def dense(*, fnn_index in_features, fnn_index out_features, int weight, int bias):
+        """S = X W^T + b: W is parameter ``weight``, b parameter ``bias`` (-1: none)."""
+        cdef LayerSpec spec = LayerSpec._new(FNN_LAYER_DENSE, in_features, out_features, dict(
+            in_features=in_features, out_features=out_features, weight=weight, bias=bias))
+        spec.layer.weight, spec.layer.bias = weight, bias
+        return spec
+
+    @staticmethod
+    def maxout(*, fnn_index in_features, fnn_index out_features, fnn_index pieces, int weight,
+               int bias):
+        """The maximum over ``pieces`` linear pieces per output unit."""
+        _need(pieces >= 1, "maxout needs at least one piece")
+        cdef LayerSpec spec = LayerSpec._new(FNN_LAYER_MAXOUT, in_features, out_features, dict(
+            in_features=in_features, out_features=out_features, pieces=pieces, weight=weight,
+            bias=bias))
+        spec.layer.pieces, spec.layer.weight, spec.layer.bias = pieces, weight, bias
+        return spec
+
+    @staticmethod
+    def batchnorm(*, fnn_index features, int gamma, int beta, double eps, double momentum,
+                  bint unbiased_running_var, running_mean, running_var):
+        """Batch normalisation with batch statistics; the running averages (arrays of
+        ``features`` values) are updated in place."""
+        cdef LayerSpec spec = LayerSpec._new(FNN_LAYER_BATCHNORM, features, features, dict(
+            features=features, gamma=gamma, beta=beta, eps=eps, momentum=momentum,
+            unbiased_running_var=unbiased_running_var))
+        spec.layer.gamma, spec.layer.beta = gamma, beta
+        spec.layer.eps, spec.layer.momentum = eps, momentum
+        spec.layer.unbiased_running_var = unbiased_running_var
+        for name, arr in (("running_mean", running_mean), ("running_var", running_var)):
+            _need(isinstance(arr, np.ndarray) and arr.size == features,
+                  f"{name} must be an array of {features} values")
+        spec.running_mean, spec.running_var = running_mean, running_var
+        return spec
+
+    @staticmethod
+    def activation(*, fnn_index features, str activation, double alpha):
+        """H = f(S) for the activation named ``activation`` (one of ACTIVATIONS)."""
+        _need(activation in ACTIVATION_CODES, f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+        cdef LayerSpec spec = LayerSpec._new(FNN_LAYER_ACTIVATION, features, features, dict(
+            features=features, activation=activation, alpha=alpha))
+        spec.layer.activation = ACTIVATION_CODES[activation]
+        spec.layer.alpha = alpha
+        return spec
+
+    @staticmethod
+    def dropout(*, fnn_index features, double p, uint64_t seed, int64_t step):
+        """Inverted dropout with the masks of stream ``seed`` from pass ``step`` on."""
+        _need(0.0 <= p < 1.0, "dropout needs 0 <= p < 1")
+        cdef LayerSpec spec = LayerSpec._new(FNN_LAYER_DROPOUT, features, features, dict(
+            features=features, p=p, seed=seed, step=step))
+        spec.layer.p, spec.layer.seed, spec.layer.step = p, seed, step
+        return spec
+
+    @property
+    def kind(self):
+        return LayerKind(self.layer.kind)
+
+    def __repr__(self):
+        return f"LayerSpec.{self.kind.name.lower()}({_fields(self._given)})"
+
+
+cdef class ParamSpec:
+    """One trainable array of the engine (an fnn_param) and its optimiser state.
+
+    ``state`` lists the state arrays in the optimiser's order (None for an unused
+    one; at most three); ``regularised`` gives it the L2 term; ``fresh``: an SGD
+    momentum buffer that the first update fills with the gradient.
+    """
+    cdef readonly object value
+    cdef readonly tuple state
+    cdef readonly bint regularised, fresh
+
+    def __init__(self, value, *, bint regularised, state, bint fresh):
+        state = tuple(state)
+        _need(isinstance(value, np.ndarray), "a parameter must be a NumPy array")
+        _need(len(state) <= 3, "a parameter has at most three state arrays")
+        for arr in state:
+            _need(arr is None or (isinstance(arr, np.ndarray) and arr.dtype == value.dtype
+                                  and arr.size == value.size),
+                  "optimiser state must match its parameter")
+        self.value, self.state, self.regularised, self.fresh = value, state, regularised, fresh
+
+
+cdef class OptimizerSpec:
+    """The engine's optimiser (an fnn_optimizer), made by the constructor of its kind, whose
+    keyword arguments are exactly the fields that kind uses, all required (a misspelt or a
+    missing one is a TypeError). ``iterations``: the updates made so far."""
+    cdef fnn_optimizer opt
+    cdef dict _given
+
+    def __init__(self):
+        raise TypeError("an OptimizerSpec is made by OptimizerSpec.sgd, .adagrad, .rmsprop or .adam")
+
+    @staticmethod
+    cdef OptimizerSpec _new(int kind, int64_t iterations, dict given):
+        _need(iterations >= 0, "iterations counts the updates made, from 0")
+        cdef OptimizerSpec spec = OptimizerSpec.__new__(OptimizerSpec)
+        memset(&spec.opt, 0, sizeof(fnn_optimizer))
+        spec.opt.kind = kind
+        spec.opt.iterations = iterations
+        spec._given = given
+        return spec
+
+    @staticmethod
+    def sgd(*, double momentum, double dampening, bint nesterov, int64_t iterations):
+        cdef OptimizerSpec spec = OptimizerSpec._new(FNN_OPT_SGD, iterations, dict(
+            momentum=momentum, dampening=dampening, nesterov=nesterov, iterations=iterations))
+        spec.opt.momentum, spec.opt.dampening, spec.opt.nesterov = momentum, dampening, nesterov
+        return spec
+
+    @staticmethod
+    def adagrad(*, double lr_decay, double eps, int64_t iterations):
+        cdef OptimizerSpec spec = OptimizerSpec._new(FNN_OPT_ADAGRAD, iterations, dict(
+            lr_decay=lr_decay, eps=eps, iterations=iterations))
+        spec.opt.lr_decay, spec.opt.eps = lr_decay, eps
+        return spec
+
+    @staticmethod
+    def rmsprop(*, double alpha, double eps, double momentum, bint centered, int64_t iterations):
+        cdef OptimizerSpec spec = OptimizerSpec._new(FNN_OPT_RMSPROP, iterations, dict(
+            alpha=alpha, eps=eps, momentum=momentum, centered=centered, iterations=iterations))
+        spec.opt.alpha, spec.opt.eps = alpha, eps
+        spec.opt.momentum, spec.opt.centered = momentum, centered
+        return spec
+
+    @staticmethod
+    def adam(*, double beta1, double beta2, double eps, int64_t iterations):
+        cdef OptimizerSpec spec = OptimizerSpec._new(FNN_OPT_ADAM, iterations, dict(
+            beta1=beta1, beta2=beta2, eps=eps, iterations=iterations))
+        spec.opt.beta1, spec.opt.beta2, spec.opt.eps = beta1, beta2, eps
+        return spec
+
+    @property
+    def kind(self):
+        return OptimizerKind(self.opt.kind)
+
+    def __repr__(self):
+        return f"OptimizerSpec.{self.kind.name.lower()}({_fields(self._given)})"
 
 
 cdef class TrainingEngine:
     """A network described for fnn_train_*: parameter and state pointers, the workspace.
 
-    Built by fastnn._engine from a model (that module documents the spec
-    dictionaries); holds references to every array it points into, so none can
+    Built by fastnn._engine from a model: ``layers`` are LayerSpec, ``params``
+    ParamSpec (indexed by the layers), ``loss`` a LossKind, ``optimizer`` an
+    OptimizerSpec. Holds references to every array it points into, so none can
     be freed while the engine lives. ``run`` trains a run of steps with the GIL
     released.
     """
@@ -686,8 +879,8 @@ cdef class TrainingEngine:
         self.net.layers = NULL
         self.net.params = NULL
 
-    def __init__(self, list layers, list params, int loss, double l2, fnn_index batch_max,
-                 dict optimizer, X, targets):
+    def __init__(self, list layers, list params, loss, double l2, fnn_index batch_max,
+                 OptimizerSpec optimizer not None, X, targets):
         self.is_double = X.dtype == np.float64
         dtype = X.dtype
         self.arrays = []
@@ -699,52 +892,34 @@ cdef class TrainingEngine:
             raise MemoryError("fastnn: no memory for the engine's tables")
         self.net.n_layers = n_layers
         self.net.n_params = n_params
-        self.net.loss = loss
+        self.net.loss = LossKind(loss)
         self.net.l2 = l2
         self.net.batch_max = batch_max
         cdef int i, k
         cdef fnn_param *P
-        cdef fnn_layer *L
-        for i, spec in enumerate(params):
+        cdef ParamSpec param
+        cdef LayerSpec layer
+        for i, param in enumerate(params):
             P = &self.net.params[i]
-            value = spec["value"]
-            _need(value.dtype == dtype, "parameters must have the data's dtype")
-            P.value = _data(value)
-            P.size = value.size
-            P.regularised = spec["regularised"]
-            P.fresh = spec.get("fresh", False)
-            self.arrays.append(value)
-            for k, state in enumerate(spec.get("state", ())):
+            _need(param.value.dtype == dtype, "parameters must have the data's dtype")
+            P.value = _data(param.value)
+            P.size = param.value.size
+            P.regularised = param.regularised
+            P.fresh = param.fresh
+            self.arrays.append(param.value)
+            for k, state in enumerate(param.state):
                 if state is not None:
-                    _need(state.dtype == dtype and state.size == value.size, "optimiser state must match its parameter")
                     P.state[k] = _data(state)
                     self.arrays.append(state)
-        for i, spec in enumerate(layers):
-            L = &self.net.layers[i]
-            L.kind = spec["kind"]
-            L.in_features = spec["in_features"]
-            L.out_features = spec["out_features"]
-            L.pieces = spec.get("pieces", 1)
-            L.activation = spec.get("activation", 0)
-            L.alpha = spec.get("alpha", 0.0)
-            L.eps = spec.get("eps", 0.0)
-            L.momentum = spec.get("momentum", 0.0)
-            L.unbiased_running_var = spec.get("unbiased_running_var", False)
-            L.p = spec.get("p", 0.0)
-            L.seed = spec.get("seed", 0)
-            L.step = spec.get("step", 0)
-            L.weight = spec.get("weight", -1)
-            L.bias = spec.get("bias", -1)
-            L.gamma = spec.get("gamma", -1)
-            L.beta = spec.get("beta", -1)
-            for key in ("running_mean", "running_var"):
-                if key in spec:
-                    arr = spec[key]
-                    _need(arr.dtype == dtype and arr.size == L.out_features, f"{key} must match the layer")
+        for i, layer in enumerate(layers):
+            self.net.layers[i] = layer.layer
+            if layer.layer.kind == FNN_LAYER_BATCHNORM:
+                for arr in (layer.running_mean, layer.running_var):
+                    _need(arr.dtype == dtype, "batch-norm running statistics must have the data's dtype")
                     self.arrays.append(arr)
-            L.running_mean = _data(spec.get("running_mean"))
-            L.running_var = _data(spec.get("running_var"))
-        _set_optimizer(&self.opt, optimizer)
+                self.net.layers[i].running_mean = _data(layer.running_mean)
+                self.net.layers[i].running_var = _data(layer.running_var)
+        self.opt = optimizer.opt
         _need(X.ndim == 2 and X.flags.c_contiguous and X.shape[1] == self.net.layers[0].in_features,
               "X must be C-contiguous with the first layer's width")
         self.X = X
@@ -769,9 +944,9 @@ cdef class TrainingEngine:
         free(self.net.layers)
         free(self.net.params)
 
-    def set_optimizer(self, dict optimizer):
+    def set_optimizer(self, OptimizerSpec optimizer not None):
         """Refresh the optimiser's settings (and iteration count) between runs."""
-        _set_optimizer(&self.opt, optimizer)
+        self.opt = optimizer.opt
 
     @property
     def iterations(self):
@@ -818,32 +993,3 @@ cdef class TrainingEngine:
         _check(status)
         return losses, correct
 
-
-def optimizer_update(dict optimizer, value, grad, list state, bint fresh, double lr, double l2,
-                     bint regularised):
-    """One fnn_optimizer_update of ``value`` in place (a test hook); returns the new fresh flag."""
-    cdef fnn_optimizer opt
-    cdef fnn_param P
-    _set_optimizer(&opt, optimizer)
-    _need(value.flags.c_contiguous and grad.flags.c_contiguous and grad.dtype == value.dtype
-          and grad.size == value.size, "value and grad must be C-contiguous and alike")
-    P.value = _data(value)
-    P.size = value.size
-    P.regularised = regularised
-    P.fresh = fresh
-    P.state[0] = P.state[1] = P.state[2] = NULL
-    for k in range(min(len(state), 3)):
-        if state[k] is not None:
-            _need(state[k].dtype == value.dtype and state[k].size == value.size
-                  and state[k].flags.c_contiguous, "state arrays must match value")
-            P.state[k] = _data(state[k])
-    cdef void *g = _data(grad)
-    cdef bint is_double = value.dtype == np.float64
-    cdef int status
-    with nogil:
-        if is_double:
-            status = fnn_optimizer_update_f64(&opt, &P, <const double *>g, lr, l2)
-        else:
-            status = fnn_optimizer_update_f32(&opt, &P, <const float *>g, lr, l2)
-    _check(status)
-    return bool(P.fresh)

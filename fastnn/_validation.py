@@ -11,10 +11,11 @@ import numbers
 
 import numpy as np
 
-FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+from . import _checks
+# the activations and alpha's defaults, from fastnn.h's table FNN_ACTIVATIONS
+from ._ops import ACTIVATIONS, DEFAULT_ALPHA
 
-ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu")
-DEFAULT_ALPHA = {"leaky_relu": 0.01, "elu": 1.0}
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _describe(value) -> str:
@@ -23,8 +24,9 @@ def _describe(value) -> str:
     return f"{type(value).__name__}"
 
 
-def as_float_array(value, name: str, ndim: int) -> np.ndarray:
-    """Return ``value`` as a float32/float64 ndarray of ``ndim`` dimensions.
+def as_float_array(value, name: str, ndim) -> np.ndarray:
+    """Return ``value`` as a float32/float64 ndarray of ``ndim`` dimensions (an int, or a
+    tuple of the numbers of dimensions allowed).
 
     Lists and other array-likes are converted (floats become float64, as in
     NumPy); arrays of any other dtype are refused rather than converted,
@@ -46,10 +48,11 @@ def as_float_array(value, name: str, ndim: int) -> np.ndarray:
         raise TypeError(
             f"{name} must have dtype float32 or float64, got dtype {value.dtype}"
         )
-    if value.ndim != ndim:
+    allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+    if value.ndim not in allowed:
         raise ValueError(
-            f"{name} must be {ndim}-dimensional, got {value.ndim} dimensions "
-            f"(shape {value.shape})"
+            f"{name} must be {'- or '.join(map(str, allowed))}-dimensional, got {value.ndim} "
+            f"dimensions (shape {value.shape})"
         )
     return value
 
@@ -94,7 +97,8 @@ def check_activation(name, alpha, arg="name"):
     if alpha is None:
         return name, DEFAULT_ALPHA.get(name, 0.0)
     if name not in DEFAULT_ALPHA:
-        raise ValueError(f"alpha is only used by 'leaky_relu' and 'elu', not by {name!r}")
+        users = " and ".join(map(repr, DEFAULT_ALPHA))
+        raise ValueError(f"alpha is only used by {users}, not by {name!r}")
     if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numbers.Real):
         raise TypeError(f"alpha must be a real number, got {type(alpha).__name__}")
     alpha = float(alpha)
@@ -293,3 +297,121 @@ def softmax_args(S):
     S = as_float_array(S, "S", 2)
     _at_least_one_class(S, "S")
     return S
+
+
+# --- optimiser updates and the L2 term ---------------------------------------
+#
+# A parameter is a 1- or 2-dimensional float array. The updates change it and
+# its state arrays in place, so those must be writeable NumPy arrays of the
+# parameter's dtype and shape (a list would be converted into a copy that no
+# one sees again), and no two arrays of a call may share memory.
+
+PARAM_NDIM = (1, 2)
+
+
+def _in_place_array(value, name, like=None):
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{name} must be a NumPy array (it is updated in place), got {_describe(value)}")
+    if like is None:
+        value = as_float_array(value, name, PARAM_NDIM)
+    else:
+        same_dtype([("param", like), (name, value)])
+        expect_shape(value, name, like.shape)
+    if not value.flags.writeable:
+        raise ValueError(f"{name} must be writeable: it is updated in place")
+    return value
+
+
+def _state(value, name, param, needed_for=None):
+    """A state array like ``param``; None is refused only when ``needed_for`` says why it is needed."""
+    if value is None:
+        if needed_for:
+            raise TypeError(f"{name} must be an array like param ({needed_for}), got None")
+        return None
+    return _in_place_array(value, name, param)
+
+
+def _update_arrays(param, grad):
+    """(param, grad), checked: a writeable parameter and a gradient of its dtype and shape."""
+    param = _in_place_array(param, "param")
+    grad = as_float_array(grad, "grad", param.ndim)
+    same_dtype([("param", param), ("grad", grad)])
+    expect_shape(grad, "grad", param.shape)
+    return param, grad
+
+
+def _apart(named):
+    arrays = [(name, a) for name, a in named if a is not None]
+    for i, (name_a, a) in enumerate(arrays):
+        for name_b, b in arrays[i + 1:]:
+            if np.may_share_memory(a, b):
+                raise ValueError(f"{name_a} and {name_b} share memory; an update needs separate arrays")
+
+
+def _l2(l2):
+    return _checks.real(l2, "l2", low=0.0)
+
+
+def _step(step):
+    return _checks.integer(step, "step (the 1-based update count)", minimum=1)
+
+
+def sgd_update_args(param, grad, momentum_buffer, lr, momentum, dampening, nesterov, first_step, l2):
+    param, grad = _update_arrays(param, grad)
+    lr = _checks.real(lr, "lr", low=0.0)
+    momentum = _checks.real(momentum, "momentum", low=0.0)
+    dampening = _checks.real(dampening, "dampening", low=0.0, high=1.0)
+    nesterov = _checks.boolean(nesterov, "nesterov")
+    first_step = _checks.boolean(first_step, "first_step")
+    if nesterov and (momentum == 0.0 or dampening != 0.0):
+        raise ValueError("nesterov=True needs momentum > 0 and dampening = 0")
+    buf = _state(momentum_buffer, "momentum_buffer", param, momentum != 0.0 and "momentum is not 0")
+    _apart([("param", param), ("grad", grad), ("momentum_buffer", buf)])
+    return param, grad, buf, lr, momentum, dampening, nesterov, first_step, _l2(l2)
+
+
+def adagrad_update_args(param, grad, state_sum, lr, step, lr_decay, eps, l2):
+    param, grad = _update_arrays(param, grad)
+    state_sum = _state(state_sum, "state_sum", param, "AdaGrad's sum of squared gradients")
+    _apart([("param", param), ("grad", grad), ("state_sum", state_sum)])
+    return (param, grad, state_sum, _checks.real(lr, "lr", low=0.0), _step(step),
+            _checks.real(lr_decay, "lr_decay", low=0.0), _checks.real(eps, "eps", low=0.0), _l2(l2))
+
+
+def rmsprop_update_args(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, momentum,
+                        centered, l2):
+    param, grad = _update_arrays(param, grad)
+    lr = _checks.real(lr, "lr", low=0.0)
+    alpha = _checks.real(alpha, "alpha", low=0.0, high=1.0)
+    eps = _checks.real(eps, "eps", low=0.0)
+    momentum = _checks.real(momentum, "momentum", low=0.0)
+    centered = _checks.boolean(centered, "centered")
+    square_avg = _state(square_avg, "square_avg", param, "RMSProp's average of squared gradients")
+    grad_avg = _state(grad_avg, "grad_avg", param, centered and "centered=True")
+    buf = _state(momentum_buffer, "momentum_buffer", param, momentum > 0.0 and "momentum > 0")
+    _apart([("param", param), ("grad", grad), ("square_avg", square_avg), ("grad_avg", grad_avg),
+            ("momentum_buffer", buf)])
+    return param, grad, square_avg, grad_avg, buf, lr, alpha, eps, momentum, centered, _l2(l2)
+
+
+def adam_update_args(param, grad, m, v, lr, step, beta1, beta2, eps, l2):
+    param, grad = _update_arrays(param, grad)
+    m = _state(m, "m", param, "Adam's first moment")
+    v = _state(v, "v", param, "Adam's second moment")
+    _apart([("param", param), ("grad", grad), ("m", m), ("v", v)])
+    return (param, grad, m, v, _checks.real(lr, "lr", low=0.0), _step(step),
+            _checks.real(beta1, "beta1", low=0.0, high=1.0, high_open=True),
+            _checks.real(beta2, "beta2", low=0.0, high=1.0, high_open=True),
+            _checks.real(eps, "eps", low=0.0), _l2(l2))
+
+
+def l2_penalty_args(W, l2):
+    return as_float_array(W, "W", PARAM_NDIM), _l2(l2)
+
+
+def l2_gradient_args(dW, W, l2):
+    W = as_float_array(W, "W", PARAM_NDIM)
+    dW = as_float_array(dW, "dW", W.ndim)
+    same_dtype([("dW", dW), ("W", W)])
+    expect_shape(dW, "dW", W.shape)
+    return dW, W, _l2(l2)

@@ -219,10 +219,12 @@ class Sequential:
         return dOut
 
     def l2_penalty(self):
-        """l2 * sum of ||W||^2 over the Dense and Maxout weights (0.0 when l2 == 0)."""
+        """l2 * sum of ||W||^2 over the Dense and Maxout weights (0.0 when l2 == 0), each
+        weight's term from the backend's ``l2_penalty``, added in layer order."""
         if self.l2 == 0.0:
             return 0.0
-        return self.l2 * sum(float(np.vdot(w, w)) for w in self._regularised())
+        kernels = _layers.BACKENDS[self.backend]
+        return sum(kernels.l2_penalty(w, self.l2) for w in self._regularised())
 
     def _regularised(self):
         for layer in self.layers:
@@ -234,11 +236,12 @@ class Sequential:
         O = self._forward(X, training)
         loss, dO = self.loss(_layers.BACKENDS[self.backend], O, y)
         self._backward(dO)
+        kernels = _layers.BACKENDS[self.backend]
         grads = {}
         for i, layer in enumerate(self.layers):
             for k, g in layer.grads.items():
                 if self.l2 and k in layer.regularised:
-                    g = g + self.dtype.type(2.0 * self.l2) * layer.params[k]
+                    g = kernels.l2_gradient(g, layer.params[k], self.l2)
                 grads[f"{i}.{k}"] = g
         return float(loss) + self.l2_penalty(), O, grads
 
@@ -388,7 +391,7 @@ class Sequential:
             J, O, grads = self._loss_and_gradients(Xb, yb, True)
             if lr_schedule is not None:
                 self._learning_rates(optimizer, lr_schedule, 1)  # sets optimizer.lr
-            optimizer.step(params, grads)
+            optimizer.step(params, grads, _layers.BACKENDS[self.backend])
             size = stop - start
             loss_sum += J * size
             seen += size

@@ -5,7 +5,9 @@ Each function checks its arguments (the same checks as the reference, from
 kernel can read them in place (any strides for the matrix products; any row
 stride with contiguous columns for the elementwise kernels), copies once
 otherwise, and runs the C kernel with the GIL released, its rows split over
-OpenMP threads. Results are new C-ordered arrays of the input dtype.
+OpenMP threads. Results are new C-ordered arrays of the input dtype; the
+optimiser updates change their parameter and state arrays in place (through
+views, never through copies) and return None.
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ __all__ = [
     "batchnorm_forward",
     "batchnorm_backward",
     "softmax_cross_entropy",
+    "sgd_update",
+    "adagrad_update",
+    "rmsprop_update",
+    "adam_update",
+    "l2_penalty",
+    "l2_gradient",
     "sigmoid_binary_cross_entropy",
     "mse",
     "softmax",
@@ -54,6 +62,34 @@ def _vector(a: np.ndarray) -> np.ndarray:
 def _vector_view(a: np.ndarray) -> np.ndarray:
     """A 1-D view with any stride that is whole elements, copying only if needed."""
     return a if a.strides[0] % a.itemsize == 0 else np.ascontiguousarray(a)
+
+
+def _matrix(a: np.ndarray) -> np.ndarray:
+    """A parameter as the elementwise kernels see it: 2-D, a vector as one row (a view)."""
+    return a if a.ndim == 2 else a.reshape(1, -1)
+
+
+def _has_rows(a: np.ndarray) -> bool:
+    item = a.itemsize
+    return (a.shape[1] <= 1 or a.strides[1] == item) and (a.shape[0] <= 1 or a.strides[0] % item == 0)
+
+
+def _in_place(names, arrays, grad):
+    """Views of the arrays an update changes in place (None stays None), and of grad, with
+    contiguous columns: as they are, or all transposed (a Fortran-ordered parameter with
+    Fortran-ordered state, or a strided vector, which is then one column). The kernels
+    write through these views, so an array that has no such view is refused, never copied;
+    grad, only read, is copied once if it has none."""
+    views = [None if a is None else _matrix(a) for a in arrays]
+    for candidate in (views, [None if v is None else v.T for v in views]):
+        if all(v is None or _has_rows(v) for v in candidate):
+            g = _matrix(grad)
+            return candidate, _rows(g if candidate is views else g.T)
+    layouts = ", ".join(f"{name} strides {a.strides}" for name, a in zip(names, arrays) if a is not None)
+    raise ValueError(
+        f"the arrays updated in place need one axis along which each is contiguous, the same "
+        f"for all (C- or Fortran-ordered arrays, or views of whole rows); got {layouts}"
+    )
 
 
 def linear_forward(X, W, b):
@@ -216,3 +252,199 @@ def softmax(S):
     """
     S = check.softmax_args(S)
     return _ops.softmax(_rows(S))
+
+
+# ---- optimiser updates and the L2 term: elementwise over a parameter, threads over fixed
+# ranges of its elements. Parameters are 1- or 2-dimensional; the updates work in place. ----
+
+def sgd_update(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0, nesterov=False,
+               first_step=False, l2=0.0):
+    """One SGD step in place (fnn_sgd_update): b = g on the first step, else
+    b = momentum b + (1 - dampening) g; param -= lr b (Nesterov: lr (g + momentum b));
+    param -= lr g without momentum. g is grad plus 2 l2 param.
+
+    Parameters
+    ----------
+    param : ndarray of float32 or float64, 1- or 2-dimensional, writeable
+        Updated in place.
+    grad : array
+        param's shape and dtype.
+    momentum_buffer : ndarray or None
+        Updated in place; None allowed when momentum is 0.
+    lr, momentum, dampening : float
+        lr >= 0, momentum >= 0, dampening in [0, 1].
+    nesterov, first_step : bool
+        Nesterov momentum; the buffer is empty and this step sets it to g.
+    l2 : float
+        The L2 weight (>= 0).
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`fastnn.reference.sgd_update`, and for in-place arrays that share no
+        contiguous axis.
+    """
+    param, grad, buf, lr, momentum, dampening, nesterov, first_step, l2 = check.sgd_update_args(
+        param, grad, momentum_buffer, lr, momentum, dampening, nesterov, first_step, l2)
+    (p, b), g = _in_place(("param", "momentum_buffer"), (param, buf), grad)
+    _ops.sgd_update(p, g, b, lr, momentum, dampening, nesterov, first_step, l2)
+
+
+def adagrad_update(param, grad, state_sum, lr, step, lr_decay=0.0, eps=1e-10, l2=0.0):
+    """One AdaGrad step in place (fnn_adagrad_update): s += g^2;
+    param -= lr / (1 + (step - 1) lr_decay) * g / (sqrt(s) + eps). g is grad plus 2 l2 param.
+
+    Parameters
+    ----------
+    param : ndarray of float32 or float64, 1- or 2-dimensional, writeable
+        Updated in place.
+    grad : array
+        param's shape and dtype.
+    state_sum : ndarray
+        The sum of squared gradients, updated in place.
+    lr : float
+        >= 0.
+    step : int
+        The 1-based update count.
+    lr_decay, eps, l2 : float
+        >= 0.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`fastnn.reference.adagrad_update`, and for in-place arrays that share no
+        contiguous axis.
+    """
+    param, grad, s, lr, step, lr_decay, eps, l2 = check.adagrad_update_args(
+        param, grad, state_sum, lr, step, lr_decay, eps, l2)
+    (p, s), g = _in_place(("param", "state_sum"), (param, s), grad)
+    _ops.adagrad_update(p, g, s, lr, step, lr_decay, eps, l2)
+
+
+def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha=0.99, eps=1e-8,
+                   momentum=0.0, centered=False, l2=0.0):
+    """One RMSProp step in place (fnn_rmsprop_update): a = alpha a + (1 - alpha) g^2;
+    centered: m = alpha m + (1 - alpha) g, d = sqrt(a - m^2) + eps, else d = sqrt(a) + eps;
+    param -= lr g / d, or b = momentum b + g / d, param -= lr b. g is grad plus 2 l2 param.
+
+    Parameters
+    ----------
+    param : ndarray of float32 or float64, 1- or 2-dimensional, writeable
+        Updated in place.
+    grad : array
+        param's shape and dtype.
+    square_avg : ndarray
+        Updated in place.
+    grad_avg, momentum_buffer : ndarray or None
+        Updated in place; None allowed when not centered, and when momentum is 0.
+    lr, alpha, eps, momentum, l2 : float
+        lr, eps, momentum, l2 >= 0; alpha in [0, 1].
+    centered : bool
+        Divide by the running standard deviation of g.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`fastnn.reference.rmsprop_update`, and for in-place arrays that share no
+        contiguous axis.
+    """
+    param, grad, a, m, b, lr, alpha, eps, momentum, centered, l2 = check.rmsprop_update_args(
+        param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, momentum, centered, l2)
+    (p, a, m, b), g = _in_place(("param", "square_avg", "grad_avg", "momentum_buffer"), (param, a, m, b), grad)
+    _ops.rmsprop_update(p, g, a, m, b, lr, alpha, eps, momentum, centered, l2)
+
+
+def adam_update(param, grad, m, v, lr, step, beta1=0.9, beta2=0.999, eps=1e-8, l2=0.0):
+    """One Adam step in place (fnn_adam_update): m = beta1 m + (1 - beta1) g,
+    v = beta2 v + (1 - beta2) g^2, param -= lr m_hat / (sqrt(v_hat) + eps) with the bias
+    corrections of step. g is grad plus 2 l2 param.
+
+    Parameters
+    ----------
+    param : ndarray of float32 or float64, 1- or 2-dimensional, writeable
+        Updated in place.
+    grad : array
+        param's shape and dtype.
+    m, v : ndarray
+        The moment estimates, updated in place.
+    lr, eps, l2 : float
+        >= 0.
+    step : int
+        The 1-based update count.
+    beta1, beta2 : float
+        In [0, 1).
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`fastnn.reference.adam_update`, and for in-place arrays that share no
+        contiguous axis.
+    """
+    param, grad, m, v, lr, step, beta1, beta2, eps, l2 = check.adam_update_args(
+        param, grad, m, v, lr, step, beta1, beta2, eps, l2)
+    (p, m, v), g = _in_place(("param", "m", "v"), (param, m, v), grad)
+    _ops.adam_update(p, g, m, v, lr, step, beta1, beta2, eps, l2)
+
+
+def l2_penalty(W, l2):
+    """l2 ||W||^2 (fnn_l2_penalty): the squares summed in double in the elements' row-major
+    order, so any layout of the same values gives the same float.
+
+    Parameters
+    ----------
+    W : array of float32 or float64, 1- or 2-dimensional
+    l2 : float
+        >= 0.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`fastnn.reference.l2_penalty`.
+    """
+    W, l2 = check.l2_penalty_args(W, l2)
+    return _ops.l2_penalty(_rows(_matrix(W)), l2)
+
+
+def l2_gradient(dW, W, l2):
+    """dW + 2 l2 W as a new C-ordered array (fnn_l2_gradient; a copy of dW when l2 is 0),
+    element for element what the updates add when given l2.
+
+    Parameters
+    ----------
+    dW : array
+        W's shape and dtype.
+    W : array of float32 or float64, 1- or 2-dimensional
+    l2 : float
+        >= 0.
+
+    Returns
+    -------
+    ndarray
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`fastnn.reference.l2_gradient`.
+    """
+    dW, W, l2 = check.l2_gradient_args(dW, W, l2)
+    return _ops.l2_gradient(_rows(_matrix(dW)), _rows(_matrix(W)), l2).reshape(W.shape)

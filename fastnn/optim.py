@@ -1,13 +1,16 @@
 """Optimisers with PyTorch's update equations and defaults.
 
-``opt.step(params, grads)`` updates the arrays of ``params`` in place from
-``grads`` (both dicts keyed by parameter name, as ``model.parameters()``).
-State (momentum buffers, moment estimates) is kept per name, so one
-optimiser follows one model across several ``fit`` calls; ``opt.iterations``
-counts the updates made. The learning rate ``opt.lr`` may be changed between
-steps (learning-rate schedules do). L2 regularisation is the model's ``l2``,
-not an optimiser option. All arithmetic is NumPy in the parameters' dtype,
-shared by both backends.
+``opt.step(params, grads, backend)`` updates the arrays of ``params`` in
+place from ``grads`` (both dicts keyed by parameter name, as
+``model.parameters()``), each through the backend's update kernel
+(``sgd_update``, ``adagrad_update``, ``rmsprop_update``, ``adam_update`` of
+:mod:`fastnn.ops` or :mod:`fastnn.reference`, where their equations are
+written). An optimiser holds its hyper-parameters and its state (momentum
+buffers, moment estimates, kept per parameter name, so one optimiser follows
+one model across several ``fit`` calls); ``opt.iterations`` counts the
+updates made. The learning rate ``opt.lr`` may be changed between steps
+(learning-rate schedules do). L2 regularisation is the model's ``l2``, not an
+optimiser option: the gradients arrive with its term added.
 """
 
 from __future__ import annotations
@@ -15,8 +18,18 @@ from __future__ import annotations
 import numpy as np
 
 from . import _checks
+from .layers import BACKENDS
 
 __all__ = ["Optimizer", "SGD", "AdaGrad", "Adagrad", "RMSProp", "RMSprop", "Adam", "get", "NAMES"]
+
+
+def _kernels(backend):
+    """The kernel module of ``backend``: a name of :data:`fastnn.layers.BACKENDS` or the module."""
+    if isinstance(backend, str):
+        return BACKENDS[_checks.choice(backend, "backend", tuple(BACKENDS))]
+    if not any(backend is module for module in BACKENDS.values()):
+        raise TypeError(f"backend must be one of {tuple(BACKENDS)} or its module, got {backend!r}")
+    return backend
 
 
 class Optimizer:
@@ -25,16 +38,36 @@ class Optimizer:
         self.iterations = 0
         self.state = {}
 
-    def step(self, params, grads):
-        """One update of every parameter in ``grads``."""
+    def step(self, params, grads, backend="c"):
+        """One update of every parameter in ``grads``.
+
+        Parameters
+        ----------
+        params : dict of str to ndarray
+            The parameters, updated in place.
+        grads : dict of str to ndarray
+            Their gradients (the L2 term included), for the names to update.
+        backend : {"c", "numpy"} or module, default "c"
+            Whose update kernels run: :mod:`fastnn.ops` ("c") or :mod:`fastnn.reference`
+            ("numpy"). A model passes its own backend.
+
+        Raises
+        ------
+        TypeError, ValueError
+            An unknown backend, or arrays the kernels refuse.
+        """
+        kernels = _kernels(backend)
+        step = self.iterations + 1
         for name, g in grads.items():
-            self._update(name, params[name], g, self.state.setdefault(name, {}))
-        self.iterations += 1
+            self._update(kernels, params[name], g, self.state.setdefault(name, {}), step)
+        self.iterations = step
 
     #: names of the per-parameter state arrays, in the order the C engine takes them
     state_keys = ()
 
-    def _update(self, name, p, g, state):
+    def _update(self, kernels, p, g, state, step):
+        """Update ``p`` from ``g`` and its ``state`` dict with a kernel of ``kernels``;
+        ``step`` is the 1-based update count."""
         raise NotImplementedError
 
     def init_state(self, p):
@@ -55,9 +88,8 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """p -= lr * v, with v = g (momentum 0), or the momentum buffer
-    b = momentum * b + (1 - dampening) * g (b = g on the first step) and
-    v = b, or v = g + momentum * b with nesterov=True (torch.optim.SGD)."""
+    """Stochastic gradient descent with optional (Nesterov) momentum and dampening
+    (torch.optim.SGD); the update is :func:`fastnn.reference.sgd_update`."""
 
     def __init__(self, lr=1e-3, momentum=0.0, dampening=0.0, nesterov=False):
         super().__init__(lr)
@@ -67,25 +99,23 @@ class SGD(Optimizer):
         if self.nesterov and (self.momentum == 0.0 or self.dampening != 0.0):
             raise ValueError("nesterov=True needs momentum > 0 and dampening = 0")
 
-    # The buffer is born on the first update as a copy of the gradient (torch.optim.SGD),
-    # so init_state has nothing to make.
+    # The buffer is born on the first update, which fills it with the gradient
+    # (torch.optim.SGD), so init_state has nothing to make.
     state_keys = ("momentum",)
 
-    def _update(self, name, p, g, state):
-        t = p.dtype.type
-        if self.momentum != 0.0:
-            buf = state.get("momentum")
-            if buf is None:
-                buf = state["momentum"] = g.copy()
-            else:
-                buf *= t(self.momentum)
-                buf += t(1.0 - self.dampening) * g
-            g = g + t(self.momentum) * buf if self.nesterov else buf
-        p -= t(self.lr) * g
+    def _update(self, kernels, p, g, state, step):
+        buf = state.get("momentum")
+        first_step = self.momentum != 0.0 and buf is None
+        if first_step:
+            buf = np.zeros_like(p)
+        kernels.sgd_update(p, g, buf, self.lr, self.momentum, self.dampening, self.nesterov, first_step)
+        if first_step:  # kept once filled: a refused update leaves the buffer unborn
+            state["momentum"] = buf
 
 
 class AdaGrad(Optimizer):
-    """s += g^2; p -= lr / (1 + (k - 1) lr_decay) * g / (sqrt(s) + eps), k the step (torch.optim.Adagrad)."""
+    """AdaGrad with learning-rate decay and an initial accumulator value (torch.optim.Adagrad);
+    the update is :func:`fastnn.reference.adagrad_update`."""
 
     def __init__(self, lr=1e-2, lr_decay=0.0, initial_accumulator_value=0.0, eps=1e-10):
         super().__init__(lr)
@@ -98,19 +128,15 @@ class AdaGrad(Optimizer):
     def init_state(self, p):
         return {"sum": np.full_like(p, self.initial_accumulator_value)}
 
-    def _update(self, name, p, g, state):
-        t = p.dtype.type
+    def _update(self, kernels, p, g, state, step):
         if not state:
             state.update(self.init_state(p))
-        state["sum"] += g * g
-        clr = self.lr / (1.0 + self.iterations * self.lr_decay)
-        p -= t(clr) * (g / (np.sqrt(state["sum"]) + t(self.eps)))
+        kernels.adagrad_update(p, g, state["sum"], self.lr, step, self.lr_decay, self.eps)
 
 
 class RMSProp(Optimizer):
-    """a = alpha a + (1 - alpha) g^2; d = sqrt(a) + eps (sqrt(a - m^2) + eps when centered, m the
-    running mean of g); p -= lr g / d, or with momentum b = momentum b + g / d, p -= lr b
-    (torch.optim.RMSprop)."""
+    """RMSProp, optionally centred and with momentum (torch.optim.RMSprop); the update is
+    :func:`fastnn.reference.rmsprop_update`."""
 
     def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, momentum=0.0, centered=False):
         super().__init__(lr)
@@ -129,33 +155,16 @@ class RMSProp(Optimizer):
             state["momentum"] = np.zeros_like(p)
         return state
 
-    def _update(self, name, p, g, state):
-        t = p.dtype.type
-        alpha = t(self.alpha)
+    def _update(self, kernels, p, g, state, step):
         if not state:
             state.update(self.init_state(p))
-        sq = state["square_avg"]
-        sq *= alpha
-        sq += (t(1) - alpha) * g * g
-        if self.centered:
-            ga = state["grad_avg"]
-            ga *= alpha
-            ga += (t(1) - alpha) * g
-            avg = np.sqrt(sq - ga * ga) + t(self.eps)
-        else:
-            avg = np.sqrt(sq) + t(self.eps)
-        if self.momentum > 0:
-            buf = state["momentum"]
-            buf *= t(self.momentum)
-            buf += g / avg
-            p -= t(self.lr) * buf
-        else:
-            p -= t(self.lr) * (g / avg)
+        kernels.rmsprop_update(p, g, state["square_avg"], state.get("grad_avg"), state.get("momentum"),
+                               self.lr, self.alpha, self.eps, self.momentum, self.centered)
 
 
 class Adam(Optimizer):
-    """m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
-    p -= lr / (1 - b1^k) * m / (sqrt(v) / sqrt(1 - b2^k) + eps), k the step (torch.optim.Adam)."""
+    """Adam with bias-corrected moment estimates (torch.optim.Adam); the update is
+    :func:`fastnn.reference.adam_update`."""
 
     def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
         super().__init__(lr)
@@ -168,20 +177,10 @@ class Adam(Optimizer):
     def init_state(self, p):
         return {"m": np.zeros_like(p), "v": np.zeros_like(p)}
 
-    def _update(self, name, p, g, state):
-        t = p.dtype.type
+    def _update(self, kernels, p, g, state, step):
         if not state:
             state.update(self.init_state(p))
-        m, v = state["m"], state["v"]
-        b1, b2 = t(self.beta1), t(self.beta2)
-        m *= b1
-        m += (t(1) - b1) * g
-        v *= b2
-        v += (t(1) - b2) * g * g
-        k = self.iterations + 1
-        step_size = self.lr / (1.0 - self.beta1 ** k)
-        denom = np.sqrt(v) / t(np.sqrt(1.0 - self.beta2 ** k)) + t(self.eps)
-        p -= t(step_size) * (m / denom)
+        kernels.adam_update(p, g, state["m"], state["v"], self.lr, step, self.beta1, self.beta2, self.eps)
 
 
 Adagrad = AdaGrad

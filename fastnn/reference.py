@@ -22,6 +22,12 @@ __all__ = [
     "batchnorm_forward",
     "batchnorm_backward",
     "softmax_cross_entropy",
+    "sgd_update",
+    "adagrad_update",
+    "rmsprop_update",
+    "adam_update",
+    "l2_penalty",
+    "l2_gradient",
     "sigmoid_binary_cross_entropy",
     "mse",
     "softmax",
@@ -265,3 +271,270 @@ def mse(O, Y):
     t = O.dtype.type
     E = t(0.5) * ((Y - O) ** 2).sum(axis=1)
     return t(E.sum() / n), (O - Y) / t(n)
+
+
+# ---------------------------------------------------------------- the L2 term
+#
+# J = L + l2 sum_i ||W_i||^2 over the weight matrices (not the biases), as the
+# lecture notes on k-layer networks write the regularised cost; its gradient
+# adds 2 l2 W to dL/dW.
+
+def _with_l2(g, W, l2):
+    """A new array g + 2 l2 W; l2 = 0 adds no term at all (0 * W would turn an infinite W into NaN)."""
+    if l2 == 0.0:
+        return g.copy()
+    return g + W.dtype.type(2.0 * l2) * W
+
+
+def l2_penalty(W, l2):
+    """The L2 penalty of one weight array: l2 ||W||^2.
+
+    Parameters
+    ----------
+    W : array of float32 or float64, 1- or 2-dimensional
+        The weights.
+    l2 : float
+        The penalty's weight, finite and >= 0.
+
+    Returns
+    -------
+    float
+        l2 times the sum of the squared elements, summed in float64.
+
+    Raises
+    ------
+    TypeError, ValueError
+        W is not a float array of 1 or 2 dimensions, or l2 is not a finite number >= 0.
+    """
+    W, l2 = check.l2_penalty_args(W, l2)
+    W64 = W.astype(np.float64)
+    return l2 * float(np.sum(W64 * W64))
+
+
+def l2_gradient(dW, W, l2):
+    """The gradient of L + l2 ||W||^2 from that of L: dW + 2 l2 W.
+
+    Parameters
+    ----------
+    dW : array of float32 or float64
+        dL/dW, W's shape and dtype.
+    W : array of float32 or float64, 1- or 2-dimensional
+        The weights.
+    l2 : float
+        The penalty's weight, finite and >= 0; 0 gives a copy of dW.
+
+    Returns
+    -------
+    ndarray
+        A new array of W's shape and dtype.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Arrays of other dtypes or shapes, or l2 not a finite number >= 0.
+    """
+    dW, W, l2 = check.l2_gradient_args(dW, W, l2)
+    return _with_l2(dW, W, l2)
+
+
+# ---------------------------------------------------------------- optimiser updates
+#
+# The lecture notes on the training step name SGD with momentum, AdaGrad,
+# RMSProp and Adam; the equations are those of torch.optim, whose defaults
+# fastnn.optim keeps. Each update changes ``param`` and its state arrays in
+# place and returns None. ``g`` is the gradient with the L2 term of ``l2``
+# added (the C engine adds it inside the update; Sequential adds it with
+# l2_gradient and passes l2 = 0). Scalars stay Python floats, which NumPy
+# applies in the arrays' dtype.
+
+def sgd_update(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0, nesterov=False,
+               first_step=False, l2=0.0):
+    """One step of stochastic gradient descent, with momentum when ``momentum`` is not 0.
+
+    b = g on the first step, b = momentum b + (1 - dampening) g afterwards;
+    param -= lr b, or param -= lr (g + momentum b) with Nesterov momentum;
+    without momentum, param -= lr g.
+
+    Parameters
+    ----------
+    param : ndarray of float32 or float64, 1- or 2-dimensional, writeable
+        The parameter, updated in place.
+    grad : array
+        Its gradient, param's shape and dtype.
+    momentum_buffer : ndarray or None
+        The momentum buffer b (param's shape and dtype), updated in place; may be None
+        when momentum is 0 (it is then left alone).
+    lr : float
+        The learning rate, >= 0.
+    momentum : float, default 0.0
+        The momentum factor, >= 0.
+    dampening : float, default 0.0
+        In [0, 1]: the share of the gradient left out of the buffer.
+    nesterov : bool, default False
+        Nesterov momentum (needs momentum > 0 and dampening 0).
+    first_step : bool, default False
+        The buffer is empty: this step sets it to g.
+    l2 : float, default 0.0
+        Adds 2 l2 param to the gradient first.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    TypeError, ValueError
+        An array of the wrong kind, dtype or shape, a read-only or overlapping array, a
+        missing buffer, or a hyper-parameter out of range.
+    """
+    param, grad, b, lr, momentum, dampening, nesterov, first_step, l2 = check.sgd_update_args(
+        param, grad, momentum_buffer, lr, momentum, dampening, nesterov, first_step, l2)
+    g = _with_l2(grad, param, l2)
+    if momentum == 0.0:
+        param -= lr * g
+        return
+    b[...] = g if first_step else momentum * b + (1.0 - dampening) * g
+    param -= lr * (g + momentum * b if nesterov else b)
+
+
+def adagrad_update(param, grad, state_sum, lr, step, lr_decay=0.0, eps=1e-10, l2=0.0):
+    """One AdaGrad step: each element's learning rate shrinks with its accumulated squared gradients.
+
+    s += g^2;  param -= lr / (1 + (step - 1) lr_decay) * g / (sqrt(s) + eps).
+
+    Parameters
+    ----------
+    param : ndarray of float32 or float64, 1- or 2-dimensional, writeable
+        The parameter, updated in place.
+    grad : array
+        Its gradient, param's shape and dtype.
+    state_sum : ndarray
+        The sum s of squared gradients (param's shape and dtype), updated in place.
+    lr : float
+        The learning rate, >= 0.
+    step : int
+        The 1-based count of updates, this one included.
+    lr_decay : float, default 0.0
+        Decay of the learning rate per step, >= 0.
+    eps : float, default 1e-10
+        Added to the root, >= 0.
+    l2 : float, default 0.0
+        Adds 2 l2 param to the gradient first.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    TypeError, ValueError
+        As for :func:`sgd_update`; step must be an integer >= 1.
+    """
+    param, grad, s, lr, step, lr_decay, eps, l2 = check.adagrad_update_args(
+        param, grad, state_sum, lr, step, lr_decay, eps, l2)
+    g = _with_l2(grad, param, l2)
+    s += g * g
+    param -= lr / (1.0 + (step - 1) * lr_decay) * (g / (np.sqrt(s) + eps))
+
+
+def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha=0.99, eps=1e-8,
+                   momentum=0.0, centered=False, l2=0.0):
+    """One RMSProp step: the gradient divided by a running root mean square of its past values.
+
+    a = alpha a + (1 - alpha) g^2;  centered: m = alpha m + (1 - alpha) g and
+    d = sqrt(a - m^2) + eps, else d = sqrt(a) + eps;
+    param -= lr g / d, or with momentum b = momentum b + g / d and param -= lr b.
+
+    Parameters
+    ----------
+    param : ndarray of float32 or float64, 1- or 2-dimensional, writeable
+        The parameter, updated in place.
+    grad : array
+        Its gradient, param's shape and dtype.
+    square_avg : ndarray
+        The running average a of g^2 (param's shape and dtype), updated in place.
+    grad_avg : ndarray or None
+        The running average m of g, updated in place; needed when centered, else left alone.
+    momentum_buffer : ndarray or None
+        The momentum buffer b, updated in place; needed when momentum > 0, else left alone.
+    lr : float
+        The learning rate, >= 0.
+    alpha : float, default 0.99
+        The smoothing constant, in [0, 1].
+    eps : float, default 1e-8
+        Added to the root, >= 0.
+    momentum : float, default 0.0
+        The momentum factor, >= 0.
+    centered : bool, default False
+        Divide by the running standard deviation of g instead of its root mean square.
+    l2 : float, default 0.0
+        Adds 2 l2 param to the gradient first.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    TypeError, ValueError
+        As for :func:`sgd_update`.
+    """
+    param, grad, a, m, b, lr, alpha, eps, momentum, centered, l2 = check.rmsprop_update_args(
+        param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, momentum, centered, l2)
+    g = _with_l2(grad, param, l2)
+    a[...] = alpha * a + (1.0 - alpha) * g * g
+    if centered:
+        m[...] = alpha * m + (1.0 - alpha) * g
+        d = np.sqrt(a - m * m) + eps
+    else:
+        d = np.sqrt(a) + eps
+    if momentum > 0.0:
+        b[...] = momentum * b + g / d
+        param -= lr * b
+    else:
+        param -= lr * (g / d)
+
+
+def adam_update(param, grad, m, v, lr, step, beta1=0.9, beta2=0.999, eps=1e-8, l2=0.0):
+    """One Adam step: momentum on the gradient, scaled by the root of a running mean of its square.
+
+    m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2;
+    m_hat = m / (1 - beta1^step);  v_hat = v / (1 - beta2^step);
+    param -= lr m_hat / (sqrt(v_hat) + eps).
+
+    Parameters
+    ----------
+    param : ndarray of float32 or float64, 1- or 2-dimensional, writeable
+        The parameter, updated in place.
+    grad : array
+        Its gradient, param's shape and dtype.
+    m, v : ndarray
+        The first and second moment estimates (param's shape and dtype), updated in place.
+    lr : float
+        The learning rate, >= 0.
+    step : int
+        The 1-based count of updates, this one included (for the bias corrections).
+    beta1, beta2 : float, default 0.9 and 0.999
+        The moments' decay rates, in [0, 1).
+    eps : float, default 1e-8
+        Added to the root, >= 0.
+    l2 : float, default 0.0
+        Adds 2 l2 param to the gradient first.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    TypeError, ValueError
+        As for :func:`sgd_update`; step must be an integer >= 1.
+    """
+    param, grad, m, v, lr, step, beta1, beta2, eps, l2 = check.adam_update_args(
+        param, grad, m, v, lr, step, beta1, beta2, eps, l2)
+    g = _with_l2(grad, param, l2)
+    m[...] = beta1 * m + (1.0 - beta1) * g
+    v[...] = beta2 * v + (1.0 - beta2) * g * g
+    m_hat = m / (1.0 - beta1 ** step)
+    v_hat = v / (1.0 - beta2 ** step)
+    param -= lr * m_hat / (np.sqrt(v_hat) + eps)

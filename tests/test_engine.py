@@ -1,6 +1,7 @@
 """The C training engine (fastnn/_engine.py, csrc/engine_impl.h): the same training as the
 layer-by-layer path and the NumPy backend, deterministic for any thread count, safe to
-interrupt, no copies of the data, and C twins of the optimiser update and the dropout mask."""
+interrupt, no copies of the data, and the C twin of the dropout mask (the optimiser updates the engine
+calls are fastnn.ops kernels, tested in test_ops_optim.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ import fastnn
 from fastnn import _engine, _ops, callbacks, layers as L, optim, schedules
 from conftest import DTYPES, assert_same_snapshot, rel_error, snapshot
 from test_model import CASES, _targets
-from test_optim import CONFIGS
 
 
 def _fit(case, backend, use_engine, rng_seed=0, **fit_kw):
@@ -56,6 +56,36 @@ def test_engine_equals_layer_by_layer_and_numpy(case):
     _assert_same_training(engine, _fit(case, "numpy", False), 1e-10)
 
 
+OPTIMIZER_CASES = ("momentum", "nesterov", "dampening", "adagrad", "adagrad_decay", "rmsprop",
+                   "rmsprop_centered_momentum", "adam", "adam_betas")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", OPTIMIZER_CASES)
+def test_engine_updates_and_l2_are_the_ops_kernels_bit_for_bit(case, dtype):
+    # The engine calls fnn_<kind>_update with the L2 term fused in and sums fnn_l2_penalty per
+    # weight; layer by layer, Sequential calls ops.l2_gradient, ops.<kind>_update and
+    # ops.l2_penalty: one set of C functions, so the two paths agree exactly.
+    make_layers, loss, make_opt = CASES[case]
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 5))
+    y, loss = _targets(loss, rng, 50, X)
+    runs = []
+    for use_engine in (True, False):
+        model = fastnn.Sequential(make_layers(), loss=loss, l2=1e-3, dtype=dtype, seed=7)
+        model.use_engine = use_engine
+        opt = make_opt()
+        hist = model.fit(X, y, epochs=3, batch_size=16, optimizer=opt, verbose=0)
+        runs.append((hist.history["loss"], model.get_state()["params"], opt.state))
+    (loss_e, params_e, state_e), (loss_l, params_l, state_l) = runs
+    assert loss_e == loss_l
+    assert all(np.array_equal(params_e[name], params_l[name]) for name in params_l)
+    assert state_e.keys() == state_l.keys()
+    for name, state in state_l.items():
+        assert state.keys() == state_e[name].keys()
+        assert all(np.array_equal(state_e[name][key], value) for key, value in state.items()), name
+
+
 @pytest.mark.parametrize("schedule", [schedules.Constant(0.05), schedules.StepDecay(0.1, 0.5, 4),
                                       schedules.Cyclical(0.01, 0.2, 3), lambda t: 0.1 / (1 + t)],
                          ids=["constant", "step", "cyclical", "lambda"])
@@ -79,8 +109,8 @@ def test_fit_goes_through_the_engine(rng, monkeypatch):
 
 def test_custom_optimizer_falls_back_to_layer_by_layer(rng):
     class HalfSGD(optim.SGD):
-        def _update(self, name, p, g, state):
-            p -= self.lr / 2 * g
+        def _update(self, kernels, p, g, state, step):
+            kernels.sgd_update(p, g, None, self.lr / 2)
 
     X, y = rng.standard_normal((32, 5)), rng.integers(0, 3, size=32)
     model = fastnn.MLP([5, 8, 3], dtype="float64", seed=0)
@@ -212,32 +242,11 @@ def test_fit_does_not_copy_the_data():
     assert peak < X.nbytes / 2  # in particular, no copy of X
 
 
-# ------------------------------------------------------------------ C twins of the small kernels
+# ------------------------------------------------------------------ the C twin of the dropout mask
 def test_dropout_mask_twin():
     for seed, step, shape, p in [(0, 0, (7, 5), 0.5), (2 ** 63 - 1, 12345, (64, 33), 0.1), (99, 3, (1, 1), 0.9)]:
         expected = L.dropout_mask(seed, step, shape, p)
         assert np.array_equal(_ops.dropout_mask(seed, step, int(np.prod(shape)), p).reshape(shape), expected)
-
-
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: np.dtype(t).name)
-@pytest.mark.parametrize("name, kwargs", CONFIGS, ids=[f"{n}{i}" for i, (n, _) in enumerate(CONFIGS)])
-@pytest.mark.parametrize("l2", [0.0, 0.01])
-def test_optimizer_update_twin(name, kwargs, dtype, l2, rng):
-    value = rng.standard_normal(40_000).astype(dtype)  # more than one thread block
-    grads = [rng.standard_normal(value.shape).astype(dtype) for _ in range(4)]
-    ours, theirs = value.copy(), {"w": value.copy()}
-    opt, twin = getattr(optim, name)(**kwargs), getattr(optim, name)(**kwargs)
-    fresh = None
-    for g in grads:
-        if fresh is None:
-            state, fresh = _engine._state_arrays(twin, "w", ours)
-        fresh = _ops.optimizer_update(_engine.optimizer_spec(twin), ours, g, state, fresh, twin.lr, l2, True)
-        twin.iterations += 1
-        opt.step(theirs, {"w": g + dtype(2 * l2) * theirs["w"]})
-    tol = 1e-5 if dtype == np.float32 else 1e-13
-    assert rel_error(ours, theirs["w"]) <= tol
-    for key, arr in opt.state["w"].items():
-        assert rel_error(twin.state["w"][key], arr) <= tol, key
 
 
 def test_runs_across_epochs_train_as_epoch_by_epoch(rng, capsys):

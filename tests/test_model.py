@@ -64,11 +64,17 @@ CASES = {
     "momentum": (_activations_mlp("relu"), "softmax_cross_entropy", lambda: optim.SGD(0.05, momentum=0.9)),
     "nesterov": (_activations_mlp("relu"), "softmax_cross_entropy",
                  lambda: optim.SGD(0.05, momentum=0.9, nesterov=True)),
+    "dampening": (_activations_mlp("relu"), "softmax_cross_entropy",
+                  lambda: optim.SGD(0.05, momentum=0.9, dampening=0.3)),
     "adagrad": (_activations_mlp("relu"), "softmax_cross_entropy", lambda: optim.AdaGrad(0.05)),
+    "adagrad_decay": (_activations_mlp("relu"), "softmax_cross_entropy",
+                      lambda: optim.AdaGrad(0.05, lr_decay=0.01, initial_accumulator_value=0.1)),
     "rmsprop": (_activations_mlp("relu"), "softmax_cross_entropy", lambda: optim.RMSProp(0.01)),
     "rmsprop_centered_momentum": (_activations_mlp("relu"), "softmax_cross_entropy",
                                   lambda: optim.RMSProp(0.01, momentum=0.5, centered=True)),
     "adam": (_activations_mlp("relu"), "softmax_cross_entropy", lambda: optim.Adam(0.01)),
+    "adam_betas": (_activations_mlp("relu"), "softmax_cross_entropy",
+                   lambda: optim.Adam(0.01, beta1=0.8, beta2=0.9, eps=1e-6)),
 }
 
 

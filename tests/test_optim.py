@@ -1,4 +1,5 @@
-"""Optimisers: PyTorch's equations and defaults (torch as oracle when installed), hand-computed steps."""
+"""Optimisers: PyTorch's equations and defaults (torch as oracle when installed) through either backend's
+kernels, hand-computed steps."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ CONFIGS = [
 TORCH_NAME = {"SGD": "SGD", "AdaGrad": "Adagrad", "RMSProp": "RMSprop", "Adam": "Adam"}
 
 
+@pytest.mark.parametrize("backend", ["c", "numpy"])
 @pytest.mark.parametrize("name, kwargs", CONFIGS, ids=[f"{n}{i}" for i, (n, _) in enumerate(CONFIGS)])
-def test_matches_torch_over_several_steps(name, kwargs, rng):
+def test_matches_torch_over_several_steps(name, kwargs, backend, rng):
     torch = pytest.importorskip("torch")
     params = {"W": rng.standard_normal((4, 3)), "b": rng.standard_normal(4)}
     grads = [{k: rng.standard_normal(v.shape) for k, v in params.items()} for _ in range(6)]
@@ -33,7 +35,7 @@ def test_matches_torch_over_several_steps(name, kwargs, rng):
         for k, t in tparams.items():
             t.grad = torch.from_numpy(g[k].copy())
         topt.step()
-        opt.step(params, g)
+        opt.step(params, g, backend=backend)
     for k in params:
         assert rel_error(params[k], tparams[k].detach().numpy()) <= 1e-12, k
     assert opt.iterations == 6
