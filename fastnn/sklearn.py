@@ -311,6 +311,7 @@ class _BaseMLP(BaseEstimator):
         self.n_iter_ = 0
         self.t_ = 0
         self._optimizer = None
+        self._best_state = None
         if self.solver in _STOCHASTIC_SOLVERS:
             self.loss_curve_ = []
             self._no_improvement_count = 0
@@ -395,9 +396,9 @@ class _BaseMLP(BaseEstimator):
                             callbacks=[epoch_end])
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
-        if validation is not None and getattr(self, "_best_state", None) is not None:
+        if validation is not None and self._best_state is not None:
+            # the best epoch's weights (of this fit, or of an earlier one when warm-started)
             self.model_.set_state(self._best_state)
-            self._best_state = None
         if not incremental and not epoch_end.stopped and self.n_iter_ == self.max_iter:
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
                           "optimization hasn't converged yet.", ConvergenceWarning)
