@@ -25,11 +25,9 @@ the number of threads. Requires scikit-learn >= 1.6 (``pip install
 from __future__ import annotations
 
 import numbers
-import sys
 import warnings
 
 try:
-    import sklearn
     from sklearn.base import BaseEstimator, ClassifierMixin, MultiOutputMixin, RegressorMixin, is_classifier
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.metrics import accuracy_score, r2_score
