@@ -17,8 +17,12 @@ by itself.
 
 from __future__ import annotations
 
+import os
+
 #: set once the controller is registered (at most once per process)
 registered = False
+#: the registered threadpoolctl.LibController subclass (None until then)
+Controller = None
 
 
 def register() -> bool:
@@ -29,7 +33,7 @@ def register() -> bool:
     bool
         True when fastnn's kernels now follow ``threadpool_limits``.
     """
-    global registered
+    global registered, Controller
     if registered:
         return True
     try:
@@ -37,29 +41,38 @@ def register() -> bool:
     except ImportError:
         return False
     if not (hasattr(threadpoolctl, "register") and hasattr(threadpoolctl, "LibController")):
-        return False  # threadpoolctl < 3.2 has no third-party controllers
+        return False  # threadpoolctl < 3.2 takes no controllers from other packages
 
-    from . import __version__
+    import fastnn
+    from . import _ops
+
+    module_path = os.path.realpath(_ops.__file__)
 
     class FastnnController(threadpoolctl.LibController):
-        """The thread count of fastnn's compiled kernels, read and set through its C entry points."""
+        """The thread count of fastnn's compiled kernels, through fastnn's own API."""
 
         user_api = "openmp"
         internal_api = "fastnn"
-        # the extension module fastnn._ops: _ops.cpython-311-x86_64-linux-gnu.so and the like
-        filename_prefixes = ("_ops.",)
-        # a library of another package that is also called _ops has none of these
-        check_symbols = ("fnn_get_num_threads", "fnn_set_num_threads")
+        # threadpoolctl matches loaded libraries by file name: the compiled module's own name
+        filename_prefixes = (os.path.basename(module_path).lower(),)
+        # every Python extension called _ops exports this; the path check below tells them apart
+        check_symbols = (f"PyInit_{_ops.__name__.rpartition('.')[2]}",)
+
+        def set_additional_attributes(self):
+            # threadpoolctl skips a library whose controller raises OSError here: another
+            # package's module of the same file name is not fastnn's
+            if os.path.realpath(self.filepath) != module_path:
+                raise OSError(f"{self.filepath} is not fastnn's compiled module")
 
         def get_num_threads(self):
-            return self.dynlib.fnn_get_num_threads()
+            return fastnn.get_num_threads()
 
         def set_num_threads(self, num_threads):
-            self.dynlib.fnn_set_num_threads(int(num_threads))
+            fastnn.set_num_threads(int(num_threads))
 
         def get_version(self):
-            return __version__
+            return fastnn.__version__
 
     threadpoolctl.register(FastnnController)
-    registered = True
+    Controller, registered = FastnnController, True
     return True

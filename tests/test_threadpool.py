@@ -58,6 +58,19 @@ def test_threadpool_limits_as_a_decorator(thread_count):
     assert inside() == 1 and fastnn.get_num_threads() == 2
 
 
+def test_one_controller_for_fastnns_module_only():
+    from fastnn import _ops, _threadpool
+    [info] = [i for i in threadpoolctl.threadpool_info() if i["internal_api"] == "fastnn"]
+    assert os.path.realpath(info["filepath"]) == os.path.realpath(_ops.__file__)
+    # another extension module is never taken for fastnn's, whatever its name
+    import _ctypes
+    other = getattr(_ctypes, "__file__", None)
+    if other is None:
+        pytest.skip("this Python has _ctypes built in: no other extension module file at hand")
+    with pytest.raises(OSError, match="not fastnn's"):
+        _threadpool.Controller(filepath=other, prefix="", parent=None)
+
+
 def test_threadpool_limits_for_blas_leave_fastnn(thread_count):
     thread_count.set(2)
     with threadpoolctl.threadpool_limits(1, user_api="blas"):
