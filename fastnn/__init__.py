@@ -99,3 +99,10 @@ def build_info() -> dict:
         "simd_supported": _ops.simd_supported(),
         "version": __version__,
     }
+
+
+# threadpool_limits (threadpoolctl, as scikit-learn, joblib and Dask use it) caps fastnn's
+# kernels too, when threadpoolctl is installed; see fastnn/_threadpool.py.
+from . import _threadpool
+
+_threadpool.register()
