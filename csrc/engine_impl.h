@@ -163,7 +163,7 @@ static int FN(engine_loss)(int kind, fnn_index n, fnn_index c, const REAL *O,
             hits += FN(argmax_row)(O + i * c, c) == FN(argmax_row)(eb->targets + i * c, c);
         break;
     case FNN_LOSS_SIGMOID_BCE:
-        status = FN(fnn_sigmoid_binary_cross_entropy)(n, O, c, eb->targets, 1, dO, c,
+        status = FN(fnn_sigmoid_binary_cross_entropy)(n, c, O, c, eb->targets, c, dO, c,
                                                       eb->row_loss, &value);
         for (fnn_index i = 0; i < n; ++i) hits += (O[i * c] > 0) == (eb->targets[i] != 0);
         break;

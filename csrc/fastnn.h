@@ -200,9 +200,9 @@ int fnn_softmax_cross_entropy_f64(fnn_index n, fnn_index c, const double *S, fnn
  *
  * soft cross-entropy: Y (n, c) holds class probabilities (rows need not sum to 1, >= 0);
  *   loss = mean_i -sum_j Y_ij log softmax(s_i)_j; dS = (softmax(S) sum_j Y_ij - Y) / n.
- * sigmoid binary cross-entropy of one output unit: S (n, 1) logits with row stride lds,
- *   targets y_i = y[i * incy] in [0, 1];
- *   loss = mean_i max(s_i, 0) - s_i y_i + log(1 + e^-|s_i|), finite for any logit;
+ * sigmoid binary cross-entropy of k output units: S (n, k) logits with row stride lds,
+ *   targets Y (n, k) in [0, 1] with row stride ldy;
+ *   loss = mean_i sum_j max(s_ij, 0) - s_ij y_ij + log(1 + e^-|s_ij|), finite for any logit;
  *   dS = (sigmoid(S) - y) / n.
  * mse: loss = mean_i 1/2 ||y_i - o_i||^2 over the d outputs; dO = (O - Y) / n.
  * softmax: P = exp(S - row max) / row sum (n >= 0 rows, c >= 1 classes).
@@ -214,11 +214,11 @@ int fnn_softmax_cross_entropy_soft_f64(fnn_index n, fnn_index c, const double *S
                                        fnn_index lds, const double *Y, fnn_index ldy,
                                        double *dS, fnn_index ldds, double *row_loss,
                                        double *loss);
-int fnn_sigmoid_binary_cross_entropy_f32(fnn_index n, const float *S, fnn_index lds,
-                                         const float *y, fnn_index incy, float *dS,
+int fnn_sigmoid_binary_cross_entropy_f32(fnn_index n, fnn_index k, const float *S, fnn_index lds,
+                                         const float *Y, fnn_index ldy, float *dS,
                                          fnn_index ldds, float *row_loss, float *loss);
-int fnn_sigmoid_binary_cross_entropy_f64(fnn_index n, const double *S, fnn_index lds,
-                                         const double *y, fnn_index incy, double *dS,
+int fnn_sigmoid_binary_cross_entropy_f64(fnn_index n, fnn_index k, const double *S, fnn_index lds,
+                                         const double *Y, fnn_index ldy, double *dS,
                                          fnn_index ldds, double *row_loss, double *loss);
 int fnn_mse_f32(fnn_index n, fnn_index d, const float *O, fnn_index ldo, const float *Y,
                 fnn_index ldy, float *dO, fnn_index lddo, float *row_loss, float *loss);

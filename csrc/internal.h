@@ -210,11 +210,11 @@ typedef struct {
     void (*softmax_ce_soft_rows_f64)(fnn_index m, fnn_index c, const double *S, fnn_index lds,
                                      const double *Y, fnn_index ldy, double *dS, fnn_index ldds,
                                      double *row_loss, double inv_n);
-    void (*sigmoid_bce_rows_f32)(fnn_index m, const float *S, fnn_index lds, const float *y,
-                                 fnn_index incy, float *dS, fnn_index ldds, float *row_loss,
+    void (*sigmoid_bce_rows_f32)(fnn_index m, fnn_index k, const float *S, fnn_index lds,
+                                 const float *Y, fnn_index ldy, float *dS, fnn_index ldds, float *row_loss,
                                  float inv_n);
-    void (*sigmoid_bce_rows_f64)(fnn_index m, const double *S, fnn_index lds, const double *y,
-                                 fnn_index incy, double *dS, fnn_index ldds, double *row_loss,
+    void (*sigmoid_bce_rows_f64)(fnn_index m, fnn_index k, const double *S, fnn_index lds,
+                                 const double *Y, fnn_index ldy, double *dS, fnn_index ldds, double *row_loss,
                                  double inv_n);
     void (*mse_rows_f32)(fnn_index m, fnn_index d, const float *O, fnn_index ldo, const float *Y,
                          fnn_index ldy, float *dO, fnn_index lddo, float *row_loss, float inv_n);

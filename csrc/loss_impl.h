@@ -251,25 +251,40 @@ static void FN(softmax_rows)(fnn_index m, fnn_index c, const REAL *restrict S, f
     }
 }
 
-/* ---- sigmoid binary cross-entropy of one output unit ----
+/* ---- sigmoid binary cross-entropy, one term per output unit ----
  * -[y log sigmoid(s) + (1 - y) log(1 - sigmoid(s))] = max(s, 0) - s y + log(1 + e^-|s|):
  * e^-|s| <= 1 never overflows, so any logit gives a finite loss. dS = (sigmoid(s) - y) / n.
- * The rows run side by side (one element each), so the loop vectorises. */
+ * A row's loss sums its k terms in column order. With one unit the rows run side by side
+ * (one element each), so that loop vectorises. */
 
-static void FN(sigmoid_bce_rows)(fnn_index m, const REAL *restrict S, fnn_index lds,
-                                 const REAL *restrict y, fnn_index incy, REAL *restrict dS,
-                                 fnn_index ldds, REAL *restrict row_loss, REAL inv_n)
+static inline REAL FN(sigmoid_bce_term)(REAL s, REAL t, REAL inv_n, REAL *grad)
 {
+    const REAL e = FN(vm_exp_nonpositive)(-MATH(fabs)(s));
+    /* log1p(e) as log(u) e / (u - 1) with u = 1 + e: the rounding of 1 + e cancels
+       between log(u) and u - 1; u == 1 means e is below half an ulp of 1, where
+       log1p(e) rounds to e */
+    const REAL u = (REAL)1 + e;
+    const REAL log1p_e = FN(vm_select)(u == (REAL)1, e, FN(vm_log)(u) * (e / (u - (REAL)1)));
+    *grad = (FN(vm_sigmoid)(s) - t) * inv_n;
+    return FN(vm_select)(s > 0, s, (REAL)0) - s * t + log1p_e;
+}
+
+static void FN(sigmoid_bce_rows)(fnn_index m, fnn_index k, const REAL *restrict S,
+                                 fnn_index lds, const REAL *restrict Y, fnn_index ldy,
+                                 REAL *restrict dS, fnn_index ldds, REAL *restrict row_loss,
+                                 REAL inv_n)
+{
+    if (k == 1) {
+        for (fnn_index i = 0; i < m; ++i)
+            row_loss[i] = FN(sigmoid_bce_term)(S[i * lds], Y[i * ldy], inv_n, &dS[i * ldds]);
+        return;
+    }
     for (fnn_index i = 0; i < m; ++i) {
-        const REAL s = S[i * lds], t = y[i * incy];
-        const REAL e = FN(vm_exp_nonpositive)(-MATH(fabs)(s));
-        /* log1p(e) as log(u) e / (u - 1) with u = 1 + e: the rounding of 1 + e cancels
-           between log(u) and u - 1; u == 1 means e is below half an ulp of 1, where
-           log1p(e) rounds to e */
-        const REAL u = (REAL)1 + e;
-        const REAL log1p_e = FN(vm_select)(u == (REAL)1, e, FN(vm_log)(u) * (e / (u - (REAL)1)));
-        row_loss[i] = FN(vm_select)(s > 0, s, (REAL)0) - s * t + log1p_e;
-        dS[i * ldds] = (FN(vm_sigmoid)(s) - t) * inv_n;
+        const REAL *restrict s = S + i * lds, *restrict y = Y + i * ldy;
+        REAL *restrict g = dS + i * ldds;
+        REAL sum = 0;
+        for (fnn_index j = 0; j < k; ++j) sum += FN(sigmoid_bce_term)(s[j], y[j], inv_n, &g[j]);
+        row_loss[i] = sum;
     }
 }
 
@@ -347,7 +362,8 @@ static void FN(softmax_ce_soft_range)(void *ctx, fnn_index i0, fnn_index i1)
 static void FN(sigmoid_bce_range)(void *ctx, fnn_index i0, fnn_index i1)
 {
     const FN(loss_job) *j = ctx;
-    FN(j->arch->sigmoid_bce_rows)(i1 - i0, j->S + i0 * j->lds, j->lds, j->Y + i0 * j->ldy, j->ldy,
+    FN(j->arch->sigmoid_bce_rows)(i1 - i0, j->c, j->S + i0 * j->lds, j->lds, j->Y + i0 * j->ldy,
+                                  j->ldy,
                                   j->out + i0 * j->ldo, j->ldo, j->row_loss + i0, j->inv_n);
 }
 
@@ -401,19 +417,20 @@ int FN(fnn_softmax_cross_entropy_soft)(fnn_index n, fnn_index c, const REAL *S, 
     return FNN_OK;
 }
 
-/* a sample of the binary loss costs about as much as 8 elements of the softmax (an exp,
-   a log, a sigmoid): claims of that many rows keep a claim's work near the others' */
+/* a term of the binary loss costs about as much as 8 elements of the softmax (an exp,
+   a log, a sigmoid): claims sized by that keep a claim's work near the others' */
 #define LOSS_BCE_ROW_COST 8
 
-int FN(fnn_sigmoid_binary_cross_entropy)(fnn_index n, const REAL *S, fnn_index lds,
-                                         const REAL *y, fnn_index incy, REAL *dS, fnn_index ldds,
-                                         REAL *row_loss, REAL *loss)
+int FN(fnn_sigmoid_binary_cross_entropy)(fnn_index n, fnn_index k, const REAL *S,
+                                         fnn_index lds, const REAL *Y, fnn_index ldy, REAL *dS,
+                                         fnn_index ldds, REAL *row_loss, REAL *loss)
 {
-    if (n < 1) return FNN_EINVAL;
-    FN(loss_job) job = {fnn_loss_kernels(), 1, S, lds, NULL, y, incy, dS, ldds, row_loss,
+    if (n < 1 || k < 1) return FNN_EINVAL;
+    FN(loss_job) job = {fnn_loss_kernels(), k, S, lds, NULL, Y, ldy, dS, ldds, row_loss,
                         (REAL)1 / (REAL)n};
-    *loss = FN(mean_loss)(&job, n, (double)n * LOSS_BCE_ROW_COST * 8.0,
-                          FNN_ROWS_PER_CLAIM(LOSS_BCE_ROW_COST), FN(sigmoid_bce_range));
+    const fnn_index row_cost = LOSS_BCE_ROW_COST * k;
+    *loss = FN(mean_loss)(&job, n, (double)n * (double)row_cost * 8.0,
+                          FNN_ROWS_PER_CLAIM(row_cost), FN(sigmoid_bce_range));
     return FNN_OK;
 }
 

@@ -263,11 +263,11 @@ cdef extern from "fastnn.h" nogil:
                                            fnn_index lds, const double *Y, fnn_index ldy,
                                            double *dS, fnn_index ldds, double *row_loss,
                                            double *loss)
-    int fnn_sigmoid_binary_cross_entropy_f32(fnn_index n, const float *S, fnn_index lds,
-                                             const float *y, fnn_index incy, float *dS,
+    int fnn_sigmoid_binary_cross_entropy_f32(fnn_index n, fnn_index k, const float *S, fnn_index lds,
+                                             const float *Y, fnn_index ldy, float *dS,
                                              fnn_index ldds, float *row_loss, float *loss)
-    int fnn_sigmoid_binary_cross_entropy_f64(fnn_index n, const double *S, fnn_index lds,
-                                             const double *y, fnn_index incy, double *dS,
+    int fnn_sigmoid_binary_cross_entropy_f64(fnn_index n, fnn_index k, const double *S, fnn_index lds,
+                                             const double *Y, fnn_index ldy, double *dS,
                                              fnn_index ldds, double *row_loss, double *loss)
     int fnn_mse_f32(fnn_index n, fnn_index d, const float *O, fnn_index ldo, const float *Y,
                     fnn_index ldy, float *dO, fnn_index lddo, float *row_loss, float *loss)

@@ -380,25 +380,25 @@ def softmax_cross_entropy_soft(const floating[:, :] S, const floating[:, :] Y):
     return dtype(loss), dS_arr
 
 
-def sigmoid_binary_cross_entropy(const floating[:, :] S, const floating[:] y):
-    """S is (n, 1) logits (any row stride), y the n targets (any stride)."""
-    cdef fnn_index n = S.shape[0]
-    _need(n >= 1 and S.shape[1] == 1 and y.shape[0] == n, "S must be (n, 1) and y (n,)")
+def sigmoid_binary_cross_entropy(const floating[:, :] S, const floating[:, :] Y):
+    """S (n, k) logits and Y (n, k) targets, any row strides, contiguous columns when k > 1."""
+    cdef fnn_index n = S.shape[0], k = S.shape[1]
+    _need(n >= 1 and k >= 1 and Y.shape[0] == n and Y.shape[1] == k, "S and Y shapes differ")
+    _need(k <= 1 or (_cs(S) == 1 and _cs(Y) == 1), "S and Y need contiguous columns")
     dtype = _dtype(<floating *>NULL)
-    dS_arr = np.empty((n, 1), dtype=dtype)
+    dS_arr = np.empty((n, k), dtype=dtype)
     row_loss_arr = np.empty((n,), dtype=dtype)
     cdef floating[:, ::1] dS = dS_arr
     cdef floating[::1] row_loss = row_loss_arr
     cdef floating loss = 0
-    cdef fnn_index incy = y.strides[0] // <fnn_index>sizeof(floating)
     cdef int status
     with nogil:
         if floating is float:
-            status = fnn_sigmoid_binary_cross_entropy_f32(n, &S[0, 0], _rs(S), &y[0], incy,
-                                                          &dS[0, 0], 1, &row_loss[0], &loss)
+            status = fnn_sigmoid_binary_cross_entropy_f32(n, k, &S[0, 0], _rs(S), &Y[0, 0], _rs(Y),
+                                                          &dS[0, 0], k, &row_loss[0], &loss)
         else:
-            status = fnn_sigmoid_binary_cross_entropy_f64(n, &S[0, 0], _rs(S), &y[0], incy,
-                                                          &dS[0, 0], 1, &row_loss[0], &loss)
+            status = fnn_sigmoid_binary_cross_entropy_f64(n, k, &S[0, 0], _rs(S), &Y[0, 0], _rs(Y),
+                                                          &dS[0, 0], k, &row_loss[0], &loss)
     _check(status)
     return dtype(loss), dS_arr
 

@@ -266,20 +266,22 @@ def _float_array_of_ndim(value, name, ndims):
 
 
 def sigmoid_binary_cross_entropy_args(S, y):
-    """Returns (S, y) with y as an (N, 1) array (a view of y) of S's dtype in [0, 1]."""
+    """Returns (S, y) with y as an (N, K) array (a view of y) of S's dtype in [0, 1]."""
     S = as_float_array(S, "S", 2)
-    if S.shape[1] != 1:
-        raise ValueError(f"S must have shape (N, 1), one logit per sample, got shape {S.shape}")
-    n = S.shape[0]
+    n, k = S.shape
+    if k == 0:
+        raise ValueError("S must have at least one column (output unit), got shape (N, 0)")
     y = _float_array_of_ndim(y, "y", (1, 2))
     same_dtype([("S", S), ("y", y)])
-    if y.shape not in ((n,), (n, 1)):
-        raise ValueError(f"y must have shape ({n},) or ({n}, 1) to match S's {n} rows, got shape {y.shape}")
+    allowed = ((n,), (n, 1)) if k == 1 else ((n, k),)
+    if y.shape not in allowed:
+        expected = f"({n},) or ({n}, 1)" if k == 1 else f"({n}, {k})"
+        raise ValueError(f"y must have shape {expected} to match S's shape {S.shape}, got shape {y.shape}")
     _at_least_one_sample(S, "S")
     outside = (y < 0) | (y > 1)
     if outside.any():
         raise ValueError(f"y must hold probabilities in [0, 1], found {y[outside].flat[0]}")
-    return S, y.reshape(n, 1)
+    return S, y.reshape(n, k)
 
 
 def mse_args(O, Y):

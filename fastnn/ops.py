@@ -59,11 +59,6 @@ def _vector(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
-def _vector_view(a: np.ndarray) -> np.ndarray:
-    """A 1-D view with any stride that is whole elements, copying only if needed."""
-    return a if a.strides[0] % a.itemsize == 0 else np.ascontiguousarray(a)
-
-
 def _matrix(a: np.ndarray) -> np.ndarray:
     """A parameter as the elementwise kernels see it: 2-D, a vector as one row (a view)."""
     return a if a.ndim == 2 else a.reshape(1, -1)
@@ -178,16 +173,17 @@ def sigmoid_binary_cross_entropy(S, y):
 
     Parameters
     ----------
-    S : ndarray of shape (N, 1), float32 or float64
-        One logit per sample.
-    y : ndarray of shape (N,) or (N, 1), S's dtype
+    S : ndarray of shape (N, K), float32 or float64
+        One logit per sample and output unit (K = 1 for a binary classifier, K labels for
+        a multilabel one).
+    y : ndarray of shape (N, K), or (N,) when K = 1, S's dtype
         Targets in [0, 1] (labels 0/1, or probabilities).
 
     Returns
     -------
     loss : scalar of S's dtype
-        mean_i max(s_i, 0) - s_i y_i + log(1 + e^-|s_i|), finite for any logit.
-    dS : ndarray of shape (N, 1)
+        mean_i sum_k max(s_ik, 0) - s_ik y_ik + log(1 + e^-|s_ik|), finite for any logit.
+    dS : ndarray of shape (N, K)
         (sigmoid(S) - y) / N.
 
     Raises
@@ -195,11 +191,10 @@ def sigmoid_binary_cross_entropy(S, y):
     TypeError
         S or y is not a float array, or their dtypes differ.
     ValueError
-        S is not (N, 1), y's shape does not fit, a target lies outside [0, 1], or the
-        batch is empty.
+        y's shape does not fit S, a target lies outside [0, 1], or the batch is empty.
     """
     S, y = check.sigmoid_binary_cross_entropy_args(S, y)
-    return _ops.sigmoid_binary_cross_entropy(_rows(S), _vector_view(y[:, 0]))
+    return _ops.sigmoid_binary_cross_entropy(_rows(S), _rows(y))
 
 
 def mse(O, Y):

@@ -210,24 +210,25 @@ def softmax_cross_entropy(S, y):
 
 
 def sigmoid_binary_cross_entropy(S, y):
-    """Mean log-loss of one sigmoid output unit, and its gradient.
+    """Mean log-loss of sigmoid output units, and its gradient.
 
     With y_hat = sigmoid(s), the lectures' log-loss L = -[y log y_hat + (1 - y) log(1 - y_hat)]
     is written as L = max(s, 0) - s y + log(1 + e^-|s|): e^-|s| <= 1 never overflows,
-    so any logit gives a finite loss. Its derivative is dL/ds = y_hat - y.
-    loss = 1/n sum_i L_i and dS = (sigmoid(S) - y) / n.
+    so any logit gives a finite loss. Its derivative is dL/ds = y_hat - y. With K units
+    (a multilabel output) a sample's loss is the sum of its K terms.
+    loss = 1/n sum_i sum_k L_ik and dS = (sigmoid(S) - y) / n.
 
     Parameters
     ----------
-    S : ndarray of shape (N, 1), float32 or float64
-        One logit per sample.
-    y : ndarray of shape (N,) or (N, 1), S's dtype
+    S : ndarray of shape (N, K), float32 or float64
+        One logit per sample and unit.
+    y : ndarray of shape (N, K), or (N,) when K = 1, S's dtype
         Targets in [0, 1].
 
     Returns
     -------
     loss : scalar of S's dtype
-    dS : ndarray of shape (N, 1)
+    dS : ndarray of shape (N, K)
 
     Raises
     ------

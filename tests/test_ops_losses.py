@@ -112,6 +112,27 @@ def test_binary_cross_entropy_matches_reference(rng, dtype, layout, num_threads,
     assert_same_as_c_layout("sigmoid_binary_cross_entropy", got, args)
 
 
+@pytest.mark.parametrize("shape", [(1, 2), (7, 3), (300, 5), (33, 17)], ids=lambda s: "x".join(map(str, s)))
+def test_multilabel_binary_cross_entropy_matches_reference(rng, dtype, layout, num_threads, shape):
+    S = randn(rng, shape, dtype, scale=4.0)
+    Y = probabilities(rng, shape, dtype)
+    args = (with_layout(S, layout), with_layout(Y, layout))
+    got = check_against_reference("sigmoid_binary_cross_entropy", (S, Y), dtype, args)
+    loss, dS = got
+    assert np.ndim(loss) == 0 and loss.dtype == dtype and dS.shape == shape
+    assert_same_as_c_layout("sigmoid_binary_cross_entropy", got, args)
+
+
+def test_multilabel_binary_cross_entropy_sums_the_units(module, rng, dtype):
+    # a sample's loss is the sum of its units' one-unit losses; the gradient is theirs
+    S = randn(rng, (6, 4), dtype, scale=3.0)
+    Y = probabilities(rng, (6, 4), dtype)
+    loss, dS = module.sigmoid_binary_cross_entropy(S, Y)
+    parts = [module.sigmoid_binary_cross_entropy(S[:, k:k + 1], Y[:, k]) for k in range(4)]
+    assert_close(loss, sum(float(p[0]) for p in parts), TOL[dtype], scale=1.0)
+    assert_close(dS, np.hstack([p[1] for p in parts]), TOL[dtype], scale=1.0)
+
+
 def test_binary_cross_entropy_takes_a_strided_target_vector(rng, dtype):
     S, y = randn(rng, (9, 1), dtype), probabilities(rng, 9, dtype)
     strided = np.repeat(y, 3)[::3]
@@ -219,13 +240,15 @@ def _gradient_inputs(name, rng):
         return randn(rng, (6, 4), np.float64, scale=2.0), probabilities(rng, (6, 4), np.float64)
     if name == "sigmoid_binary_cross_entropy":
         return randn(rng, (7, 1), np.float64, scale=2.0), probabilities(rng, 7, np.float64)
+    if name == "multilabel":
+        return randn(rng, (6, 3), np.float64, scale=2.0), probabilities(rng, (6, 3), np.float64)
     return randn(rng, (5, 3), np.float64), randn(rng, (5, 3), np.float64)
 
 
-@pytest.mark.parametrize("name", LOSSES)
+@pytest.mark.parametrize("name", LOSSES + ("multilabel",))
 def test_gradient_is_the_derivative_of_the_loss(module, rng, name):
     S, y = _gradient_inputs(name, rng)
-    loss_of = getattr(module, name)
+    loss_of = getattr(module, "sigmoid_binary_cross_entropy" if name == "multilabel" else name)
     _, dS = loss_of(S, y)
     numeric = numeric_gradient(lambda s: loss_of(s, y)[0], S.copy())
     assert rel_error(dS, numeric) <= GRAD_TOL
@@ -267,6 +290,19 @@ def test_binary_cross_entropy_matches_torch(module, rng, scale):
     want = torch.nn.functional.binary_cross_entropy_with_logits(tS, torch.from_numpy(y[:, None]))
     want.backward()
     loss, dS = module.sigmoid_binary_cross_entropy(S, y)
+    assert_close(loss, want.item(), TOL[np.dtype(np.float64)], "loss")
+    assert_close(dS, tS.grad.numpy(), TOL[np.dtype(np.float64)], "dS")
+
+
+def test_multilabel_binary_cross_entropy_matches_torch(module, rng):
+    torch = _torch()
+    S = randn(rng, (9, 3), np.float64, scale=5.0)
+    Y = probabilities(rng, (9, 3), np.float64)
+    tS = torch.tensor(S, requires_grad=True)
+    # torch averages over every element; fastnn sums the units and averages over the samples
+    want = torch.nn.functional.binary_cross_entropy_with_logits(tS, torch.from_numpy(Y), reduction="sum") / 9
+    want.backward()
+    loss, dS = module.sigmoid_binary_cross_entropy(S, Y)
     assert_close(loss, want.item(), TOL[np.dtype(np.float64)], "loss")
     assert_close(dS, tS.grad.numpy(), TOL[np.dtype(np.float64)], "dS")
 
@@ -478,7 +514,7 @@ BAD_CASES = [
     bad("softmax_cross_entropy", "S", "empty-batch", S=lambda s: s[:0], y=lambda y: y[:0]),
     bad("softmax_cross_entropy", "S", "no-classes", S=lambda s: s[:, :0], y=lambda y: y[:, :0]),
     # binary
-    bad("sigmoid_binary_cross_entropy", "S", "two-columns", S=lambda s: np.hstack([s, s])),
+    bad("sigmoid_binary_cross_entropy", "y", "one-column-for-two-units", S=lambda s: np.hstack([s, s])),
     bad("sigmoid_binary_cross_entropy", "S", "1-D", S=lambda s: s[:, 0]),
     bad("sigmoid_binary_cross_entropy", "S", "int", S=lambda s: s.astype(np.int64)),
     bad("sigmoid_binary_cross_entropy", "S", "None", S=None),
@@ -549,7 +585,7 @@ def test_error_messages_say_what_was_expected_and_what_came(module):
         module.softmax_cross_entropy(S, np.zeros((5, 3), np.float32))
     with pytest.raises(ValueError, match=r"y must hold probabilities in \[0, 1\], found 2\.0"):
         module.sigmoid_binary_cross_entropy(S[:, :1], np.full(5, 2.0))
-    with pytest.raises(ValueError, match=r"S must have shape \(N, 1\).*got shape \(5, 3\)"):
+    with pytest.raises(ValueError, match=r"y must have shape \(5, 3\) to match S's shape \(5, 3\), got shape \(5,\)"):
         module.sigmoid_binary_cross_entropy(S, np.zeros(5))
     with pytest.raises(ValueError, match=r"Y must have shape \(5, 3\), got shape \(3, 5\)"):
         module.mse(S, S.T)
