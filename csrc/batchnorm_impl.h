@@ -280,4 +280,21 @@ int FN(fnn_batchnorm_backward)(fnn_index n, fnn_index d, const REAL *dY, fnn_ind
     fnn_parallel_for(threads, n, FNN_ROWS_PER_CLAIM(d), FN(batchnorm_backward_rows_range), &job);
     return FNN_OK;
 }
+
+/* The running averages that eval mode normalises with: a few operations per column,
+   so one thread. */
+int FN(fnn_batchnorm_running_update)(fnn_index d, REAL *running_mean, REAL *running_var,
+                                     const REAL *mean, const REAL *var, fnn_index n,
+                                     REAL momentum, int unbiased)
+{
+    if (d < 0 || n < (unbiased ? 2 : 1)) return FNN_EINVAL;
+    const REAL keep = (REAL)1 - momentum;
+    /* the unbiased variance of the batch is its biased variance times n / (n - 1) */
+    const REAL correction = unbiased ? (REAL)((double)n / (double)(n - 1)) : (REAL)1;
+    for (fnn_index j = 0; j < d; ++j) {
+        running_mean[j] = keep * running_mean[j] + momentum * mean[j];
+        running_var[j] = keep * running_var[j] + momentum * (var[j] * correction);
+    }
+    return FNN_OK;
+}
 #endif

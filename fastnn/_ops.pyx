@@ -177,16 +177,14 @@ cdef extern from "fastnn.h" nogil:
                                  double lr, double l2)
     int fnn_optimizer_update_f64(const fnn_optimizer *opt, fnn_param *param, const double *grad,
                                  double lr, double l2)
-    void fnn_dropout_mask(uint64_t seed, int64_t step, fnn_index count, double p,
-                          unsigned char *keep)
 
 # Activation codes, in the order of fastnn.h's enum fnn_activation.
 ACTIVATION_CODES = {
-    "identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "leaky_relu": 4, "elu": 5,
+    "identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "leaky_relu": 4, "elu": 5, "softplus": 6,
 }
 SIMD_LEVELS = ("generic", "avx2", "avx512")
 # Functions of the vector math library, in the order of fastnn.h's enum fnn_vmath_function.
-VMATH_FUNCTIONS = ("exp", "expm1", "log", "tanh", "sigmoid")
+VMATH_FUNCTIONS = ("exp", "expm1", "log", "tanh", "sigmoid", "log1p")
 
 class NonFiniteBatch(ValueError):
     """A batch that TrainingEngine.run checked held a NaN or an infinity (fit then names it)."""
@@ -469,8 +467,8 @@ def softmax_cross_entropy(const floating[:, :] S, const int64_t[::1] y):
 def vmath(str name, const floating[::1] x):
     """f(x) elementwise with the kernels' own vector math, at the SIMD level in use.
 
-    A test hook: the activations and the loss compute exp, expm1, log, tanh and
-    sigmoid with these functions. Float32 results are within 4 ulp of the exact
+    A test hook: the activations and the loss compute exp, expm1, log, log1p, tanh
+    and sigmoid with these functions. Float32 results are within 4 ulp of the exact
     value and float64 results within 1e-14 relative error, over each function's
     whole range: exp overflows to inf and underflows to 0 (through the
     subnormals), NaN gives NaN, tanh(+-inf) = +-1, sigmoid(-inf) = 0, and expm1,
@@ -492,6 +490,146 @@ def vmath(str name, const floating[::1] x):
             status = fnn_vmath_f64(fn, n, &x[0], &y[0])
     _check(status)
     return out
+
+
+# ---- layer kernels: dropout, maxout, batch-norm running statistics ----
+
+cdef extern from "fastnn.h" nogil:
+    int fnn_dropout_forward_f32(fnn_index n, fnn_index d, const float *H, fnn_index ldh,
+                                double p, uint64_t seed, int64_t step, float *Y, fnn_index ldy)
+    int fnn_dropout_forward_f64(fnn_index n, fnn_index d, const double *H, fnn_index ldh,
+                                double p, uint64_t seed, int64_t step, double *Y, fnn_index ldy)
+    int fnn_dropout_backward_f32(fnn_index n, fnn_index d, const float *dY, fnn_index lddy,
+                                 double p, uint64_t seed, int64_t step, float *dH,
+                                 fnn_index lddh)
+    int fnn_dropout_backward_f64(fnn_index n, fnn_index d, const double *dY, fnn_index lddy,
+                                 double p, uint64_t seed, int64_t step, double *dH,
+                                 fnn_index lddh)
+    int fnn_maxout_forward_f32(fnn_index n, fnn_index d, fnn_index k, const float *S,
+                               fnn_index lds, float *H, fnn_index ldh, int64_t *winner,
+                               fnn_index ldw)
+    int fnn_maxout_forward_f64(fnn_index n, fnn_index d, fnn_index k, const double *S,
+                               fnn_index lds, double *H, fnn_index ldh, int64_t *winner,
+                               fnn_index ldw)
+    int fnn_maxout_backward_f32(fnn_index n, fnn_index d, fnn_index k, const float *dH,
+                                fnn_index lddh, const int64_t *winner, fnn_index ldw,
+                                float *dS, fnn_index ldds)
+    int fnn_maxout_backward_f64(fnn_index n, fnn_index d, fnn_index k, const double *dH,
+                                fnn_index lddh, const int64_t *winner, fnn_index ldw,
+                                double *dS, fnn_index ldds)
+    int fnn_batchnorm_running_update_f32(fnn_index d, float *running_mean, float *running_var,
+                                         const float *mean, const float *var, fnn_index n,
+                                         float momentum, int unbiased)
+    int fnn_batchnorm_running_update_f64(fnn_index d, double *running_mean,
+                                         double *running_var, const double *mean,
+                                         const double *var, fnn_index n, double momentum,
+                                         int unbiased)
+
+
+cdef inline int _dropout_args(const floating[:, :] A, double p, int64_t step) except -1:
+    _need(A.shape[1] <= 1 or _cs(A) == 1, "dropout arrays need contiguous columns")
+    _need(0.0 <= p < 1.0, "p must lie in [0, 1)")
+    _need(step >= 0, "step must be >= 0")
+    return 0
+
+
+def dropout_forward(const floating[:, :] H, double p, uint64_t seed, int64_t step):
+    """Y = H * keep / (1 - p) with the mask of (seed, step); H must have contiguous columns."""
+    _dropout_args(H, p, step)
+    cdef fnn_index n = H.shape[0], d = H.shape[1]
+    out = np.empty((n, d), dtype=_dtype(<floating *>NULL))
+    cdef floating[:, ::1] Y = out
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_dropout_forward_f32(n, d, &H[0, 0], _rs(H), p, seed, step, &Y[0, 0], d)
+        else:
+            status = fnn_dropout_forward_f64(n, d, &H[0, 0], _rs(H), p, seed, step, &Y[0, 0], d)
+    _check(status)
+    return out
+
+
+def dropout_backward(const floating[:, :] dY, double p, uint64_t seed, int64_t step):
+    """dH = dY * keep / (1 - p) with the forward pass's (seed, step); contiguous columns."""
+    _dropout_args(dY, p, step)
+    cdef fnn_index n = dY.shape[0], d = dY.shape[1]
+    out = np.empty((n, d), dtype=_dtype(<floating *>NULL))
+    cdef floating[:, ::1] dH = out
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_dropout_backward_f32(n, d, &dY[0, 0], _rs(dY), p, seed, step,
+                                              &dH[0, 0], d)
+        else:
+            status = fnn_dropout_backward_f64(n, d, &dY[0, 0], _rs(dY), p, seed, step,
+                                              &dH[0, 0], d)
+    _check(status)
+    return out
+
+
+def maxout_forward(const floating[:, :] S, fnn_index k):
+    """(H, winner) of S (n, d k); S must have contiguous columns."""
+    _need(k >= 1 and S.shape[1] % k == 0, "S must have a multiple of k >= 1 columns")
+    _need(S.shape[1] <= 1 or _cs(S) == 1, "S needs contiguous columns")
+    cdef fnn_index n = S.shape[0], d = S.shape[1] // k
+    H_arr = np.empty((n, d), dtype=_dtype(<floating *>NULL))
+    winner_arr = np.empty((n, d), dtype=np.int64)
+    cdef floating[:, ::1] H = H_arr
+    cdef int64_t[:, ::1] winner = winner_arr
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_maxout_forward_f32(n, d, k, &S[0, 0], _rs(S), &H[0, 0], d,
+                                            &winner[0, 0], d)
+        else:
+            status = fnn_maxout_forward_f64(n, d, k, &S[0, 0], _rs(S), &H[0, 0], d,
+                                            &winner[0, 0], d)
+    _check(status)
+    return H_arr, winner_arr
+
+
+def maxout_backward(const floating[:, :] dH, const int64_t[:, :] winner, fnn_index k):
+    """dS (n, d k): dH at each winner, 0 elsewhere. dH and winner need contiguous columns;
+    a winner outside [0, k) raises ValueError (C skips it rather than write outside dS)."""
+    cdef fnn_index n = dH.shape[0], d = dH.shape[1]
+    _need(k >= 1, "k must be >= 1")
+    _need(winner.shape[0] == n and winner.shape[1] == d, "dH and winner shapes differ")
+    _need(d <= 1 or (_cs(dH) == 1 and winner.strides[1] == sizeof(int64_t)),
+          "dH and winner need contiguous columns")
+    _need(winner.strides[0] % sizeof(int64_t) == 0, "winner rows must lie whole elements apart")
+    out = np.empty((n, d * k), dtype=_dtype(<floating *>NULL))
+    cdef floating[:, ::1] dS = out
+    cdef fnn_index ldw = winner.strides[0] // <fnn_index>sizeof(int64_t)
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_maxout_backward_f32(n, d, k, &dH[0, 0], _rs(dH), &winner[0, 0], ldw,
+                                             &dS[0, 0], d * k)
+        else:
+            status = fnn_maxout_backward_f64(n, d, k, &dH[0, 0], _rs(dH), &winner[0, 0], ldw,
+                                             &dS[0, 0], d * k)
+    _check(status)
+    return out
+
+
+def batchnorm_running_update(floating[::1] running_mean, floating[::1] running_var,
+                             const floating[::1] mean, const floating[::1] var, fnn_index n,
+                             double momentum, bint unbiased):
+    """running = (1 - momentum) running + momentum batch, in place (contiguous vectors)."""
+    cdef fnn_index d = running_mean.shape[0]
+    _need(running_var.shape[0] == d and mean.shape[0] == d and var.shape[0] == d,
+          "running_mean, running_var, mean and var must have one length")
+    _need(n >= (2 if unbiased else 1), "n must be >= 2 for the unbiased variance, else >= 1")
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_batchnorm_running_update_f32(d, &running_mean[0], &running_var[0],
+                                                      &mean[0], &var[0], n, <float>momentum,
+                                                      unbiased)
+        else:
+            status = fnn_batchnorm_running_update_f64(d, &running_mean[0], &running_var[0],
+                                                      &mean[0], &var[0], n, momentum, unbiased)
+    _check(status)
 
 
 # ---- checks ----
@@ -516,16 +654,6 @@ def all_finite(a):
 
 
 # ---- training engine ----
-
-def dropout_mask(uint64_t seed, int64_t step, fnn_index count, double p):
-    """The C twin of fastnn.layers.dropout_mask (flattened, bool)."""
-    out = np.empty((count,), dtype=np.uint8)
-    cdef unsigned char[::1] keep = out
-    if count > 0:
-        with nogil:
-            fnn_dropout_mask(seed, step, count, p, &keep[0])
-    return out.view(np.bool_)
-
 
 cdef inline void *_data(object a) except? NULL:
     """Address of a C-contiguous array's first element (None -> NULL)."""

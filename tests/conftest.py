@@ -22,7 +22,7 @@ TOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
 # Backward passes vs central finite differences, always in float64.
 GRAD_TOL = 1e-7
 
-ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu")
+ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus")
 KERNEL_NAMES = tuple(reference.__all__)
 MODULES = {"ops": ops, "reference": reference}
 

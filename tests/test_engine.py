@@ -1,6 +1,6 @@
 """The C training engine (fastnn/_engine.py, csrc/engine_impl.h): the same training as the
 layer-by-layer path and the NumPy backend, deterministic for any thread count, safe to
-interrupt, no copies of the data, and C twins of the optimiser update and the dropout mask."""
+interrupt, no copies of the data, and the C twin of the optimiser update."""
 
 from __future__ import annotations
 
@@ -212,13 +212,7 @@ def test_fit_does_not_copy_the_data():
     assert peak < X.nbytes / 2  # in particular, no copy of X
 
 
-# ------------------------------------------------------------------ C twins of the small kernels
-def test_dropout_mask_twin():
-    for seed, step, shape, p in [(0, 0, (7, 5), 0.5), (2 ** 63 - 1, 12345, (64, 33), 0.1), (99, 3, (1, 1), 0.9)]:
-        expected = L.dropout_mask(seed, step, shape, p)
-        assert np.array_equal(_ops.dropout_mask(seed, step, int(np.prod(shape)), p).reshape(shape), expected)
-
-
+# ------------------------------------------------------------------ the C twin of the optimiser update
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: np.dtype(t).name)
 @pytest.mark.parametrize("name, kwargs", CONFIGS, ids=[f"{n}{i}" for i, (n, _) in enumerate(CONFIGS)])
 @pytest.mark.parametrize("l2", [0.0, 0.01])
