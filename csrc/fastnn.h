@@ -231,6 +231,32 @@ int fnn_maxout_backward_f64(fnn_index n, fnn_index d, fnn_index k, const double 
                             fnn_index lddh, const int64_t *winner, fnn_index ldw, double *dS,
                             fnn_index ldds);
 
+/* ---- batch normalisation in eval mode (batchnorm.c) ----
+ * forward:  Y = gamma (S - running_mean) / sqrt(running_var + eps) + beta
+ * backward: dS = dY gamma / sqrt(running_var + eps) (the statistics are constants),
+ *           dgamma = column sums of dY (S - running_mean) / sqrt(running_var + eps),
+ *           dbeta = column sums of dY, in the fixed column blocks of the batch pass.
+ * n >= 0 (a single sample is fine); rows strided, columns contiguous; vectors contiguous.
+ */
+int fnn_batchnorm_inference_forward_f32(fnn_index n, fnn_index d, const float *S, fnn_index lds,
+                                        const float *gamma, const float *beta,
+                                        const float *running_mean, const float *running_var,
+                                        float eps, float *Y, fnn_index ldy);
+int fnn_batchnorm_inference_forward_f64(fnn_index n, fnn_index d, const double *S,
+                                        fnn_index lds, const double *gamma, const double *beta,
+                                        const double *running_mean, const double *running_var,
+                                        double eps, double *Y, fnn_index ldy);
+int fnn_batchnorm_inference_backward_f32(fnn_index n, fnn_index d, const float *dY,
+                                         fnn_index lddy, const float *S, fnn_index lds,
+                                         const float *gamma, const float *running_mean,
+                                         const float *running_var, float eps, float *dS,
+                                         fnn_index ldds, float *dgamma, float *dbeta);
+int fnn_batchnorm_inference_backward_f64(fnn_index n, fnn_index d, const double *dY,
+                                         fnn_index lddy, const double *S, fnn_index lds,
+                                         const double *gamma, const double *running_mean,
+                                         const double *running_var, double eps, double *dS,
+                                         fnn_index ldds, double *dgamma, double *dbeta);
+
 /* ---- batch-norm running statistics (batchnorm.c) ----
  * In place, per column j of d:
  *   running_mean = (1 - momentum) running_mean + momentum mean

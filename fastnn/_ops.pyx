@@ -492,7 +492,7 @@ def vmath(str name, const floating[::1] x):
     return out
 
 
-# ---- layer kernels: dropout, maxout, batch-norm running statistics ----
+# ---- layer kernels: dropout, maxout, batch norm's running statistics and eval mode ----
 
 cdef extern from "fastnn.h" nogil:
     int fnn_dropout_forward_f32(fnn_index n, fnn_index d, const float *H, fnn_index ldh,
@@ -524,6 +524,25 @@ cdef extern from "fastnn.h" nogil:
                                          double *running_var, const double *mean,
                                          const double *var, fnn_index n, double momentum,
                                          int unbiased)
+    int fnn_batchnorm_inference_forward_f32(fnn_index n, fnn_index d, const float *S,
+                                            fnn_index lds, const float *gamma, const float *beta,
+                                            const float *running_mean, const float *running_var,
+                                            float eps, float *Y, fnn_index ldy)
+    int fnn_batchnorm_inference_forward_f64(fnn_index n, fnn_index d, const double *S,
+                                            fnn_index lds, const double *gamma,
+                                            const double *beta, const double *running_mean,
+                                            const double *running_var, double eps, double *Y,
+                                            fnn_index ldy)
+    int fnn_batchnorm_inference_backward_f32(fnn_index n, fnn_index d, const float *dY,
+                                             fnn_index lddy, const float *S, fnn_index lds,
+                                             const float *gamma, const float *running_mean,
+                                             const float *running_var, float eps, float *dS,
+                                             fnn_index ldds, float *dgamma, float *dbeta)
+    int fnn_batchnorm_inference_backward_f64(fnn_index n, fnn_index d, const double *dY,
+                                             fnn_index lddy, const double *S, fnn_index lds,
+                                             const double *gamma, const double *running_mean,
+                                             const double *running_var, double eps, double *dS,
+                                             fnn_index ldds, double *dgamma, double *dbeta)
 
 
 cdef inline int _dropout_args(const floating[:, :] A, double p, int64_t step) except -1:
@@ -630,6 +649,60 @@ def batchnorm_running_update(floating[::1] running_mean, floating[::1] running_v
             status = fnn_batchnorm_running_update_f64(d, &running_mean[0], &running_var[0],
                                                       &mean[0], &var[0], n, momentum, unbiased)
     _check(status)
+
+
+def batchnorm_inference_forward(const floating[:, :] S, const floating[::1] gamma,
+                                const floating[::1] beta, const floating[::1] running_mean,
+                                const floating[::1] running_var, double eps):
+    """Y of eval mode; S must have contiguous columns (any number of rows)."""
+    cdef fnn_index n = S.shape[0], d = S.shape[1]
+    _need(gamma.shape[0] == d and beta.shape[0] == d and running_mean.shape[0] == d
+          and running_var.shape[0] == d, "gamma, beta and the running statistics must fit S")
+    _need(d <= 1 or _cs(S) == 1, "S needs contiguous columns")
+    out = np.empty((n, d), dtype=_dtype(<floating *>NULL))
+    cdef floating[:, ::1] Y = out
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_batchnorm_inference_forward_f32(n, d, &S[0, 0], _rs(S), &gamma[0],
+                                                         &beta[0], &running_mean[0],
+                                                         &running_var[0], <float>eps, &Y[0, 0], d)
+        else:
+            status = fnn_batchnorm_inference_forward_f64(n, d, &S[0, 0], _rs(S), &gamma[0],
+                                                         &beta[0], &running_mean[0],
+                                                         &running_var[0], eps, &Y[0, 0], d)
+    _check(status)
+    return out
+
+
+def batchnorm_inference_backward(const floating[:, :] dY, const floating[:, :] S,
+                                 const floating[::1] gamma, const floating[::1] running_mean,
+                                 const floating[::1] running_var, double eps):
+    """(dS, dgamma, dbeta) of eval mode; dY and S must have contiguous columns."""
+    cdef fnn_index n = S.shape[0], d = S.shape[1]
+    _need(dY.shape[0] == n and dY.shape[1] == d, "dY and S shapes differ")
+    _need(gamma.shape[0] == d and running_mean.shape[0] == d and running_var.shape[0] == d,
+          "gamma and the running statistics must have S.shape[1] entries")
+    _need(d <= 1 or (_cs(dY) == 1 and _cs(S) == 1), "dY and S need contiguous columns")
+    dtype = _dtype(<floating *>NULL)
+    dS_arr = np.empty((n, d), dtype=dtype)
+    dgamma_arr = np.empty((d,), dtype=dtype)
+    dbeta_arr = np.empty((d,), dtype=dtype)
+    cdef floating[:, ::1] dS = dS_arr
+    cdef floating[::1] dgamma = dgamma_arr
+    cdef floating[::1] dbeta = dbeta_arr
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_batchnorm_inference_backward_f32(
+                n, d, &dY[0, 0], _rs(dY), &S[0, 0], _rs(S), &gamma[0], &running_mean[0],
+                &running_var[0], <float>eps, &dS[0, 0], d, &dgamma[0], &dbeta[0])
+        else:
+            status = fnn_batchnorm_inference_backward_f64(
+                n, d, &dY[0, 0], _rs(dY), &S[0, 0], _rs(S), &gamma[0], &running_mean[0],
+                &running_var[0], eps, &dS[0, 0], d, &dgamma[0], &dbeta[0])
+    _check(status)
+    return dS_arr, dgamma_arr, dbeta_arr
 
 
 # ---- checks ----

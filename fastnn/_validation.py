@@ -303,3 +303,25 @@ def batchnorm_running_update_args(running_mean, running_var, mean, var, n, momen
     n = _checks.integer(n, "n", minimum=2 if unbiased else 1)
     momentum = _checks.real(momentum, "momentum", low=0.0, high=1.0)
     return running_mean, running_var, mean, var, n, momentum, unbiased
+
+
+def batchnorm_inference_forward_args(S, gamma, beta, running_mean, running_var, eps):
+    S = as_float_array(S, "S", 2)
+    vectors = [(name, as_float_array(v, name, 1)) for name, v in
+               (("gamma", gamma), ("beta", beta), ("running_mean", running_mean), ("running_var", running_var))]
+    same_dtype([("S", S), *vectors])
+    for name, arr in vectors:
+        expect_shape(arr, name, (S.shape[1],))
+    return (S, *(arr for _, arr in vectors), check_eps(eps))
+
+
+def batchnorm_inference_backward_args(dY, S, gamma, running_mean, running_var, eps):
+    dY = as_float_array(dY, "dY", 2)
+    S = as_float_array(S, "S", 2)
+    vectors = [(name, as_float_array(v, name, 1)) for name, v in
+               (("gamma", gamma), ("running_mean", running_mean), ("running_var", running_var))]
+    same_dtype([("dY", dY), ("S", S), *vectors])
+    expect_shape(dY, "dY", S.shape)
+    for name, arr in vectors:
+        expect_shape(arr, name, (S.shape[1],))
+    return (dY, S, *(arr for _, arr in vectors), check_eps(eps))

@@ -220,12 +220,11 @@ class BatchNorm(Layer):
     def forward(self, X, training=False):
         gamma, beta = self.params["gamma"], self.params["beta"]
         if not training:
-            # eval mode is an affine map with the running statistics (NumPy, both backends)
-            t = X.dtype.type
-            inv_std = t(1) / np.sqrt(self.buffers["running_var"] + t(self.eps))
-            X_hat = (X - self.buffers["running_mean"]) * inv_std
-            self._cache = ("eval", X_hat, inv_std)
-            return X_hat * gamma + beta
+            # the statistics of this pass, kept for its backward (assigning the buffers
+            # later does not change it)
+            running = (self.buffers["running_mean"].copy(), self.buffers["running_var"].copy())
+            self._cache = ("eval", X, *running)
+            return self._k.batchnorm_inference_forward(X, gamma, beta, *running, self.eps)
         Y, mean, var = self._k.batchnorm_forward(X, gamma, beta, self.eps)
         self._cache = ("train", X, mean, var)
         self._k.batchnorm_running_update(self.buffers["running_mean"], self.buffers["running_var"], mean,
@@ -233,14 +232,10 @@ class BatchNorm(Layer):
         return Y
 
     def backward(self, dOut):
-        mode, *cache = self._need_cache()
+        mode, X, mean, var = self._need_cache()
         gamma = self.params["gamma"]
-        if mode == "eval":
-            X_hat, inv_std = cache
-            self.grads = {"gamma": (dOut * X_hat).sum(axis=0), "beta": dOut.sum(axis=0)}
-            return dOut * (gamma * inv_std)
-        X, mean, var = cache
-        dX, dgamma, dbeta = self._k.batchnorm_backward(dOut, X, gamma, mean, var, self.eps)
+        backward = self._k.batchnorm_inference_backward if mode == "eval" else self._k.batchnorm_backward
+        dX, dgamma, dbeta = backward(dOut, X, gamma, mean, var, self.eps)
         self.grads = {"gamma": dgamma, "beta": dbeta}
         return dX
 

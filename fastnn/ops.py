@@ -29,6 +29,8 @@ __all__ = [
     "maxout_forward",
     "maxout_backward",
     "batchnorm_running_update",
+    "batchnorm_inference_forward",
+    "batchnorm_inference_backward",
 ]
 
 
@@ -245,3 +247,55 @@ def batchnorm_running_update(running_mean, running_var, mean, var, n, momentum, 
     for target, result in zip(live, work):
         if result is not target:
             target[...] = result
+
+
+def batchnorm_inference_forward(S, gamma, beta, running_mean, running_var, eps=1e-5):
+    """Eval-mode batch norm, Y = gamma (S - running_mean) / sqrt(running_var + eps) + beta.
+
+    Parameters
+    ----------
+    S : array_like, (N, D), float32 or float64
+    gamma, beta, running_mean, running_var : array_like, (D,)
+    eps : float, optional
+
+    Returns
+    -------
+    numpy.ndarray
+        Y, (N, D), of S's dtype.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`fastnn.reference.batchnorm_inference_forward`.
+    """
+    S, gamma, beta, running_mean, running_var, eps = check.batchnorm_inference_forward_args(
+        S, gamma, beta, running_mean, running_var, eps)
+    return _ops.batchnorm_inference_forward(_rows(S), _vector(gamma), _vector(beta), _vector(running_mean),
+                                            _vector(running_var), eps)
+
+
+def batchnorm_inference_backward(dY, S, gamma, running_mean, running_var, eps=1e-5):
+    """(dS, dgamma, dbeta) of eval-mode batch norm: dS = dY gamma / sqrt(running_var + eps).
+
+    Parameters
+    ----------
+    dY, S : array_like, (N, D), float32 or float64
+    gamma, running_mean, running_var : array_like, (D,)
+    eps : float, optional
+
+    Returns
+    -------
+    dS : numpy.ndarray
+        (N, D).
+    dgamma, dbeta : numpy.ndarray
+        (D,).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`fastnn.reference.batchnorm_inference_backward`.
+    """
+    dY, S, gamma, running_mean, running_var, eps = check.batchnorm_inference_backward_args(
+        dY, S, gamma, running_mean, running_var, eps)
+    return _ops.batchnorm_inference_backward(_rows(dY), _rows(S), _vector(gamma), _vector(running_mean),
+                                             _vector(running_var), eps)

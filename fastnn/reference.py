@@ -27,6 +27,8 @@ __all__ = [
     "maxout_forward",
     "maxout_backward",
     "batchnorm_running_update",
+    "batchnorm_inference_forward",
+    "batchnorm_inference_backward",
 ]
 
 
@@ -409,3 +411,73 @@ def batchnorm_running_update(running_mean, running_var, mean, var, n, momentum, 
     v_b = var * t(n / (n - 1)) if unbiased else var
     running_mean[...] = (t(1) - m) * running_mean + m * mean
     running_var[...] = (t(1) - m) * running_var + m * v_b
+
+
+# --- batch norm in eval mode ---------------------------------------------------------
+
+def batchnorm_inference_forward(S, gamma, beta, running_mean, running_var, eps=1e-5):
+    """Batch normalisation at test time: the running statistics take the batch's place.
+
+    s_hat = (running_var + eps)^(-1/2) (s - running_mean),  y = gamma * s_hat + beta:
+    an affine map per column, the same for a batch of any size (one sample included).
+
+    Parameters
+    ----------
+    S : array_like, (N, D), float32 or float64
+        The scores.
+    gamma, beta : array_like, (D,)
+        Scale and shift.
+    running_mean, running_var : array_like, (D,)
+        The running statistics (see :func:`batchnorm_running_update`).
+    eps : float, optional
+        Added to the variance, >= 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        Y, (N, D), of S's dtype.
+
+    Raises
+    ------
+    TypeError
+        An argument is not a float array, or dtypes differ; eps is not a number.
+    ValueError
+        Wrong ranks or shapes; eps negative or not finite.
+    """
+    S, gamma, beta, running_mean, running_var, eps = check.batchnorm_inference_forward_args(
+        S, gamma, beta, running_mean, running_var, eps)
+    S_hat = (S - running_mean) / np.sqrt(running_var + S.dtype.type(eps))
+    return gamma * S_hat + beta
+
+
+def batchnorm_inference_backward(dY, S, gamma, running_mean, running_var, eps=1e-5):
+    """Gradients of :func:`batchnorm_inference_forward`: the statistics are constants here.
+
+    dJ/ds_i = dY_i * gamma (running_var + eps)^(-1/2),
+    dgamma = sum_i dY_i * s_hat_i,  dbeta = sum_i dY_i.
+
+    Parameters
+    ----------
+    dY : array_like, (N, D), float32 or float64
+        Gradient of the loss with respect to Y.
+    S, gamma, running_mean, running_var, eps
+        The forward pass's arguments.
+
+    Returns
+    -------
+    dS : numpy.ndarray
+        (N, D).
+    dgamma, dbeta : numpy.ndarray
+        (D,).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`batchnorm_inference_forward`, and dY's shape must be S's.
+    """
+    dY, S, gamma, running_mean, running_var, eps = check.batchnorm_inference_backward_args(
+        dY, S, gamma, running_mean, running_var, eps)
+    inv_std = (running_var + S.dtype.type(eps)) ** S.dtype.type(-0.5)
+    S_hat = (S - running_mean) * inv_std
+    dS = dY * (gamma * inv_std)
+    return dS, (dY * S_hat).sum(axis=0), dY.sum(axis=0)

@@ -74,6 +74,12 @@ def _batchnorm_summands(dY, S, gamma, mean, var, eps=1e-5):
     }
 
 
+def _batchnorm_inference_summands(dY, S, gamma, running_mean, running_var, eps=1e-5):
+    s_hat = np.abs(S - running_mean) / np.sqrt(running_var + eps)
+    return {1: float(np.max((np.abs(dY) * s_hat).sum(0), initial=0.0)),
+            2: float(np.max(np.abs(dY).sum(0), initial=0.0))}
+
+
 SUMMAND_SCALE = {
     "linear_forward": lambda X, W, b: {
         0: float(np.max(np.abs(X) @ np.abs(W).T + np.abs(b), initial=0.0))},
@@ -84,6 +90,7 @@ SUMMAND_SCALE = {
     "batchnorm_forward": lambda S, gamma, beta, eps=1e-5: {
         1: float(np.max(np.abs(S).sum(0) / len(S)))},
     "batchnorm_backward": _batchnorm_summands,
+    "batchnorm_inference_backward": _batchnorm_inference_summands,
 }
 
 

@@ -1,4 +1,4 @@
-"""The layer kernels: dropout, maxout, softplus and the batch-norm running update.
+"""The layer kernels: dropout, maxout, softplus, and batch norm's running update and eval mode.
 
 fastnn.ops against fastnn.reference over layouts x dtypes x thread counts x SIMD
 levels, bit-identical results for any thread count at sizes that use threads,
@@ -469,6 +469,137 @@ def test_batchnorm_running_update_refuses_bad_arguments_in_both_backends(module,
         module.batchnorm_running_update(args["rm"], args["rv"], args["mean"], args["var"], args["n"],
                                         args["momentum"], args["unbiased"])
     assert all(np.array_equal(np.asarray(a), b) for a, b in zip((args["rm"], args["rv"]), before))
+
+
+# ------------------------------------------------------------------ batch norm in eval mode
+
+BN_EVAL_SHAPES = [(1, 1), (1, 7), (7, 33), (33, 64), (65, 65), (257, 7), (16, 129)]
+
+
+def _bn_eval_case(rng, shape, dtype):
+    n, d = shape
+    S = (randn(rng, shape, dtype) * rng.uniform(0.5, 3, d) + rng.uniform(-5, 5, d)).astype(dtype)
+    running_mean = rng.uniform(-5, 5, d).astype(dtype)
+    running_var = rng.uniform(0.25, 9, d).astype(dtype)
+    return S, randn(rng, d, dtype), randn(rng, d, dtype), running_mean, running_var, randn(rng, shape, dtype)
+
+
+@pytest.mark.parametrize("shape", BN_EVAL_SHAPES, ids=["x".join(map(str, s)) for s in BN_EVAL_SHAPES])
+def test_batchnorm_inference_matches_reference(rng, dtype, layout, num_threads, simd_level, shape):
+    S, gamma, beta, rm, rv, dY = _bn_eval_case(rng, shape, dtype)
+    (Y,) = check_against_reference("batchnorm_inference_forward", (S, gamma, beta, rm, rv), dtype,
+                                   (with_layout(S, layout), gamma, beta, rm, rv))
+    assert Y.shape == shape
+    assert_same_as_c_layout("batchnorm_inference_forward", (Y,), (S, gamma, beta, rm, rv))
+    args = (dY, S, gamma, rm, rv)
+    got = check_against_reference("batchnorm_inference_backward", args, dtype,
+                                  (with_layout(dY, layout), with_layout(S, layout), gamma, rm, rv))
+    assert [g.shape for g in got] == [shape, (shape[1],), (shape[1],)]
+    assert_same_as_c_layout("batchnorm_inference_backward", got, args)
+
+
+@pytest.mark.parametrize("eps", [0.0, 1e-5, 0.5])
+def test_batchnorm_inference_uses_eps(module, rng, dtype, eps):
+    S, gamma, beta, rm, rv, dY = _bn_eval_case(rng, (6, 5), dtype)
+    Y = module.batchnorm_inference_forward(S, gamma, beta, rm, rv, eps)
+    want = gamma * (S.astype(F64) - rm) / np.sqrt(rv.astype(F64) + eps) + beta
+    assert_close(Y, want, TOL[dtype])
+    dS, _, _ = module.batchnorm_inference_backward(dY, S, gamma, rm, rv, eps)
+    assert_close(dS, dY * (gamma / np.sqrt(rv.astype(F64) + eps)), TOL[dtype])
+
+
+def test_batchnorm_inference_is_the_batch_pass_with_its_own_statistics(module, rng, dtype):
+    # normalising with the batch's own mean and variance gives the training forward pass
+    S, gamma, beta, _, _, dY = _bn_eval_case(rng, (40, 9), dtype)
+    Y, mean, var = module.batchnorm_forward(S, gamma, beta)
+    assert_close(module.batchnorm_inference_forward(S, gamma, beta, mean, var), Y, TOL[dtype])
+    # and the backward pass is the first of the three terms (the statistics held fixed)
+    _, dgamma, dbeta = module.batchnorm_backward(dY, S, gamma, mean, var)
+    dS, dgamma_eval, dbeta_eval = module.batchnorm_inference_backward(dY, S, gamma, mean, var)
+    assert_close(dS, dY * gamma / np.sqrt(var.astype(F64) + 1e-5), TOL[dtype])
+    # both are sums over the batch: their rounding is relative to the size of the terms
+    s_hat = np.abs(S.astype(F64) - mean) / np.sqrt(var.astype(F64) + 1e-5)
+    assert_close(dgamma_eval, dgamma, TOL[dtype], scale=float((np.abs(dY) * s_hat).sum(0).max()))
+    assert_close(dbeta_eval, dbeta, TOL[dtype], scale=float(np.abs(dY).sum(0).max()))
+
+
+def test_batchnorm_inference_keeps_nan_in_its_column(module, dtype, rng):
+    S, gamma, beta, rm, rv, dY = _bn_eval_case(rng, (8, 5), dtype)
+    S[3, 2] = np.nan
+    Y = module.batchnorm_inference_forward(S, gamma, beta, rm, rv)
+    assert np.array_equal(np.isnan(Y), np.isnan(S))  # the statistics are fixed: only the element
+    dY[0, 4] = np.nan
+    dS, dgamma, dbeta = module.batchnorm_inference_backward(dY, S, gamma, rm, rv)
+    assert np.array_equal(np.isnan(dS), np.isnan(dY))  # dS does not read S
+    assert np.array_equal(np.isnan(dgamma), [False, False, True, False, True])
+    assert np.array_equal(np.isnan(dbeta), [False, False, False, False, True])
+
+
+@pytest.mark.parametrize("shape", [(0, 4), (3, 0), (0, 0)])
+def test_batchnorm_inference_with_empty_input(module, dtype, shape):
+    n, d = shape
+    vec = np.ones(d, dtype)
+    Y = module.batchnorm_inference_forward(np.empty(shape, dtype), vec, vec, vec, vec)
+    assert Y.shape == shape and Y.dtype == dtype
+    dS, dgamma, dbeta = module.batchnorm_inference_backward(np.empty(shape, dtype), np.empty(shape, dtype),
+                                                            vec, vec, vec)
+    assert dS.shape == shape and np.array_equal(dgamma, np.zeros(d)) and np.array_equal(dbeta, np.zeros(d))
+
+
+@pytest.mark.parametrize("shape", [(512, 512), (300, 257)], ids=["512x512", "300x257"])
+def test_batchnorm_inference_is_bit_identical_across_thread_counts(rng, dtype, shape, simd_level, thread_count):
+    S, gamma, beta, rm, rv, dY = _bn_eval_case(rng, shape, dtype)
+    assert_bit_identical_across_threads(thread_count,
+                                        lambda: ops.batchnorm_inference_forward(S, gamma, beta, rm, rv))
+    assert_bit_identical_across_threads(thread_count,
+                                        lambda: ops.batchnorm_inference_backward(dY, S, gamma, rm, rv))
+
+
+@pytest.mark.parametrize("shape", [(1, 3), (6, 4)])
+def test_batchnorm_inference_backward_matches_finite_differences(module, rng, shape):
+    S, gamma, beta, rm, rv, R = _bn_eval_case(rng, shape, F64)
+    dS, dgamma, dbeta = module.batchnorm_inference_backward(R, S, gamma, rm, rv)
+
+    def J(S=S, gamma=gamma, beta=beta):
+        return float(np.sum(module.batchnorm_inference_forward(S, gamma, beta, rm, rv) * R))
+
+    # J is linear in each of S, gamma and beta: a large step has no truncation error
+    assert_close(dS, central_difference(lambda s: J(S=s), S, 0.5), GRAD_TOL, "dS")
+    assert_close(dgamma, central_difference(lambda g: J(gamma=g), gamma, 0.5), GRAD_TOL, "dgamma")
+    assert_close(dbeta, central_difference(lambda b: J(beta=b), beta, 0.5), GRAD_TOL, "dbeta")
+
+
+def test_batchnorm_inference_matches_torch(module, rng):
+    torch = pytest.importorskip("torch")
+    S, gamma, beta, rm, rv, R = _bn_eval_case(rng, (33, 17), F64)
+    tS, tg, tb = (torch.tensor(a, requires_grad=True) for a in (S, gamma, beta))
+    out = torch.nn.functional.batch_norm(tS, torch.from_numpy(rm), torch.from_numpy(rv), tg, tb,
+                                         training=False, eps=1e-3)
+    out.backward(torch.from_numpy(R))
+    tol = TOL[np.dtype(F64)]
+    assert_close(module.batchnorm_inference_forward(S, gamma, beta, rm, rv, 1e-3), out.detach().numpy(), tol, "Y")
+    for got, t, what in zip(module.batchnorm_inference_backward(R, S, gamma, rm, rv, 1e-3), (tS, tg, tb),
+                            ("dS", "dgamma", "dbeta")):
+        assert_close(got, t.grad.numpy(), tol, what)
+
+
+@pytest.mark.parametrize("backend", ["c", "numpy"])
+def test_batchnorm_layer_in_eval_mode_calls_the_kernels(backend, rng, monkeypatch):
+    layer = L.BatchNorm(4)
+    layer.build(np.random.default_rng(0), np.float64)
+    layer.backend = backend
+    layer.running_mean, layer.running_var = rng.standard_normal(4), rng.uniform(0.5, 2, 4)
+    X, dOut = rng.standard_normal((5, 4)), rng.standard_normal((5, 4))
+    kernels = L.BACKENDS[backend]
+    Y = layer.forward(X, training=False)
+    assert np.array_equal(Y, kernels.batchnorm_inference_forward(X, layer.gamma, layer.beta, layer.running_mean,
+                                                                 layer.running_var, layer.eps))
+    layer.running_var = layer.running_var * 4  # the pass keeps the statistics it normalised with
+    dX = layer.backward(dOut)
+    want = kernels.batchnorm_inference_backward(dOut, X, layer.gamma, layer.running_mean, layer.running_var / 4,
+                                                layer.eps)
+    assert np.array_equal(dX, want[0])
+    assert np.array_equal(layer.grads["gamma"], want[1]) and np.array_equal(layer.grads["beta"], want[2])
 
 
 # ------------------------------------------------------------------ softplus end to end

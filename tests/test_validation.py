@@ -50,12 +50,19 @@ def _valid_args(kernel):
     if kernel == "batchnorm_running_update":
         return dict(running_mean=np.zeros(d_out), running_var=np.ones(d_out), mean=S.mean(axis=0),
                     var=S.var(axis=0), n=n, momentum=0.1, unbiased=True)
+    if kernel == "batchnorm_inference_forward":
+        return dict(S=S, gamma=np.ones(d_out), beta=np.zeros(d_out), running_mean=np.zeros(d_out),
+                    running_var=np.ones(d_out))
+    if kernel == "batchnorm_inference_backward":
+        return dict(dY=rng.standard_normal((n, d_out)), S=S, gamma=np.ones(d_out), running_mean=np.zeros(d_out),
+                    running_var=np.ones(d_out))
     raise KeyError(kernel)
 
 
 KERNELS = ("linear_forward", "linear_backward", "activation_forward", "activation_backward",
            "batchnorm_forward", "batchnorm_backward", "softmax_cross_entropy", "dropout_forward",
-           "dropout_backward", "maxout_forward", "maxout_backward", "batchnorm_running_update")
+           "dropout_backward", "maxout_forward", "maxout_backward", "batchnorm_running_update",
+           "batchnorm_inference_forward", "batchnorm_inference_backward")
 INTEGER_ARRAYS = ("y", "winner")
 
 
@@ -132,7 +139,8 @@ SHAPE_CASES = [
 
 EPS_CASES = [
     case(kernel, "eps", _set("eps", bad), f"eps-{label}")
-    for kernel in ("batchnorm_forward", "batchnorm_backward")
+    for kernel in ("batchnorm_forward", "batchnorm_backward", "batchnorm_inference_forward",
+                   "batchnorm_inference_backward")
     for label, bad in [("negative", -1e-5), ("nan", float("nan")), ("inf", float("inf")),
                        ("string", "1e-5"), ("None", None), ("bool", True), ("array", np.array([1e-5]))]
 ]
@@ -216,6 +224,16 @@ LAYER_KERNEL_CASES = [
         ("momentum", "None", _set("momentum", None)), ("unbiased", "None", _set("unbiased", None)),
         ("unbiased", "string", _set("unbiased", "yes")),
     ]
+]
+
+LAYER_KERNEL_CASES += [
+    case(kernel, arg, _set(arg, lambda v: v[:-1]), f"{arg}-wrong-length")
+    for kernel, args in (("batchnorm_inference_forward", ("gamma", "beta", "running_mean", "running_var")),
+                         ("batchnorm_inference_backward", ("gamma", "running_mean", "running_var")))
+    for arg in args
+] + [
+    case("batchnorm_inference_backward", "dY", _set("dY", lambda d: d[:-1]), "dY-wrong-rows"),
+    case("batchnorm_inference_backward", "dY", _set("dY", lambda d: d[:, :-1]), "dY-wrong-columns"),
 ]
 
 ALL_CASES = _generated_cases() + SHAPE_CASES + EPS_CASES + ACTIVATION_CASES + LABEL_CASES + LAYER_KERNEL_CASES
