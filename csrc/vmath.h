@@ -14,7 +14,8 @@
  * float32 error <= 4 ulp and float64 relative error <= 1e-14 over each
  * function's whole range, subnormal results included; exp overflows to inf and
  * underflows to 0; NaN in gives NaN out; tanh(+-inf) = +-1; sigmoid(-inf) = 0,
- * sigmoid(+inf) = 1; expm1, tanh and sigmoid keep full relative accuracy near 0.
+ * sigmoid(+inf) = 1; log1p(-1) = -inf; expm1, log1p, tanh and sigmoid keep full
+ * relative accuracy near 0.
  */
 #ifndef FASTNN_VMATH_CONSTANTS
 #define FASTNN_VMATH_CONSTANTS
@@ -223,9 +224,9 @@ static inline REAL FN(vm_log)(REAL x)
 
 /*
  * log(1 + x): log of the rounded sum u = 1 + x, plus (x - (u - 1)) / u, the first-order
- * term of what rounding u lost (u - 1 is exact, so the numerator is that loss to the
- * bit). Small x thus keeps its relative accuracy, down to the subnormals (u = 1 gives
- * x / 1). Edges: log1p(+inf) = inf, log1p(-1) = -inf, log1p(x < -1) = NaN, log1p(+-0)
+ * term of what rounding u lost (where that matters, u lies within a factor 2 of 1, so
+ * u - 1 is exact and the numerator is the loss to the bit). Small x thus keeps its
+ * relative accuracy, down to the subnormals (u = 1 gives x / 1). Edges: log1p(+inf) = inf, log1p(-1) = -inf, log1p(x < -1) = NaN, log1p(+-0)
  * = +-0, NaN stays NaN.
  */
 static inline REAL FN(vm_log1p)(REAL x)

@@ -471,8 +471,9 @@ def vmath(str name, const floating[::1] x):
     and sigmoid with these functions. Float32 results are within 4 ulp of the exact
     value and float64 results within 1e-14 relative error, over each function's
     whole range: exp overflows to inf and underflows to 0 (through the
-    subnormals), NaN gives NaN, tanh(+-inf) = +-1, sigmoid(-inf) = 0, and expm1,
-    tanh and sigmoid keep their relative accuracy near 0.
+    subnormals), NaN gives NaN, tanh(+-inf) = +-1, sigmoid(-inf) = 0,
+    log1p(-1) = -inf, and expm1, log1p, tanh and sigmoid keep their relative
+    accuracy near 0.
     """
     if name not in VMATH_FUNCTIONS:
         raise ValueError(f"name must be one of {VMATH_FUNCTIONS}, got {name!r}")

@@ -28,8 +28,10 @@ from conftest import (
     rel_error,
     with_layout,
 )
+from hypothesis import given
+from hypothesis import strategies as st
 from test_gradients import central_difference
-from test_ops import assert_bit_identical_across_threads, assert_same_as_c_layout
+from test_ops import HYPOTHESIS, assert_bit_identical_across_threads, assert_same_as_c_layout
 
 F64 = np.float64
 SHAPES = [(1, 1), (1, 7), (7, 33), (257, 33), (3, 1003)]
@@ -325,6 +327,34 @@ def test_maxout_hook_refuses_a_winner_outside_the_row():
         _ops.maxout_backward(np.ones((2, 3)), np.array([[0, 1, 2], [0, 7, 1]]), 3)
     with pytest.raises(ValueError):
         _ops.maxout_forward(np.ones((2, 5)), 2)
+
+
+@HYPOTHESIS
+@given(n=st.integers(0, 30), d=st.integers(0, 40), k=st.integers(1, 6), dtype=st.sampled_from([np.float32, F64]),
+       layout=st.sampled_from(["C", "F", "transposed", "row_strided", "col_strided"]),
+       ties=st.booleans(), seed=st.integers(0, 2 ** 32 - 1))
+def test_maxout_random_shapes(n, d, k, dtype, layout, ties, seed):
+    rng = np.random.default_rng(seed)
+    S = randn(rng, (n, d * k), dtype)
+    if ties:  # few distinct values: many ties, where the first piece must win
+        S = np.round(S).astype(dtype)
+    H, winner = ops.maxout_forward(with_layout(S, layout), k)
+    H_ref, winner_ref = reference.maxout_forward(S, k)
+    assert np.array_equal(H, H_ref) and np.array_equal(winner, winner_ref)
+    dH = randn(rng, (n, d), dtype)
+    assert np.array_equal(ops.maxout_backward(with_layout(dH, layout), winner, k),
+                          reference.maxout_backward(dH, winner, k))
+
+
+@HYPOTHESIS
+@given(n=st.integers(0, 30), d=st.integers(0, 40), p=st.floats(0.0, 0.99), seed=st.integers(0, 2 ** 64 - 1),
+       step=st.integers(0, 2 ** 63 - 1), dtype=st.sampled_from([np.float32, F64]),
+       layout=st.sampled_from(["C", "F", "transposed", "row_strided", "col_strided"]))
+def test_dropout_random_shapes_and_streams(n, d, p, seed, step, dtype, layout):
+    H = randn(np.random.default_rng(seed % 2 ** 32), (n, d), dtype)
+    for name in ("dropout_forward", "dropout_backward"):
+        got = getattr(ops, name)(with_layout(H, layout), p, seed, step)
+        assert np.array_equal(got, getattr(reference, name)(H, p, seed, step))
 
 
 # ------------------------------------------------------------------ softplus (the harness of
