@@ -163,10 +163,29 @@ class Dense(Layer):
         return self._k.linear_forward(X, self.params["W"], self._bias())
 
     def forward_fused(self, X, activation):
-        """This layer's forward pass and that of the :class:`Activation` layer after it, in
-        one ``dense_forward`` call (the fused kernel the C engine runs): S = X W^T + b and
-        H = f(S). Returns H; both layers keep what their backward passes need, as their
-        own forward passes would."""
+        """This layer's forward pass and that of the :class:`Activation` layer after it, in one call.
+
+        One ``dense_forward`` kernel (the fused kernel the C engine runs) computes
+        S = X W^T + b and H = f(S). Both layers keep what their backward passes need,
+        as their own forward passes would, so ``backward`` runs layer by layer as usual.
+
+        Parameters
+        ----------
+        X : numpy.ndarray, (N, in_features)
+            The input, of the layer's dtype.
+        activation : Activation
+            The layer that follows this one.
+
+        Returns
+        -------
+        numpy.ndarray
+            H, (N, out_features).
+
+        Raises
+        ------
+        TypeError, ValueError
+            As the kernel's argument checks, for an X of the wrong dtype or shape.
+        """
         _, H = self._k.dense_forward(X, self.params["W"], self.params.get("b"), activation.name,
                                      activation.alpha)
         self._cache = X
@@ -286,6 +305,13 @@ def ELU(alpha=1.0):
 
 
 def Softplus():
+    """The softplus activation, log(1 + e^s), a smooth ReLU.
+
+    Returns
+    -------
+    Activation
+        ``Activation("softplus")``.
+    """
     return Activation("softplus")
 
 

@@ -1,8 +1,9 @@
 """The NumPy answer key: every compiled kernel, written as the lectures write it.
 
-Each function here has a compiled twin of the same name and signature in
-:mod:`fastnn.ops`. These are meant to be read: no fusion, no tricks, one line
-per formula where possible. Shapes follow the lectures and PyTorch:
+Each kernel here (``__all__``) has a compiled twin of the same name and
+signature in :mod:`fastnn.ops`; :func:`dropout_mask` is the mask both draw.
+These are meant to be read: no fusion, no tricks, one line per formula where
+possible. Shapes follow the lectures and PyTorch:
 samples are rows, X is (N, D_in), W is (D_out, D_in), b is (D_out,), and
 S = X W^T + b is (N, D_out). Results keep the input dtype.
 """
