@@ -172,7 +172,7 @@ class Case:
         return 2 * n * d_in * d_out * products
 
 
-ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu")
+ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus")
 SCALING_BATCHES = (1, 8, 64, 256, 1024)  # linear_forward at 784->512
 SCALING_LAYER = (784, 512)
 
@@ -337,6 +337,7 @@ def _torch_activation(torch, name: str):
         "relu": F.relu,
         "leaky_relu": lambda S: F.leaky_relu(S, 0.01),
         "elu": lambda S: F.elu(S, 1.0),
+        "softplus": F.softplus,
     }[name]
 
 
