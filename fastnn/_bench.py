@@ -32,7 +32,8 @@ one call of each competitor computes, per kind of case:
   torch: the functional activation on an S that requires grad, then
   ``torch.autograd.grad(H, S, dH)``. Like ours, torch's sigmoid, tanh and
   relu backward read the output H; its elu and leaky_relu backward read the
-  input S (elu recomputes an exponential there, ours uses H + alpha). For
+  input S (elu recomputes an exponential there, ours uses H + alpha), and so
+  does its softplus (a sigmoid of S; ours takes -expm1(-H)). For
   "identity" torch has no function that copies, so its competitor is
   ``S.clone()`` then ``dH.clone()``, which is what ours does.
 * ``softmax_cross_entropy``: (loss, dS) for integer labels. torch:
