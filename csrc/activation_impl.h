@@ -6,7 +6,7 @@
  *
  * Every loop is branch-free so that it vectorises: both sides of a select are
  * computed unconditionally (GCC does not if-convert a multiply it might not
- * have executed), and exp/expm1/tanh come from vmath.h rather than libm.
+ * have executed), and exp/expm1/log1p/tanh come from vmath.h rather than libm.
  */
 #include "vmath.h"
 
@@ -41,6 +41,14 @@ static void FN(activation_forward_rows)(int activation, fnn_index m, fnn_index d
             for (fnn_index j = 0; j < d; ++j) {
                 const REAL below = alpha * FN(vm_expm1)(s[j]);
                 h[j] = FN(vm_select)(s[j] > 0, s[j], below);
+            }
+            break;
+        case FNN_SOFTPLUS:
+            /* max(s, 0) + log(1 + e^-|s|): the exponent is never positive, so nothing
+               overflows, and e^-|s| <= 1 keeps log1p accurate (a NaN s reaches log1p) */
+            for (fnn_index j = 0; j < d; ++j) {
+                const REAL e = FN(vm_exp_nonpositive)(-MATH(fabs)(s[j]));
+                h[j] = FN(vm_select)(s[j] > 0, s[j], (REAL)0) + FN(vm_log1p)(e);
             }
             break;
         }
@@ -87,6 +95,11 @@ static void FN(activation_backward_rows)(int activation, fnn_index m, fnn_index 
                 ds[j] = dh[j] * FN(vm_select)(h[j] > 0, (REAL)1, below);
             }
             break;
+        case FNN_SOFTPLUS:
+            /* softplus'(s) = sigmoid(s) = 1 - e^-h; -expm1(-h) keeps it accurate where h,
+               and so the slope, is small */
+            for (fnn_index j = 0; j < d; ++j) ds[j] = dh[j] * -FN(vm_expm1)(-h[j]);
+            break;
         }
     }
 }
@@ -109,6 +122,9 @@ static void FN(activation_vmath)(int fn, fnn_index n, const REAL *restrict x, RE
         break;
     case FNN_VMATH_SIGMOID:
         for (fnn_index j = 0; j < n; ++j) y[j] = FN(vm_sigmoid)(x[j]);
+        break;
+    case FNN_VMATH_LOG1P:
+        for (fnn_index j = 0; j < n; ++j) y[j] = FN(vm_log1p)(x[j]);
         break;
     }
 }
@@ -172,7 +188,7 @@ int FN(fnn_activation_backward)(int activation, fnn_index n, fnn_index d,
 
 int FN(fnn_vmath)(int fn, fnn_index n, const REAL *x, REAL *y)
 {
-    if (fn < FNN_VMATH_EXP || fn > FNN_VMATH_SIGMOID || n < 0) return FNN_EINVAL;
+    if (fn < FNN_VMATH_EXP || fn > FNN_VMATH_LOG1P || n < 0) return FNN_EINVAL;
     FN(fnn_activation_kernels()->vmath)(fn, n, x, y);
     return FNN_OK;
 }

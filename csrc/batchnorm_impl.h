@@ -25,6 +25,12 @@
 typedef REAL FN(bn_vec) __attribute__((vector_size(64)));
 typedef REAL FN(bn_uvec) __attribute__((vector_size(64), aligned(sizeof(REAL))));
 
+/* The per-column factor of the normalisation, gamma / sqrt(var + eps): y = (s - mean) scale + beta */
+static inline REAL FN(batchnorm_scale)(REAL gamma, REAL var, REAL eps)
+{
+    return gamma / MATH(sqrt)(var + eps);
+}
+
 /* Welford's update, as below, on a whole block: mean and m2 of each column */
 static void FN(batchnorm_welford_block)(fnn_index n, const REAL *restrict S, fnn_index lds,
                                         REAL *restrict mu_out, REAL *restrict m2_out)
@@ -113,7 +119,7 @@ static void FN(batchnorm_forward_stats)(fnn_index n, fnn_index w, const REAL *re
         const REAL v = m2[j] / (REAL)n;
         mean[j] = mu[j];
         var[j] = v;
-        scale[j] = gamma[j] / MATH(sqrt)(v + eps);
+        scale[j] = FN(batchnorm_scale)(gamma[j], v, eps);
     }
 }
 
@@ -278,6 +284,85 @@ int FN(fnn_batchnorm_backward)(fnn_index n, fnn_index d, const REAL *dY, fnn_ind
     const int threads = FN(batchnorm_threads)(n, d);
     fnn_parallel_for(threads, FNN_BN_BLOCKS(d), 1, FN(batchnorm_backward_sums_range), &job);
     fnn_parallel_for(threads, n, FNN_ROWS_PER_CLAIM(d), FN(batchnorm_backward_rows_range), &job);
+    return FNN_OK;
+}
+
+/* ---- eval mode: the running statistics in place of the batch's ----
+   The same row kernels as the batch passes: Y = (S - running_mean) scale + beta, and the
+   column sums of the backward pass with the running statistics; only dS differs, as
+   the statistics no longer depend on S: dS = dY gamma / sqrt(running_var + eps). */
+
+static void FN(batchnorm_inference_rows_range)(void *ctx, fnn_index i0, fnn_index i1)
+{
+    const FN(batchnorm_job) *j = ctx;
+    FN(j->arch->forward_rows)(i1 - i0, j->d, j->S + i0 * j->lds, j->lds, j->mean, j->coef,
+                              j->beta, j->out + i0 * j->ldout, j->ldout);
+}
+
+/* dS = a dY on whole rows, a = gamma / sqrt(running_var + eps) from the backward sums */
+static void FN(batchnorm_inference_backward_rows_range)(void *ctx, fnn_index i0, fnn_index i1)
+{
+    const FN(batchnorm_job) *j = ctx;
+    const REAL *restrict a = j->coef;
+    for (fnn_index i = i0; i < i1; ++i) {
+        const REAL *restrict dy = j->dY + i * j->lddy;
+        REAL *restrict ds = j->out + i * j->ldout;
+        for (fnn_index c = 0; c < j->d; ++c) ds[c] = a[c] * dy[c];
+    }
+}
+
+int FN(fnn_batchnorm_inference_forward)(fnn_index n, fnn_index d, const REAL *S, fnn_index lds,
+                                        const REAL *gamma, const REAL *beta,
+                                        const REAL *running_mean, const REAL *running_var,
+                                        REAL eps, REAL *Y, fnn_index ldy)
+{
+    if (n < 0 || d < 0) return FNN_EINVAL;
+    if (n == 0 || d == 0) return FNN_OK;
+    REAL *scale = (REAL *)fnn_scratch(1, (size_t)d * sizeof(REAL));
+    if (!scale) return FNN_ENOMEM;
+    for (fnn_index j = 0; j < d; ++j) scale[j] = FN(batchnorm_scale)(gamma[j], running_var[j], eps);
+    FN(batchnorm_job) job = {fnn_batchnorm_kernels(), n, d, S, NULL, gamma, beta, running_mean,
+                             running_var, lds, 0, ldy, eps, Y, scale, NULL, NULL};
+    fnn_parallel_for(FN(batchnorm_threads)(n, d), n, FNN_ROWS_PER_CLAIM(d),
+                     FN(batchnorm_inference_rows_range), &job);
+    return FNN_OK;
+}
+
+int FN(fnn_batchnorm_inference_backward)(fnn_index n, fnn_index d, const REAL *dY,
+                                         fnn_index lddy, const REAL *S, fnn_index lds,
+                                         const REAL *gamma, const REAL *running_mean,
+                                         const REAL *running_var, REAL eps, REAL *dS,
+                                         fnn_index ldds, REAL *dgamma, REAL *dbeta)
+{
+    if (n < 0 || d < 0) return FNN_EINVAL;
+    if (d == 0) return FNN_OK;
+    REAL *coef = (REAL *)fnn_scratch(1, (size_t)(3 * d) * sizeof(REAL));
+    if (!coef) return FNN_ENOMEM;
+    FN(batchnorm_job) job = {fnn_batchnorm_kernels(), n, d, S, dY, gamma, NULL, running_mean,
+                             running_var, lds, lddy, ldds, eps, dS, coef, dgamma, dbeta};
+    const int threads = FN(batchnorm_threads)(n, d);
+    /* dgamma = sum dy (s - mean) / sqrt(var + eps), dbeta = sum dy, in fixed column blocks;
+       of the coefficients only a = gamma / sqrt(var + eps) is used */
+    fnn_parallel_for(threads, FNN_BN_BLOCKS(d), 1, FN(batchnorm_backward_sums_range), &job);
+    fnn_parallel_for(threads, n, FNN_ROWS_PER_CLAIM(d), FN(batchnorm_inference_backward_rows_range),
+                     &job);
+    return FNN_OK;
+}
+
+/* The running averages that eval mode normalises with: a few operations per column,
+   so one thread. */
+int FN(fnn_batchnorm_running_update)(fnn_index d, REAL *running_mean, REAL *running_var,
+                                     const REAL *mean, const REAL *var, fnn_index n,
+                                     REAL momentum, int unbiased)
+{
+    if (d < 0 || n < (unbiased ? 2 : 1)) return FNN_EINVAL;
+    const REAL keep = (REAL)1 - momentum;
+    /* the unbiased variance of the batch is its biased variance times n / (n - 1) */
+    const REAL correction = unbiased ? (REAL)((double)n / (double)(n - 1)) : (REAL)1;
+    for (fnn_index j = 0; j < d; ++j) {
+        running_mean[j] = keep * running_mean[j] + momentum * mean[j];
+        running_var[j] = keep * running_var[j] + momentum * (var[j] * correction);
+    }
     return FNN_OK;
 }
 #endif

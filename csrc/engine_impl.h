@@ -23,9 +23,9 @@ typedef struct {
 typedef struct {
     REAL *out;            /* the layer's output, batch_max x out_features */
     REAL *mean, *var;     /* batch norm statistics of the step */
-    unsigned char *keep;  /* dropout mask of the step */
+    int64_t dropout_step; /* dropout: the pass whose mask the step drew (its backward's too) */
     REAL *pieces;         /* maxout: all pieces (forward), their gradient (backward) */
-    int32_t *winner;      /* maxout: index of the winning piece per output */
+    int64_t *winner;      /* maxout: index of the winning piece per output */
 } FN(layer_buffers);
 
 static fnn_index FN(widest)(const fnn_net *net)
@@ -63,11 +63,9 @@ static size_t FN(engine_layout)(const fnn_net *net, fnn_index target_width, unsi
         if (L->kind == FNN_LAYER_BATCHNORM) {
             b->mean = ws_take(base, &used, out * r);
             b->var = ws_take(base, &used, out * r);
-        } else if (L->kind == FNN_LAYER_DROPOUT) {
-            b->keep = ws_take(base, &used, rows * out);
         } else if (L->kind == FNN_LAYER_MAXOUT) {
             b->pieces = ws_take(base, &used, rows * out * (size_t)L->pieces * r);
-            b->winner = ws_take(base, &used, rows * out * sizeof(int32_t));
+            b->winner = ws_take(base, &used, rows * out * sizeof(int64_t));
         }
     }
     return used + FNN_WS_ALIGN; /* room to align the caller's base */
@@ -199,7 +197,7 @@ static int FN(layer_forward)(fnn_net *net, int l, fnn_index n, const REAL *X,
                                          A->activation, (REAL)A->alpha, b->out, d_out,
                                          lb[l + 1].out, d_out);
         }
-        return FN(fnn_gemm)(n, d_out, d_in, X, d_in, 1, W, 1, d_in, b->out, d_out, bias, 0);
+        return FN(fnn_linear_forward)(n, d_in, d_out, X, d_in, 1, W, d_in, 1, bias, b->out, d_out);
     }
     case FNN_LAYER_BATCHNORM: {
         const REAL *gamma = (const REAL *)net->params[L->gamma].value;
@@ -207,62 +205,34 @@ static int FN(layer_forward)(fnn_net *net, int l, fnn_index n, const REAL *X,
         int status = FN(fnn_batchnorm_forward)(n, d_out, X, d_in, gamma, beta, (REAL)L->eps,
                                                b->out, d_out, b->mean, b->var);
         if (status != FNN_OK) return status;
-        REAL *rm = (REAL *)L->running_mean, *rv = (REAL *)L->running_var;
-        const REAL m = (REAL)L->momentum, keep = (REAL)1 - m;
-        const REAL unbias = L->unbiased_running_var ? (REAL)((double)n / (double)(n - 1)) : (REAL)1;
-        for (fnn_index j = 0; j < d_out; ++j) {
-            rm[j] = rm[j] * keep + m * b->mean[j];
-            rv[j] = rv[j] * keep + m * (L->unbiased_running_var ? b->var[j] * unbias : b->var[j]);
-        }
-        return FNN_OK;
+        return FN(fnn_batchnorm_running_update)(d_out, (REAL *)L->running_mean,
+                                                (REAL *)L->running_var, b->mean, b->var, n,
+                                                (REAL)L->momentum, L->unbiased_running_var);
     }
     case FNN_LAYER_ACTIVATION:
         return FN(fnn_activation_forward)(L->activation, n, d_out, X, d_in, b->out, d_out,
                                           (REAL)L->alpha);
     case FNN_LAYER_DROPOUT: {
-        const fnn_index count = n * d_out;
-        if (L->p == 0.0) { /* as fastnn.layers.Dropout: no mask drawn, the step stays */
-            memcpy(b->out, X, (size_t)count * sizeof(REAL));
-            return FNN_OK;
-        }
-        fnn_dropout_mask(L->seed, L->step, count, L->p, b->keep);
-        L->step += 1;
-        const REAL scale = (REAL)(1.0 / (1.0 - L->p));
-        for (fnn_index i = 0; i < count; ++i) b->out[i] = X[i] * (b->keep[i] ? scale : (REAL)0);
-        return FNN_OK;
+        b->dropout_step = L->step;
+        int status = FN(fnn_dropout_forward)(n, d_out, X, d_in, L->p, L->seed, L->step, b->out,
+                                             d_out);
+        /* as fastnn.layers.Dropout: p == 0 draws no mask, and its step stays */
+        if (status == FNN_OK && L->p != 0.0) L->step += 1;
+        return status;
     }
     case FNN_LAYER_MAXOUT: {
         const fnn_index k = L->pieces, rows = d_out * k;
         const REAL *W = (const REAL *)net->params[L->weight].value;
         const REAL *bias = (const REAL *)net->params[L->bias].value;
-        int status = FN(fnn_gemm)(n, rows, d_in, X, d_in, 1, W, 1, d_in, b->pieces, rows, bias, 0);
+        int status = FN(fnn_linear_forward)(n, d_in, rows, X, d_in, 1, W, d_in, 1, bias, b->pieces,
+                                            rows);
         if (status != FNN_OK) return status;
-        for (fnn_index i = 0; i < n * d_out; ++i) {
-            const REAL *piece = b->pieces + i * k;
-            int32_t best = 0;
-            for (int32_t r = 1; r < (int32_t)k; ++r)
-                if (piece[r] > piece[best]) best = r; /* first maximum wins a tie */
-            b->winner[i] = best;
-            b->out[i] = piece[best];
-        }
-        return FNN_OK;
+        return FN(fnn_maxout_forward)(n, d_out, k, b->pieces, rows, b->out, d_out, b->winner,
+                                      d_out);
     }
     default:
         return FNN_EINVAL;
     }
-}
-
-/* dW = dS^T X and db = column sums of dS, then (if wanted) dX = dS W: the linear
-   part of Dense and Maxout, with the same GEMM calls as fnn_linear_backward. */
-static int FN(linear_part_backward)(fnn_index n, fnn_index d_in, fnn_index d_out, const REAL *dS,
-                                    const REAL *X, const REAL *W, REAL *dW, REAL *db, REAL *dX)
-{
-    int status = FNN_OK;
-    if (dX) status = FN(fnn_gemm)(n, d_in, d_out, dS, d_out, 1, W, d_in, 1, dX, d_in, NULL, 0);
-    if (status == FNN_OK)
-        status = FN(fnn_gemm)(d_out, d_in, n, dS, 1, d_out, X, d_in, 1, dW, d_in, NULL, 0);
-    if (status == FNN_OK && db) status = FN(fnn_column_sum)(n, d_out, dS, d_out, 1, db);
-    return status;
 }
 
 /* The optimiser update of parameter `index` (none for -1) from its gradient: the
@@ -317,8 +287,8 @@ static int FN(layer_backward)(fnn_net *net, const fnn_optimizer *opt, int l, fnn
     case FNN_LAYER_DENSE: {
         const REAL *W = (const REAL *)net->params[L->weight].value;
         REAL *gb = L->bias >= 0 ? FN(grad_of)(net, eb, L->bias) : NULL;
-        status = FN(linear_part_backward)(n, d_in, d_out, dOut, X, W,
-                                          FN(grad_of)(net, eb, L->weight), gb, dIn);
+        status = FN(fnn_linear_backward)(n, d_in, d_out, dOut, d_out, 1, X, d_in, 1, W, d_in, 1,
+                                         dIn, FN(grad_of)(net, eb, L->weight), gb);
         if (status == FNN_OK) status = FN(update)(net, opt, eb, L->weight, lr);
         if (status == FNN_OK) status = FN(update)(net, opt, eb, L->bias, lr);
         return status;
@@ -339,25 +309,20 @@ static int FN(layer_backward)(fnn_net *net, const fnn_optimizer *opt, int l, fnn
         return dIn ? FN(fnn_activation_backward)(L->activation, n, d_out, dOut, d_out, b->out,
                                                  d_out, dIn, d_in, (REAL)L->alpha)
                    : FNN_OK;
-    case FNN_LAYER_DROPOUT: {
-        if (!dIn) return FNN_OK;
-        if (L->p == 0.0) {
-            memcpy(dIn, dOut, (size_t)(n * d_out) * sizeof(REAL));
-            return FNN_OK;
-        }
-        const REAL scale = (REAL)(1.0 / (1.0 - L->p));
-        for (fnn_index i = 0; i < n * d_out; ++i) dIn[i] = dOut[i] * (b->keep[i] ? scale : (REAL)0);
-        return FNN_OK;
-    }
+    case FNN_LAYER_DROPOUT:
+        return dIn ? FN(fnn_dropout_backward)(n, d_out, dOut, d_out, L->p, L->seed,
+                                              b->dropout_step, dIn, d_in)
+                   : FNN_OK;
     case FNN_LAYER_MAXOUT: {
         const fnn_index k = L->pieces, rows = d_out * k;
         const REAL *W = (const REAL *)net->params[L->weight].value;
         /* the gradient of every piece: dOut at the winner, zero elsewhere */
-        memset(b->pieces, 0, (size_t)(n * rows) * sizeof(REAL));
-        for (fnn_index i = 0; i < n * d_out; ++i) b->pieces[i * k + b->winner[i]] = dOut[i];
-        status = FN(linear_part_backward)(n, d_in, rows, b->pieces, X, W,
-                                          FN(grad_of)(net, eb, L->weight),
-                                          FN(grad_of)(net, eb, L->bias), dIn);
+        status = FN(fnn_maxout_backward)(n, d_out, k, dOut, d_out, b->winner, d_out, b->pieces,
+                                         rows);
+        if (status == FNN_OK)
+            status = FN(fnn_linear_backward)(n, d_in, rows, b->pieces, rows, 1, X, d_in, 1, W,
+                                             d_in, 1, dIn, FN(grad_of)(net, eb, L->weight),
+                                             FN(grad_of)(net, eb, L->bias));
         if (status == FNN_OK) status = FN(update)(net, opt, eb, L->weight, lr);
         if (status == FNN_OK) status = FN(update)(net, opt, eb, L->bias, lr);
         return status;

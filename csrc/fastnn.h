@@ -50,7 +50,8 @@ enum fnn_status {
     X(FNN_TANH, "tanh", 0, 0.0)                \
     X(FNN_RELU, "relu", 0, 0.0)                \
     X(FNN_LEAKY_RELU, "leaky_relu", 1, 0.01)   \
-    X(FNN_ELU, "elu", 1, 1.0)
+    X(FNN_ELU, "elu", 1, 1.0)                  \
+    X(FNN_SOFTPLUS, "softplus", 0, 0.0)
 
 enum fnn_activation {
 #define FNN_ACTIVATION_ENUM(code, name, takes_alpha, default_alpha) code,
@@ -92,9 +93,11 @@ int fnn_gemm_f64(fnn_index m, fnn_index n, fnn_index k,
                  double *C, fnn_index ldc, const double *bias, int accumulate);
 
 /* ---- dense layer (linear.c) ----
- * forward:  S = X W^T + b            (S is n x d_out, row stride lds; b contiguous)
+ * forward:  S = X W^T + b            (S is n x d_out, row stride lds; b contiguous,
+ *                                     or NULL for no bias)
  * backward: dX = dS W, dW = dS^T X, db = column sums of dS
- *           (dX, dW, db are contiguous outputs)
+ *           (dX, dW, db are contiguous outputs; dX == NULL skips the input
+ *           gradient and db == NULL the bias gradient)
  */
 int fnn_linear_forward_f32(fnn_index n, fnn_index d_in, fnn_index d_out,
                            const float *X, fnn_index rs_x, fnn_index cs_x,
@@ -156,7 +159,8 @@ enum fnn_vmath_function {
     FNN_VMATH_EXPM1 = 1,
     FNN_VMATH_LOG = 2,
     FNN_VMATH_TANH = 3,
-    FNN_VMATH_SIGMOID = 4
+    FNN_VMATH_SIGMOID = 4,
+    FNN_VMATH_LOG1P = 5
 };
 int fnn_vmath_f32(int fn, fnn_index n, const float *x, float *y);
 int fnn_vmath_f64(int fn, fnn_index n, const double *x, double *y);
@@ -311,6 +315,82 @@ int fnn_l2_gradient_f32(fnn_index n, fnn_index d, const float *dW, fnn_index ldd
                         const float *W, fnn_index ldw, double l2, float *out, fnn_index ldo);
 int fnn_l2_gradient_f64(fnn_index n, fnn_index d, const double *dW, fnn_index lddw,
                         const double *W, fnn_index ldw, double l2, double *out, fnn_index ldo);
+/* ---- inverted dropout (dropout.c) ----
+ * forward:  Y = H * keep / (1 - p);  backward: dH = dY * keep / (1 - p).
+ * keep is the mask of fastnn.reference.dropout_mask(seed, step, (n, d), p): element
+ * (i, j) is kept when the counter-based uniform number of (seed, step, i d + j) is
+ * >= p (rng.h). It is regenerated inside the kernel and never stored, so the backward
+ * pass takes the (seed, step) of its forward pass. p in [0, 1) (p == 0: a copy),
+ * step >= 0. Rows strided, columns contiguous.
+ */
+int fnn_dropout_forward_f32(fnn_index n, fnn_index d, const float *H, fnn_index ldh, double p,
+                            uint64_t seed, int64_t step, float *Y, fnn_index ldy);
+int fnn_dropout_forward_f64(fnn_index n, fnn_index d, const double *H, fnn_index ldh, double p,
+                            uint64_t seed, int64_t step, double *Y, fnn_index ldy);
+int fnn_dropout_backward_f32(fnn_index n, fnn_index d, const float *dY, fnn_index lddy,
+                             double p, uint64_t seed, int64_t step, float *dH, fnn_index lddh);
+int fnn_dropout_backward_f64(fnn_index n, fnn_index d, const double *dY, fnn_index lddy,
+                             double p, uint64_t seed, int64_t step, double *dH, fnn_index lddh);
+
+/* ---- maxout (maxout.c) ----
+ * S is n x (d k): the k pieces of unit j are its columns j k .. j k + k - 1.
+ * forward:  H[i, j] = max_r S[i, j k + r], winner[i, j] = the r that won (the first
+ *           maximum on a tie; the first NaN if there is one, and H is then NaN).
+ * backward: dS[i, j k + winner[i, j]] = dH[i, j], every other element of dS 0.
+ *           A winner outside 0 .. k-1 is skipped and the call returns FNN_EINVAL.
+ * Rows strided (lds, ldh, ldw, lddh, ldds), columns contiguous; k >= 1.
+ */
+int fnn_maxout_forward_f32(fnn_index n, fnn_index d, fnn_index k, const float *S, fnn_index lds,
+                           float *H, fnn_index ldh, int64_t *winner, fnn_index ldw);
+int fnn_maxout_forward_f64(fnn_index n, fnn_index d, fnn_index k, const double *S,
+                           fnn_index lds, double *H, fnn_index ldh, int64_t *winner,
+                           fnn_index ldw);
+int fnn_maxout_backward_f32(fnn_index n, fnn_index d, fnn_index k, const float *dH,
+                            fnn_index lddh, const int64_t *winner, fnn_index ldw, float *dS,
+                            fnn_index ldds);
+int fnn_maxout_backward_f64(fnn_index n, fnn_index d, fnn_index k, const double *dH,
+                            fnn_index lddh, const int64_t *winner, fnn_index ldw, double *dS,
+                            fnn_index ldds);
+
+/* ---- batch normalisation in eval mode (batchnorm.c) ----
+ * forward:  Y = gamma (S - running_mean) / sqrt(running_var + eps) + beta
+ * backward: dS = dY gamma / sqrt(running_var + eps) (the statistics are constants),
+ *           dgamma = column sums of dY (S - running_mean) / sqrt(running_var + eps),
+ *           dbeta = column sums of dY, in the fixed column blocks of the batch pass.
+ * n >= 0 (a single sample is fine); rows strided, columns contiguous; vectors contiguous.
+ */
+int fnn_batchnorm_inference_forward_f32(fnn_index n, fnn_index d, const float *S, fnn_index lds,
+                                        const float *gamma, const float *beta,
+                                        const float *running_mean, const float *running_var,
+                                        float eps, float *Y, fnn_index ldy);
+int fnn_batchnorm_inference_forward_f64(fnn_index n, fnn_index d, const double *S,
+                                        fnn_index lds, const double *gamma, const double *beta,
+                                        const double *running_mean, const double *running_var,
+                                        double eps, double *Y, fnn_index ldy);
+int fnn_batchnorm_inference_backward_f32(fnn_index n, fnn_index d, const float *dY,
+                                         fnn_index lddy, const float *S, fnn_index lds,
+                                         const float *gamma, const float *running_mean,
+                                         const float *running_var, float eps, float *dS,
+                                         fnn_index ldds, float *dgamma, float *dbeta);
+int fnn_batchnorm_inference_backward_f64(fnn_index n, fnn_index d, const double *dY,
+                                         fnn_index lddy, const double *S, fnn_index lds,
+                                         const double *gamma, const double *running_mean,
+                                         const double *running_var, double eps, double *dS,
+                                         fnn_index ldds, double *dgamma, double *dbeta);
+
+/* ---- batch-norm running statistics (batchnorm.c) ----
+ * In place, per column j of d:
+ *   running_mean = (1 - momentum) running_mean + momentum mean
+ *   running_var  = (1 - momentum) running_var  + momentum var c,
+ * with c = n / (n - 1) when `unbiased` (the batch of n samples' unbiased variance;
+ * n >= 2), else c = 1 (n >= 1). All vectors contiguous.
+ */
+int fnn_batchnorm_running_update_f32(fnn_index d, float *running_mean, float *running_var,
+                                     const float *mean, const float *var, fnn_index n,
+                                     float momentum, int unbiased);
+int fnn_batchnorm_running_update_f64(fnn_index d, double *running_mean, double *running_var,
+                                     const double *mean, const double *var, fnn_index n,
+                                     double momentum, int unbiased);
 
 /* ---- checks (check.c) ----
  * 1 if the n contiguous elements of x are all finite, 0 if some is an infinity or
@@ -425,10 +505,6 @@ int fnn_train_f64(fnn_net *net, fnn_optimizer *opt, const double *X, fnn_index n
                   const int64_t *order, const int64_t *bounds, const double *lr,
                   fnn_index n_steps, fnn_index checked_steps, void *workspace,
                   size_t workspace_bytes, double *step_loss, int64_t *step_correct);
-
-/* The dropout keep-mask of fastnn.layers.dropout_mask, as 0/1 bytes: element i of
-   a pass (row-major) is kept when u_i >= p, u_i from SplitMix64 of (seed, step, i). */
-void fnn_dropout_mask(uint64_t seed, int64_t step, fnn_index count, double p, unsigned char *keep);
 
 #ifdef __cplusplus
 }

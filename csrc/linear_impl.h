@@ -94,11 +94,14 @@ int FN(fnn_linear_backward)(fnn_index n, fnn_index d_in, fnn_index d_out,
                             REAL *dX, REAL *dW, REAL *db)
 {
     int status;
-    /* dX = dS W */
-    status = FN(fnn_gemm)(n, d_in, d_out, dS, rs_ds, cs_ds, W, rs_w, cs_w, dX, d_in, NULL, 0);
-    if (status != FNN_OK) return status;
+    /* dX = dS W, unless the caller needs no input gradient (a first layer) */
+    if (dX) {
+        status = FN(fnn_gemm)(n, d_in, d_out, dS, rs_ds, cs_ds, W, rs_w, cs_w, dX, d_in, NULL, 0);
+        if (status != FNN_OK) return status;
+    }
     /* dW = dS^T X: the sum over the batch is GEMM's k loop, in fixed slices */
     status = FN(fnn_gemm)(d_out, d_in, n, dS, cs_ds, rs_ds, X, rs_x, cs_x, dW, d_in, NULL, 0);
     if (status != FNN_OK) return status;
-    return FN(fnn_column_sum)(n, d_out, dS, rs_ds, cs_ds, db);
+    /* db, unless the layer has no bias */
+    return db ? FN(fnn_column_sum)(n, d_out, dS, rs_ds, cs_ds, db) : FNN_OK;
 }

@@ -1,5 +1,5 @@
 /*
- * vmath.h: branch-free elementwise exp, expm1, log, tanh and sigmoid that GCC
+ * vmath.h: branch-free elementwise exp, expm1, log, log1p, tanh and sigmoid that GCC
  * vectorises, for float and double (a template: included by the kernel
  * templates, once per REAL, after instantiate.h has set REAL and FN).
  *
@@ -14,7 +14,8 @@
  * float32 error <= 4 ulp and float64 relative error <= 1e-14 over each
  * function's whole range, subnormal results included; exp overflows to inf and
  * underflows to 0; NaN in gives NaN out; tanh(+-inf) = +-1; sigmoid(-inf) = 0,
- * sigmoid(+inf) = 1; expm1, tanh and sigmoid keep full relative accuracy near 0.
+ * sigmoid(+inf) = 1; log1p(-1) = -inf; expm1, log1p, tanh and sigmoid keep full
+ * relative accuracy near 0.
  */
 #ifndef FASTNN_VMATH_CONSTANTS
 #define FASTNN_VMATH_CONSTANTS
@@ -219,6 +220,22 @@ static inline REAL FN(vm_log)(REAL x)
     y = FN(vm_select)(x == (REAL)0, -(REAL)INFINITY, y);
     y = FN(vm_select)(x < (REAL)0, (REAL)NAN, y);
     return FN(vm_select)(x != x, x, y);
+}
+
+/*
+ * log(1 + x): log of the rounded sum u = 1 + x, plus (x - (u - 1)) / u, the first-order
+ * term of what rounding u lost (where that matters, u lies within a factor 2 of 1, so
+ * u - 1 is exact and the numerator is the loss to the bit). Small x thus keeps its
+ * relative accuracy, down to the subnormals (u = 1 gives x / 1). Edges: log1p(+inf) = inf, log1p(-1) = -inf, log1p(x < -1) = NaN, log1p(+-0)
+ * = +-0, NaN stays NaN.
+ */
+static inline REAL FN(vm_log1p)(REAL x)
+{
+    const REAL u = (REAL)1 + x;
+    REAL y = FN(vm_log)(u) + (x - (u - (REAL)1)) / u;
+    y = FN(vm_select)(x == (REAL)INFINITY, x, y);
+    y = FN(vm_select)(u == (REAL)0, -(REAL)INFINITY, y);
+    return FN(vm_select)(x == (REAL)0, x, y);
 }
 
 /*

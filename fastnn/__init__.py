@@ -49,7 +49,8 @@ from . import callbacks, data, diagnostics, init, io, layers, losses, optim, sch
 from .callbacks import EarlyStopping, History
 from .diagnostics import gradient_check
 from .io import load
-from .layers import ELU, Activation, BatchNorm, Dense, Dropout, Identity, LeakyReLU, Maxout, ReLU, Sigmoid, Tanh
+from .layers import (ELU, Activation, BatchNorm, Dense, Dropout, Identity, LeakyReLU, Maxout, ReLU, Sigmoid,
+                     Softplus, Tanh)
 from .model import MLP, Sequential
 
 __version__ = "0.1.0"
@@ -59,7 +60,7 @@ __all__ = [
     # the model library
     "Sequential", "MLP", "load", "gradient_check", "History", "EarlyStopping",
     "Dense", "BatchNorm", "Activation", "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU",
-    "Dropout", "Maxout",
+    "Softplus", "Dropout", "Maxout",
     "layers", "losses", "init", "optim", "schedules", "callbacks", "data", "io", "diagnostics",
 ]
 

@@ -36,6 +36,7 @@ cdef extern from "fastnn.h" nogil:
         FNN_VMATH_LOG
         FNN_VMATH_TANH
         FNN_VMATH_SIGMOID
+        FNN_VMATH_LOG1P
 
     enum fnn_layer_kind:
         FNN_LAYER_DENSE
@@ -251,8 +252,6 @@ cdef extern from "fastnn.h" nogil:
                       const int64_t *order, const int64_t *bounds, const double *lr,
                       fnn_index n_steps, fnn_index checked_steps, void *workspace,
                       size_t workspace_bytes, double *step_loss, int64_t *step_correct)
-    void fnn_dropout_mask(uint64_t seed, int64_t step, fnn_index count, double p,
-                          unsigned char *keep)
 
     # ---- the losses and the softmax (loss.c) ----
     int fnn_softmax_cross_entropy_soft_f32(fnn_index n, fnn_index c, const float *S,
@@ -277,3 +276,53 @@ cdef extern from "fastnn.h" nogil:
                         fnn_index ldp)
     int fnn_softmax_f64(fnn_index n, fnn_index c, const double *S, fnn_index lds, double *P,
                         fnn_index ldp)
+
+    # ---- dropout, maxout, batch-norm running statistics and eval mode ----
+    int fnn_dropout_forward_f32(fnn_index n, fnn_index d, const float *H, fnn_index ldh,
+                                double p, uint64_t seed, int64_t step, float *Y, fnn_index ldy)
+    int fnn_dropout_forward_f64(fnn_index n, fnn_index d, const double *H, fnn_index ldh,
+                                double p, uint64_t seed, int64_t step, double *Y, fnn_index ldy)
+    int fnn_dropout_backward_f32(fnn_index n, fnn_index d, const float *dY, fnn_index lddy,
+                                 double p, uint64_t seed, int64_t step, float *dH,
+                                 fnn_index lddh)
+    int fnn_dropout_backward_f64(fnn_index n, fnn_index d, const double *dY, fnn_index lddy,
+                                 double p, uint64_t seed, int64_t step, double *dH,
+                                 fnn_index lddh)
+    int fnn_maxout_forward_f32(fnn_index n, fnn_index d, fnn_index k, const float *S,
+                               fnn_index lds, float *H, fnn_index ldh, int64_t *winner,
+                               fnn_index ldw)
+    int fnn_maxout_forward_f64(fnn_index n, fnn_index d, fnn_index k, const double *S,
+                               fnn_index lds, double *H, fnn_index ldh, int64_t *winner,
+                               fnn_index ldw)
+    int fnn_maxout_backward_f32(fnn_index n, fnn_index d, fnn_index k, const float *dH,
+                                fnn_index lddh, const int64_t *winner, fnn_index ldw,
+                                float *dS, fnn_index ldds)
+    int fnn_maxout_backward_f64(fnn_index n, fnn_index d, fnn_index k, const double *dH,
+                                fnn_index lddh, const int64_t *winner, fnn_index ldw,
+                                double *dS, fnn_index ldds)
+    int fnn_batchnorm_running_update_f32(fnn_index d, float *running_mean, float *running_var,
+                                         const float *mean, const float *var, fnn_index n,
+                                         float momentum, int unbiased)
+    int fnn_batchnorm_running_update_f64(fnn_index d, double *running_mean,
+                                         double *running_var, const double *mean,
+                                         const double *var, fnn_index n, double momentum,
+                                         int unbiased)
+    int fnn_batchnorm_inference_forward_f32(fnn_index n, fnn_index d, const float *S,
+                                            fnn_index lds, const float *gamma, const float *beta,
+                                            const float *running_mean, const float *running_var,
+                                            float eps, float *Y, fnn_index ldy)
+    int fnn_batchnorm_inference_forward_f64(fnn_index n, fnn_index d, const double *S,
+                                            fnn_index lds, const double *gamma,
+                                            const double *beta, const double *running_mean,
+                                            const double *running_var, double eps, double *Y,
+                                            fnn_index ldy)
+    int fnn_batchnorm_inference_backward_f32(fnn_index n, fnn_index d, const float *dY,
+                                             fnn_index lddy, const float *S, fnn_index lds,
+                                             const float *gamma, const float *running_mean,
+                                             const float *running_var, float eps, float *dS,
+                                             fnn_index ldds, float *dgamma, float *dbeta)
+    int fnn_batchnorm_inference_backward_f64(fnn_index n, fnn_index d, const double *dY,
+                                             fnn_index lddy, const double *S, fnn_index lds,
+                                             const double *gamma, const double *running_mean,
+                                             const double *running_var, double eps, double *dS,
+                                             fnn_index ldds, double *dgamma, double *dbeta)

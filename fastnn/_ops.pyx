@@ -72,7 +72,7 @@ ACTIVATIONS, DEFAULT_ALPHA = _activation_table()
 ACTIVATION_CODES = {name: code for code, name in enumerate(ACTIVATIONS)}
 SIMD_LEVELS = tuple(fnn_simd_name(level).decode() for level in range(FNN_SIMD_AVX512 + 1))
 _VMATH_CODES = {"exp": FNN_VMATH_EXP, "expm1": FNN_VMATH_EXPM1, "log": FNN_VMATH_LOG,
-                "tanh": FNN_VMATH_TANH, "sigmoid": FNN_VMATH_SIGMOID}
+                "tanh": FNN_VMATH_TANH, "sigmoid": FNN_VMATH_SIGMOID, "log1p": FNN_VMATH_LOG1P}
 #: the functions of the vector math library (fastnn.h's enum fnn_vmath_function)
 VMATH_FUNCTIONS = tuple(_VMATH_CODES)
 
@@ -614,12 +614,13 @@ def l2_gradient(const floating[:, :] dW, const floating[:, :] W, double l2):
 def vmath(str name, const floating[::1] x):
     """f(x) elementwise with the kernels' own vector math, at the SIMD level in use.
 
-    A test hook: the activations and the loss compute exp, expm1, log, tanh and
-    sigmoid with these functions. Float32 results are within 4 ulp of the exact
+    A test hook: the activations and the loss compute exp, expm1, log, log1p, tanh
+    and sigmoid with these functions. Float32 results are within 4 ulp of the exact
     value and float64 results within 1e-14 relative error, over each function's
     whole range: exp overflows to inf and underflows to 0 (through the
-    subnormals), NaN gives NaN, tanh(+-inf) = +-1, sigmoid(-inf) = 0, and expm1,
-    tanh and sigmoid keep their relative accuracy near 0.
+    subnormals), NaN gives NaN, tanh(+-inf) = +-1, sigmoid(-inf) = 0,
+    log1p(-1) = -inf, and expm1, log1p, tanh and sigmoid keep their relative
+    accuracy near 0.
     """
     if name not in VMATH_FUNCTIONS:
         raise ValueError(f"name must be one of {VMATH_FUNCTIONS}, got {name!r}")
@@ -637,6 +638,168 @@ def vmath(str name, const floating[::1] x):
             status = fnn_vmath_f64(fn, n, &x[0], &y[0])
     _check(status)
     return out
+
+
+# ---- layer kernels: dropout, maxout, batch norm's running statistics and eval mode ----
+
+cdef inline int _dropout_args(const floating[:, :] A, double p, int64_t step) except -1:
+    _need(A.shape[1] <= 1 or _cs(A) == 1, "dropout arrays need contiguous columns")
+    _need(0.0 <= p < 1.0, "p must lie in [0, 1)")
+    _need(step >= 0, "step must be >= 0")
+    return 0
+
+
+def dropout_forward(const floating[:, :] H, double p, uint64_t seed, int64_t step):
+    """Y = H * keep / (1 - p) with the mask of (seed, step); H must have contiguous columns."""
+    _dropout_args(H, p, step)
+    cdef fnn_index n = H.shape[0], d = H.shape[1]
+    out = np.empty((n, d), dtype=_dtype(<floating *>NULL))
+    cdef floating[:, ::1] Y = out
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_dropout_forward_f32(n, d, &H[0, 0], _rs(H), p, seed, step, &Y[0, 0], d)
+        else:
+            status = fnn_dropout_forward_f64(n, d, &H[0, 0], _rs(H), p, seed, step, &Y[0, 0], d)
+    _check(status)
+    return out
+
+
+def dropout_backward(const floating[:, :] dY, double p, uint64_t seed, int64_t step):
+    """dH = dY * keep / (1 - p) with the forward pass's (seed, step); contiguous columns."""
+    _dropout_args(dY, p, step)
+    cdef fnn_index n = dY.shape[0], d = dY.shape[1]
+    out = np.empty((n, d), dtype=_dtype(<floating *>NULL))
+    cdef floating[:, ::1] dH = out
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_dropout_backward_f32(n, d, &dY[0, 0], _rs(dY), p, seed, step,
+                                              &dH[0, 0], d)
+        else:
+            status = fnn_dropout_backward_f64(n, d, &dY[0, 0], _rs(dY), p, seed, step,
+                                              &dH[0, 0], d)
+    _check(status)
+    return out
+
+
+def maxout_forward(const floating[:, :] S, fnn_index k):
+    """(H, winner) of S (n, d k); S must have contiguous columns."""
+    _need(k >= 1 and S.shape[1] % k == 0, "S must have a multiple of k >= 1 columns")
+    _need(S.shape[1] <= 1 or _cs(S) == 1, "S needs contiguous columns")
+    cdef fnn_index n = S.shape[0], d = S.shape[1] // k
+    H_arr = np.empty((n, d), dtype=_dtype(<floating *>NULL))
+    winner_arr = np.empty((n, d), dtype=np.int64)
+    cdef floating[:, ::1] H = H_arr
+    cdef int64_t[:, ::1] winner = winner_arr
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_maxout_forward_f32(n, d, k, &S[0, 0], _rs(S), &H[0, 0], d,
+                                            &winner[0, 0], d)
+        else:
+            status = fnn_maxout_forward_f64(n, d, k, &S[0, 0], _rs(S), &H[0, 0], d,
+                                            &winner[0, 0], d)
+    _check(status)
+    return H_arr, winner_arr
+
+
+def maxout_backward(const floating[:, :] dH, const int64_t[:, :] winner, fnn_index k):
+    """dS (n, d k): dH at each winner, 0 elsewhere. dH and winner need contiguous columns;
+    a winner outside [0, k) raises ValueError (C skips it rather than write outside dS)."""
+    cdef fnn_index n = dH.shape[0], d = dH.shape[1]
+    _need(k >= 1, "k must be >= 1")
+    _need(winner.shape[0] == n and winner.shape[1] == d, "dH and winner shapes differ")
+    _need(d <= 1 or (_cs(dH) == 1 and winner.strides[1] == sizeof(int64_t)),
+          "dH and winner need contiguous columns")
+    _need(winner.strides[0] % sizeof(int64_t) == 0, "winner rows must lie whole elements apart")
+    out = np.empty((n, d * k), dtype=_dtype(<floating *>NULL))
+    cdef floating[:, ::1] dS = out
+    cdef fnn_index ldw = winner.strides[0] // <fnn_index>sizeof(int64_t)
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_maxout_backward_f32(n, d, k, &dH[0, 0], _rs(dH), &winner[0, 0], ldw,
+                                             &dS[0, 0], d * k)
+        else:
+            status = fnn_maxout_backward_f64(n, d, k, &dH[0, 0], _rs(dH), &winner[0, 0], ldw,
+                                             &dS[0, 0], d * k)
+    _check(status)
+    return out
+
+
+def batchnorm_running_update(floating[::1] running_mean, floating[::1] running_var,
+                             const floating[::1] mean, const floating[::1] var, fnn_index n,
+                             double momentum, bint unbiased):
+    """running = (1 - momentum) running + momentum batch, in place (contiguous vectors)."""
+    cdef fnn_index d = running_mean.shape[0]
+    _need(running_var.shape[0] == d and mean.shape[0] == d and var.shape[0] == d,
+          "running_mean, running_var, mean and var must have one length")
+    _need(n >= (2 if unbiased else 1), "n must be >= 2 for the unbiased variance, else >= 1")
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_batchnorm_running_update_f32(d, &running_mean[0], &running_var[0],
+                                                      &mean[0], &var[0], n, <float>momentum,
+                                                      unbiased)
+        else:
+            status = fnn_batchnorm_running_update_f64(d, &running_mean[0], &running_var[0],
+                                                      &mean[0], &var[0], n, momentum, unbiased)
+    _check(status)
+
+
+def batchnorm_inference_forward(const floating[:, :] S, const floating[::1] gamma,
+                                const floating[::1] beta, const floating[::1] running_mean,
+                                const floating[::1] running_var, double eps):
+    """Y of eval mode; S must have contiguous columns (any number of rows)."""
+    cdef fnn_index n = S.shape[0], d = S.shape[1]
+    _need(gamma.shape[0] == d and beta.shape[0] == d and running_mean.shape[0] == d
+          and running_var.shape[0] == d, "gamma, beta and the running statistics must fit S")
+    _need(d <= 1 or _cs(S) == 1, "S needs contiguous columns")
+    out = np.empty((n, d), dtype=_dtype(<floating *>NULL))
+    cdef floating[:, ::1] Y = out
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_batchnorm_inference_forward_f32(n, d, &S[0, 0], _rs(S), &gamma[0],
+                                                         &beta[0], &running_mean[0],
+                                                         &running_var[0], <float>eps, &Y[0, 0], d)
+        else:
+            status = fnn_batchnorm_inference_forward_f64(n, d, &S[0, 0], _rs(S), &gamma[0],
+                                                         &beta[0], &running_mean[0],
+                                                         &running_var[0], eps, &Y[0, 0], d)
+    _check(status)
+    return out
+
+
+def batchnorm_inference_backward(const floating[:, :] dY, const floating[:, :] S,
+                                 const floating[::1] gamma, const floating[::1] running_mean,
+                                 const floating[::1] running_var, double eps):
+    """(dS, dgamma, dbeta) of eval mode; dY and S must have contiguous columns."""
+    cdef fnn_index n = S.shape[0], d = S.shape[1]
+    _need(dY.shape[0] == n and dY.shape[1] == d, "dY and S shapes differ")
+    _need(gamma.shape[0] == d and running_mean.shape[0] == d and running_var.shape[0] == d,
+          "gamma and the running statistics must have S.shape[1] entries")
+    _need(d <= 1 or (_cs(dY) == 1 and _cs(S) == 1), "dY and S need contiguous columns")
+    dtype = _dtype(<floating *>NULL)
+    dS_arr = np.empty((n, d), dtype=dtype)
+    dgamma_arr = np.empty((d,), dtype=dtype)
+    dbeta_arr = np.empty((d,), dtype=dtype)
+    cdef floating[:, ::1] dS = dS_arr
+    cdef floating[::1] dgamma = dgamma_arr
+    cdef floating[::1] dbeta = dbeta_arr
+    cdef int status
+    with nogil:
+        if floating is float:
+            status = fnn_batchnorm_inference_backward_f32(
+                n, d, &dY[0, 0], _rs(dY), &S[0, 0], _rs(S), &gamma[0], &running_mean[0],
+                &running_var[0], <float>eps, &dS[0, 0], d, &dgamma[0], &dbeta[0])
+        else:
+            status = fnn_batchnorm_inference_backward_f64(
+                n, d, &dY[0, 0], _rs(dY), &S[0, 0], _rs(S), &gamma[0], &running_mean[0],
+                &running_var[0], eps, &dS[0, 0], d, &dgamma[0], &dbeta[0])
+    _check(status)
+    return dS_arr, dgamma_arr, dbeta_arr
 
 
 # ---- checks ----
@@ -661,16 +824,6 @@ def all_finite(a):
 
 
 # ---- training engine ----
-
-def dropout_mask(uint64_t seed, int64_t step, fnn_index count, double p):
-    """The C twin of fastnn.layers.dropout_mask (flattened, bool)."""
-    out = np.empty((count,), dtype=np.uint8)
-    cdef unsigned char[::1] keep = out
-    if count > 0:
-        with nogil:
-            fnn_dropout_mask(seed, step, count, p, &keep[0])
-    return out.view(np.bool_)
-
 
 cdef inline void *_data(object a) except? NULL:
     """Address of a C-contiguous array's first element (None -> NULL)."""

@@ -244,6 +244,104 @@ def softmax_cross_entropy_args(S, y):
     return S, y_arr.astype(np.intp, copy=False)
 
 
+# --- dropout, maxout, batch-norm running statistics ------------------------
+
+_UINT64_END = 2 ** 64
+_INT64_END = 2 ** 63
+
+
+def dropout_args(A, p, seed, step, name):
+    """Checks of dropout_forward (A is H) and dropout_backward (A is dY)."""
+    A = as_float_array(A, name, 2)
+    p = _checks.real(p, "p", low=0.0, high=1.0, high_open=True)
+    seed = _checks.integer(seed, "seed", minimum=0)
+    if seed >= _UINT64_END:
+        raise ValueError(f"seed must be < 2**64, got {seed}")
+    step = _checks.integer(step, "step", minimum=0)
+    if step >= _INT64_END:
+        raise ValueError(f"step must be < 2**63, got {step}")
+    return A, p, seed, step
+
+
+def _pieces(k):
+    return _checks.integer(k, "k", minimum=1)
+
+
+def maxout_forward_args(S, k):
+    S = as_float_array(S, "S", 2)
+    k = _pieces(k)
+    if S.shape[1] % k:
+        raise ValueError(
+            f"S must have D * k columns, a multiple of k = {k} (unit j's pieces are columns "
+            f"j*k .. j*k+k-1), got shape {S.shape}"
+        )
+    return S, k
+
+
+def maxout_backward_args(dH, winner, k):
+    dH = as_float_array(dH, "dH", 2)
+    k = _pieces(k)
+    if winner is None:
+        raise TypeError("winner must be an array of integer piece indices, got None")
+    winner = np.asarray(winner)
+    if winner.dtype.kind not in "iu":
+        raise TypeError(f"winner must hold integer piece indices, got dtype {winner.dtype}")
+    expect_shape(winner, "winner", dH.shape)
+    if winner.size:
+        lo, hi = int(winner.min()), int(winner.max())
+        if lo < 0 or hi >= k:
+            raise ValueError(f"winner must hold piece indices in [0, {k}) for k = {k}, "
+                             f"found {lo if lo < 0 else hi}")
+    return dH, winner.astype(np.int64, copy=False), k
+
+
+def batchnorm_running_update_args(running_mean, running_var, mean, var, n, momentum, unbiased):
+    for name, arr in (("running_mean", running_mean), ("running_var", running_var)):
+        if not isinstance(arr, np.ndarray):
+            raise TypeError(f"{name} must be a float32 or float64 NumPy array (it is updated "
+                            f"in place), got {_describe(arr)}")
+        if not arr.flags.writeable:
+            raise ValueError(f"{name} must be writeable: it is updated in place")
+    running_mean = as_float_array(running_mean, "running_mean", 1)
+    running_var = as_float_array(running_var, "running_var", 1)
+    mean = as_float_array(mean, "mean", 1)
+    var = as_float_array(var, "var", 1)
+    same_dtype([("running_mean", running_mean), ("running_var", running_var), ("mean", mean),
+                ("var", var)])
+    d = running_mean.shape[0]
+    for name, arr in (("running_var", running_var), ("mean", mean), ("var", var)):
+        expect_shape(arr, name, (d,))
+    if np.may_share_memory(running_mean, running_var):
+        raise ValueError("running_mean and running_var must be separate arrays")
+    unbiased = _checks.boolean(unbiased, "unbiased")
+    # the unbiased variance of a batch of n samples divides by n - 1
+    n = _checks.integer(n, "n", minimum=2 if unbiased else 1)
+    momentum = _checks.real(momentum, "momentum", low=0.0, high=1.0)
+    return running_mean, running_var, mean, var, n, momentum, unbiased
+
+
+def batchnorm_inference_forward_args(S, gamma, beta, running_mean, running_var, eps):
+    S = as_float_array(S, "S", 2)
+    vectors = [(name, as_float_array(v, name, 1)) for name, v in
+               (("gamma", gamma), ("beta", beta), ("running_mean", running_mean), ("running_var", running_var))]
+    same_dtype([("S", S), *vectors])
+    for name, arr in vectors:
+        expect_shape(arr, name, (S.shape[1],))
+    return (S, *(arr for _, arr in vectors), check_eps(eps))
+
+
+def batchnorm_inference_backward_args(dY, S, gamma, running_mean, running_var, eps):
+    dY = as_float_array(dY, "dY", 2)
+    S = as_float_array(S, "S", 2)
+    vectors = [(name, as_float_array(v, name, 1)) for name, v in
+               (("gamma", gamma), ("running_mean", running_mean), ("running_var", running_var))]
+    same_dtype([("dY", dY), ("S", S), *vectors])
+    expect_shape(dY, "dY", S.shape)
+    for name, arr in vectors:
+        expect_shape(arr, name, (S.shape[1],))
+    return (dY, S, *(arr for _, arr in vectors), check_eps(eps))
+
+
 def _class_probabilities(S, y):
     same_dtype([("S", S), ("y", y)])
     expect_shape(y, "y", S.shape)

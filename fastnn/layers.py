@@ -11,10 +11,9 @@ values into the layer's dtype after checking the shape.
 
 A layer is created unbuilt; the :class:`~fastnn.Sequential` that receives it
 calls ``build(rng, dtype)``, which draws the initial parameters from the
-model's seed. Kernels come from the model's backend (``fastnn.ops`` for "c",
-``fastnn.reference`` for "numpy"); what has no kernel (dropout masks, maxout,
-batch-norm running statistics and eval mode) is NumPy code shared by both
-backends, so both give the same results.
+model's seed. Layers hold parameters, hyper-parameters and state; the maths is
+the kernels' of the model's backend (``fastnn.ops`` for "c", ``fastnn.reference``
+for "numpy"), which the layers call as ``self._k.<kernel>``.
 """
 
 from __future__ import annotations
@@ -23,10 +22,11 @@ import numpy as np
 
 from . import _checks, init as _init, ops, reference
 from . import _validation
+from .reference import dropout_mask
 
 __all__ = [
     "Layer", "Dense", "BatchNorm", "Activation", "Identity", "Sigmoid", "Tanh", "ReLU",
-    "LeakyReLU", "ELU", "Dropout", "Maxout", "BACKENDS", "from_config", "dropout_mask",
+    "LeakyReLU", "ELU", "Softplus", "Dropout", "Maxout", "BACKENDS", "from_config", "dropout_mask",
 ]
 
 BACKENDS = {"c": ops, "numpy": reference}
@@ -162,6 +162,36 @@ class Dense(Layer):
         self._cache = X
         return self._k.linear_forward(X, self.params["W"], self._bias())
 
+    def forward_fused(self, X, activation):
+        """This layer's forward pass and that of the :class:`Activation` layer after it, in one call.
+
+        One ``dense_forward`` kernel (the fused kernel the C engine runs) computes
+        S = X W^T + b and H = f(S). Both layers keep what their backward passes need,
+        as their own forward passes would, so ``backward`` runs layer by layer as usual.
+
+        Parameters
+        ----------
+        X : numpy.ndarray, (N, in_features)
+            The input, of the layer's dtype.
+        activation : Activation
+            The layer that follows this one.
+
+        Returns
+        -------
+        numpy.ndarray
+            H, (N, out_features).
+
+        Raises
+        ------
+        TypeError, ValueError
+            As the kernel's argument checks, for an X of the wrong dtype or shape.
+        """
+        _, H = self._k.dense_forward(X, self.params["W"], self.params.get("b"), activation.name,
+                                     activation.alpha)
+        self._cache = X
+        activation._cache = H
+        return H
+
     def backward(self, dOut):
         X = self._need_cache()
         dX, dW, db = self._k.linear_backward(dOut, X, self.params["W"])
@@ -209,37 +239,22 @@ class BatchNorm(Layer):
     def forward(self, X, training=False):
         gamma, beta = self.params["gamma"], self.params["beta"]
         if not training:
-            # eval mode is an affine map with the running statistics (NumPy, both backends)
-            t = X.dtype.type
-            inv_std = t(1) / np.sqrt(self.buffers["running_var"] + t(self.eps))
-            X_hat = (X - self.buffers["running_mean"]) * inv_std
-            self._cache = ("eval", X_hat, inv_std)
-            return X_hat * gamma + beta
+            # the statistics of this pass, kept for its backward (assigning the buffers
+            # later does not change it)
+            running = (self.buffers["running_mean"].copy(), self.buffers["running_var"].copy())
+            self._cache = ("eval", X, *running)
+            return self._k.batchnorm_inference_forward(X, gamma, beta, *running, self.eps)
         Y, mean, var = self._k.batchnorm_forward(X, gamma, beta, self.eps)
         self._cache = ("train", X, mean, var)
-        self._update_running(mean, var, X.shape[0])
+        self._k.batchnorm_running_update(self.buffers["running_mean"], self.buffers["running_var"], mean,
+                                         var, X.shape[0], self.momentum, self.running_var_mode == "unbiased")
         return Y
 
-    def _update_running(self, mean, var, n):
-        t = self.dtype.type
-        m = t(self.momentum)
-        if self.running_var_mode == "unbiased":
-            var = var * t(n / (n - 1))
-        rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
-        rm *= t(1) - m
-        rm += m * mean
-        rv *= t(1) - m
-        rv += m * var
-
     def backward(self, dOut):
-        mode, *cache = self._need_cache()
+        mode, X, mean, var = self._need_cache()
         gamma = self.params["gamma"]
-        if mode == "eval":
-            X_hat, inv_std = cache
-            self.grads = {"gamma": (dOut * X_hat).sum(axis=0), "beta": dOut.sum(axis=0)}
-            return dOut * (gamma * inv_std)
-        X, mean, var = cache
-        dX, dgamma, dbeta = self._k.batchnorm_backward(dOut, X, gamma, mean, var, self.eps)
+        backward = self._k.batchnorm_inference_backward if mode == "eval" else self._k.batchnorm_backward
+        dX, dgamma, dbeta = backward(dOut, X, gamma, mean, var, self.eps)
         self.grads = {"gamma": dgamma, "beta": dbeta}
         return dX
 
@@ -289,44 +304,25 @@ def ELU(alpha=1.0):
     return Activation("elu", alpha)
 
 
-# --- dropout masks from a counter-based generator -----------------------------------
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
+def Softplus():
+    """The softplus activation, log(1 + e^s), a smooth ReLU.
 
-
-def _mix64(z):
-    """The SplitMix64 finaliser on a uint64 array (wrapping arithmetic)."""
-    z = (z ^ (z >> np.uint64(30))) * _MIX1
-    z = (z ^ (z >> np.uint64(27))) * _MIX2
-    return z ^ (z >> np.uint64(31))
-
-
-def dropout_mask(seed, step, shape, p):
-    """Keep-mask (bool array) of inverted dropout, a pure function of (seed, step, element index).
-
-    For element i (row-major index in the (N, D) batch):
-      key = mix64(seed + GOLDEN * (step + 1)),  r = mix64(key + GOLDEN * (i + 1)),
-      u = (r >> 11) * 2^-53 in [0, 1),          keep = u >= p,
-    with mix64 the SplitMix64 finaliser and all arithmetic modulo 2^64. Any
-    engine (a C loop, a GPU) reproduces the same mask from the same numbers.
+    Returns
+    -------
+    Activation
+        ``Activation("softplus")``.
     """
-    with np.errstate(over="ignore"):
-        seed = np.array([seed], dtype=np.uint64)
-        key = _mix64(seed + _GOLDEN * np.uint64(step + 1))
-        index = np.arange(1, int(np.prod(shape)) + 1, dtype=np.uint64)
-        r = _mix64(key + _GOLDEN * index)
-    u = (r >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
-    return (u >= p).reshape(shape)
+    return Activation("softplus")
 
 
 class Dropout(Layer):
     """Inverted dropout: in training, zero each unit with probability p and scale the rest by 1/(1-p).
 
-    Identity in evaluation. The mask of the k-th training forward pass of this
-    layer is ``dropout_mask(seed, k, X.shape, p)`` (counter-based, see there);
-    ``seed`` is drawn from the model's seed when the model is built and
-    ``step`` counts training passes; both are saved with the model.
+    Identity in evaluation (and for p = 0). The mask of the k-th training forward
+    pass of this layer is ``dropout_mask(seed, k, X.shape, p)`` (counter-based, see
+    :func:`fastnn.reference.dropout_mask`); the kernels draw it again in the backward
+    pass rather than keep it. ``seed`` is drawn from the model's seed when the model
+    is built and ``step`` counts training passes; both are saved with the model.
     """
 
     def __init__(self, p):
@@ -347,24 +343,23 @@ class Dropout(Layer):
         if not training or self.p == 0.0:
             self._cache = None
             return X
-        keep = dropout_mask(self.seed, self.step, X.shape, self.p)
+        Y = self._k.dropout_forward(X, self.p, self.seed, self.step)
+        self._cache = self.step  # the backward pass draws this pass's mask again
         self.step += 1
-        scale = keep * X.dtype.type(1.0 / (1.0 - self.p))
-        self._cache = scale
-        return X * scale
+        return Y
 
     def backward(self, dOut):
-        scale = self._cache
-        return dOut if scale is None else dOut * scale
+        step = self._cache
+        return dOut if step is None else self._k.dropout_backward(dOut, self.p, self.seed, step)
 
 
 class Maxout(Layer):
-    """out_j = max_i (x W_{j,i}^T + b_{j,i}) over k linear pieces (seed 003).
+    """out_j = max_i (x W_{j,i}^T + b_{j,i}) over k linear pieces (the lecture notes on maxout).
 
     W is (out_features * k, in_features) and b (out_features * k,): the k
     pieces of unit j are rows j*k .. j*k+k-1. The gradient goes to the piece
-    that won (the first one on a tie). Initialisers see shape
-    (out_features * k, in_features).
+    that won (the first one on a tie; see :func:`fastnn.reference.maxout_forward`).
+    Initialisers see shape (out_features * k, in_features).
     """
 
     regularised = ("W",)
@@ -391,16 +386,14 @@ class Maxout(Layer):
 
     def forward(self, X, training=False):
         S = self._k.linear_forward(X, self.params["W"], self.params["b"])
-        pieces = S.reshape(X.shape[0], self.out_features, self.k)
-        winner = pieces.argmax(axis=2)
+        H, winner = self._k.maxout_forward(S, self.k)
         self._cache = (X, winner)
-        return np.take_along_axis(pieces, winner[:, :, None], axis=2)[:, :, 0]
+        return H
 
     def backward(self, dOut):
         X, winner = self._need_cache()
-        dPieces = np.zeros((X.shape[0], self.out_features, self.k), dtype=dOut.dtype)
-        np.put_along_axis(dPieces, winner[:, :, None], dOut[:, :, None], axis=2)
-        dX, dW, db = self._k.linear_backward(dPieces.reshape(X.shape[0], -1), X, self.params["W"])
+        dS = self._k.maxout_backward(dOut, winner, self.k)
+        dX, dW, db = self._k.linear_backward(dS, X, self.params["W"])
         self.grads = {"W": dW, "b": db}
         return dX
 

@@ -209,8 +209,18 @@ class Sequential:
         return self._backward(dOut.astype(self.dtype, copy=False))
 
     def _forward(self, X, training):
-        for layer in self.layers:
-            X = layer.forward(X, training)
+        layers, i = self.layers, 0
+        while i < len(layers):
+            layer = layers[i]
+            after = layers[i + 1] if i + 1 < len(layers) else None
+            if type(layer) is _layers.Dense and type(after) is _layers.Activation:
+                # one dense_forward call for the pair, as the C engine runs it; the two
+                # layers keep what their own backward passes read
+                X = layer.forward_fused(X, after)
+                i += 2
+            else:
+                X = layer.forward(X, training)
+                i += 1
         return X
 
     def _backward(self, dOut):

@@ -86,6 +86,10 @@ def _binary_cross_entropy_summands(S, y):
     y = y.reshape(S.shape)
     terms = np.maximum(S, 0) + np.abs(S * y) + np.log1p(np.exp(-np.abs(S)))
     return {0: float(terms.sum()) / len(S), 1: float(np.max(1 + np.abs(y))) / len(S)}
+def _batchnorm_inference_summands(dY, S, gamma, running_mean, running_var, eps=1e-5):
+    s_hat = np.abs(S - running_mean) / np.sqrt(running_var + eps)
+    return {1: float(np.max((np.abs(dY) * s_hat).sum(0), initial=0.0)),
+            2: float(np.max(np.abs(dY).sum(0), initial=0.0))}
 
 
 SUMMAND_SCALE = {
@@ -100,6 +104,7 @@ SUMMAND_SCALE = {
     "batchnorm_backward": _batchnorm_summands,
     "softmax_cross_entropy": lambda S, y: _soft_cross_entropy_summands(S, y) if y.ndim == 2 else {},
     "sigmoid_binary_cross_entropy": lambda S, y: _binary_cross_entropy_summands(S, y),
+    "batchnorm_inference_backward": _batchnorm_inference_summands,
 }
 
 

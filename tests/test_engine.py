@@ -1,7 +1,7 @@
 """The C training engine (fastnn/_engine.py, csrc/engine_impl.h): the same training as the
 layer-by-layer path and the NumPy backend, deterministic for any thread count, safe to
-interrupt, no copies of the data, and the C twin of the dropout mask (the optimiser updates the engine
-calls are fastnn.ops kernels, tested in test_ops_optim.py)."""
+interrupt, and no copies of the data (the kernels the engine composes are tested in
+test_ops*.py)."""
 
 from __future__ import annotations
 
@@ -242,11 +242,6 @@ def test_fit_does_not_copy_the_data():
     assert peak < X.nbytes / 2  # in particular, no copy of X
 
 
-# ------------------------------------------------------------------ the C twin of the dropout mask
-def test_dropout_mask_twin():
-    for seed, step, shape, p in [(0, 0, (7, 5), 0.5), (2 ** 63 - 1, 12345, (64, 33), 0.1), (99, 3, (1, 1), 0.9)]:
-        expected = L.dropout_mask(seed, step, shape, p)
-        assert np.array_equal(_ops.dropout_mask(seed, step, int(np.prod(shape)), p).reshape(shape), expected)
 
 
 def test_runs_across_epochs_train_as_epoch_by_epoch(rng, capsys):

@@ -65,7 +65,7 @@ def test_batchnorm_arguments():
 
 @pytest.mark.parametrize("make, name, alpha", [
     (L.Identity, "identity", None), (L.Sigmoid, "sigmoid", None), (L.Tanh, "tanh", None),
-    (L.ReLU, "relu", None), (L.LeakyReLU, "leaky_relu", 0.01), (L.ELU, "elu", 1.0)])
+    (L.ReLU, "relu", None), (L.LeakyReLU, "leaky_relu", 0.01), (L.ELU, "elu", 1.0), (L.Softplus, "softplus", None)])
 def test_activation_shortcuts(make, name, alpha):
     layer = make()
     assert isinstance(layer, L.Activation) and layer.name == name and layer.alpha == alpha
@@ -87,8 +87,9 @@ def test_dropout_mask_is_the_documented_counter_based_hash():
     assert np.array_equal(L.dropout_mask(seed, step, shape, p), np.reshape(expected, shape))
 
 
-def test_dropout_behaviour(rng):
-    layer = _built(L.Dropout(0.25))
+@pytest.mark.parametrize("backend", ["c", "numpy"])
+def test_dropout_behaviour(rng, backend):
+    layer = _built(L.Dropout(0.25), backend=backend)
     X = rng.standard_normal((200, 50))
     assert layer.forward(X, training=False) is X
     Y1 = layer.forward(X, training=True)
@@ -101,7 +102,7 @@ def test_dropout_behaviour(rng):
     assert layer.step == 2 and not np.array_equal(Y2 != 0, keep)
     assert np.array_equal(keep, L.dropout_mask(layer.seed, 0, X.shape, 0.25))
     for dtype in DTYPES:  # the mask does not depend on the dtype
-        again = _built(L.Dropout(0.25), dtype=dtype)
+        again = _built(L.Dropout(0.25), dtype=dtype, backend=backend)
         assert np.array_equal(again.forward(X.astype(dtype), True) != 0, keep)
     with pytest.raises(ValueError, match="p must be"):
         L.Dropout(1.0)

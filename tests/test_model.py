@@ -7,7 +7,7 @@ import pytest
 
 import fastnn
 from fastnn import data, layers as L, optim
-from conftest import DTYPES, assert_same_snapshot, classification_data, rel_error, snapshot
+from conftest import ACTIVATIONS, DTYPES, assert_same_snapshot, classification_data, rel_error, snapshot
 
 BACKENDS = ("c", "numpy")
 
@@ -47,7 +47,7 @@ def _activations_mlp(name):
 CASES = {
     # layer types and activations
     **{f"act_{a}": (_activations_mlp(a), "softmax_cross_entropy", lambda: optim.SGD(0.1))
-       for a in ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu")},
+       for a in ACTIVATIONS},
     "batchnorm": (lambda: [L.Dense(5, 6, bias=False), L.BatchNorm(6), L.ReLU(), L.Dense(6, 3)],
                   "softmax_cross_entropy", lambda: optim.SGD(0.1)),
     "batchnorm_biased": (lambda: [L.Dense(5, 6, bias=False), L.BatchNorm(6, running_var="biased"), L.Tanh(), L.Dense(6, 3)],
@@ -55,6 +55,8 @@ CASES = {
     "dropout": (lambda: [L.Dense(5, 8), L.ReLU(), L.Dropout(0.3), L.Dense(8, 3)],
                 "softmax_cross_entropy", lambda: optim.SGD(0.1)),
     "maxout": (lambda: [L.Maxout(5, 4, k=3), L.Dense(4, 3)], "softmax_cross_entropy", lambda: optim.SGD(0.1)),
+    "maxout_dropout": (lambda: [L.Maxout(5, 6, k=3), L.Dropout(0.3), L.Dense(6, 4), L.Softplus(), L.Dense(4, 3)],
+                       "softmax_cross_entropy", lambda: optim.SGD(0.1)),
     # losses
     "soft_labels": (_activations_mlp("relu"), "soft", lambda: optim.SGD(0.1)),
     "binary": (lambda: [L.Dense(5, 6), L.Tanh(), L.Dense(6, 1)], "sigmoid_binary_cross_entropy",

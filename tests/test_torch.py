@@ -49,6 +49,8 @@ TORCH_ACTIVATIONS = {
     "relu": lambda s, alpha: F.relu(s),
     "leaky_relu": lambda s, alpha: F.leaky_relu(s, negative_slope=0.01 if alpha is None else alpha),
     "elu": lambda s, alpha: F.elu(s, alpha=1.0 if alpha is None else alpha),
+    # torch returns s itself above its threshold (20 by default); 50 keeps that far away
+    "softplus": lambda s, alpha: F.softplus(s, beta=1.0, threshold=50.0),
 }
 
 

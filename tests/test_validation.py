@@ -39,15 +39,35 @@ def _valid_args(kernel):
                     mean=S.mean(axis=0), var=S.var(axis=0))
     if kernel == "softmax_cross_entropy":
         return dict(S=S, y=np.array([0, 1, 2, 0, 1]))
+    if kernel == "dropout_forward":
+        return dict(H=S, p=0.5, seed=3, step=1)
+    if kernel == "dropout_backward":
+        return dict(dY=S, p=0.5, seed=3, step=1)
+    if kernel == "maxout_forward":
+        return dict(S=rng.standard_normal((n, 2 * d_out)), k=2)
+    if kernel == "maxout_backward":
+        return dict(dH=S, winner=rng.integers(0, 2, size=(n, d_out)), k=2)
+    if kernel == "batchnorm_running_update":
+        return dict(running_mean=np.zeros(d_out), running_var=np.ones(d_out), mean=S.mean(axis=0),
+                    var=S.var(axis=0), n=n, momentum=0.1, unbiased=True)
+    if kernel == "batchnorm_inference_forward":
+        return dict(S=S, gamma=np.ones(d_out), beta=np.zeros(d_out), running_mean=np.zeros(d_out),
+                    running_var=np.ones(d_out))
+    if kernel == "batchnorm_inference_backward":
+        return dict(dY=rng.standard_normal((n, d_out)), S=S, gamma=np.ones(d_out), running_mean=np.zeros(d_out),
+                    running_var=np.ones(d_out))
     raise KeyError(kernel)
 
 
 KERNELS = ("linear_forward", "linear_backward", "activation_forward", "activation_backward",
-           "batchnorm_forward", "batchnorm_backward", "softmax_cross_entropy")
+           "batchnorm_forward", "batchnorm_backward", "softmax_cross_entropy", "dropout_forward",
+           "dropout_backward", "maxout_forward", "maxout_backward", "batchnorm_running_update",
+           "batchnorm_inference_forward", "batchnorm_inference_backward")
+INTEGER_ARRAYS = ("y", "winner")
 
 
 def _array_args(kernel):
-    return [k for k, v in _valid_args(kernel).items() if isinstance(v, np.ndarray) and k != "y"]
+    return [k for k, v in _valid_args(kernel).items() if isinstance(v, np.ndarray) and k not in INTEGER_ARRAYS]
 
 
 def case(kernel, arg, change, id_):
@@ -119,7 +139,8 @@ SHAPE_CASES = [
 
 EPS_CASES = [
     case(kernel, "eps", _set("eps", bad), f"eps-{label}")
-    for kernel in ("batchnorm_forward", "batchnorm_backward")
+    for kernel in ("batchnorm_forward", "batchnorm_backward", "batchnorm_inference_forward",
+                   "batchnorm_inference_backward")
     for label, bad in [("negative", -1e-5), ("nan", float("nan")), ("inf", float("inf")),
                        ("string", "1e-5"), ("None", None), ("bool", True), ("array", np.array([1e-5]))]
 ]
@@ -162,7 +183,60 @@ LABEL_CASES = [
     case("softmax_cross_entropy", "S", _with(S=lambda s: s[:, :0]), "S-no-classes"),
 ]
 
-ALL_CASES = _generated_cases() + SHAPE_CASES + EPS_CASES + ACTIVATION_CASES + LABEL_CASES
+def _read_only(a):
+    a = a.copy()
+    a.flags.writeable = False
+    return a
+
+
+LAYER_KERNEL_CASES = [
+    case(kernel, arg, _set(arg, bad), f"{arg}-{label}")
+    for kernel in ("dropout_forward", "dropout_backward")
+    for arg, label, bad in [
+        ("p", "one", 1.0), ("p", "negative", -0.5), ("p", "nan", float("nan")), ("p", "string", "0.5"),
+        ("p", "None", None), ("seed", "negative", -1), ("seed", "too-large", 2 ** 64), ("seed", "float", 1.5),
+        ("seed", "None", None), ("step", "negative", -1), ("step", "too-large", 2 ** 63), ("step", "None", None),
+    ]
+] + [
+    case("maxout_forward", "S", _set("S", lambda s: s[:, :-1]), "S-not-a-multiple-of-k"),
+    case("maxout_forward", "k", _set("k", 0), "k-zero"),
+    case("maxout_forward", "k", _set("k", 4), "k-not-a-divisor"),
+] + [
+    case("maxout_backward", arg, _set(arg, bad), f"{arg}-{label}")
+    for arg, label, bad in [
+        ("winner", "None", None), ("winner", "float", np.zeros((5, 3))), ("winner", "bool", np.zeros((5, 3), bool)),
+        ("winner", "too-large", np.full((5, 3), 2)), ("winner", "negative", np.full((5, 3), -1)),
+        ("winner", "wrong-shape", np.zeros((5, 2), np.int64)), ("winner", "1-D", np.zeros(5, np.int64)),
+        ("k", "zero", 0), ("k", "float", 2.0), ("k", "None", None), ("k", "string", "2"),
+    ]
+] + [
+    case("batchnorm_running_update", arg, change, f"{arg}-{label}")
+    for arg, label, change in [
+        ("running_mean", "list", _set("running_mean", [0.0, 0.0, 0.0])),
+        ("running_mean", "read-only", _set("running_mean", _read_only)),
+        ("running_var", "read-only", _set("running_var", _read_only)),
+        ("running_var", "the-same-array", lambda a: a.update(running_var=a["running_mean"])),
+        ("running_var", "wrong-length", _set("running_var", lambda v: v[:-1])),
+        ("mean", "wrong-length", _set("mean", lambda v: np.append(v, 0.0))),
+        ("var", "wrong-length", _set("var", lambda v: v[:-1])),
+        ("n", "one", _set("n", 1)), ("n", "float", _set("n", 5.0)), ("n", "None", _set("n", None)),
+        ("momentum", "negative", _set("momentum", -0.1)), ("momentum", "above-one", _set("momentum", 1.5)),
+        ("momentum", "None", _set("momentum", None)), ("unbiased", "None", _set("unbiased", None)),
+        ("unbiased", "string", _set("unbiased", "yes")),
+    ]
+]
+
+LAYER_KERNEL_CASES += [
+    case(kernel, arg, _set(arg, lambda v: v[:-1]), f"{arg}-wrong-length")
+    for kernel, args in (("batchnorm_inference_forward", ("gamma", "beta", "running_mean", "running_var")),
+                         ("batchnorm_inference_backward", ("gamma", "running_mean", "running_var")))
+    for arg in args
+] + [
+    case("batchnorm_inference_backward", "dY", _set("dY", lambda d: d[:-1]), "dY-wrong-rows"),
+    case("batchnorm_inference_backward", "dY", _set("dY", lambda d: d[:, :-1]), "dY-wrong-columns"),
+]
+
+ALL_CASES = _generated_cases() + SHAPE_CASES + EPS_CASES + ACTIVATION_CASES + LABEL_CASES + LAYER_KERNEL_CASES
 
 
 def _bad_call(kernel, change):
@@ -199,10 +273,14 @@ def test_valid_calls_are_accepted(module, kernel):
 
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_float32_everywhere_is_accepted(module, kernel):
-    args = {k: (v.astype(np.float32) if isinstance(v, np.ndarray) and k != "y" else v)
+    args = {k: (v.astype(np.float32) if isinstance(v, np.ndarray) and k not in INTEGER_ARRAYS else v)
             for k, v in _valid_args(kernel).items()}
-    for out in as_tuple(getattr(module, kernel)(**args)):
-        assert np.asarray(out).dtype == np.float32
+    outputs = as_tuple(getattr(module, kernel)(**args))
+    if kernel == "batchnorm_running_update":  # in place: the arrays keep their dtype
+        outputs = (args["running_mean"], args["running_var"])
+    for out in outputs:
+        # integer outputs (maxout's winner) are int64 whatever the dtype
+        assert np.asarray(out).dtype == (np.int64 if np.asarray(out).dtype.kind == "i" else np.float32)
 
 
 @pytest.mark.parametrize("kernel", KERNELS)

@@ -4,7 +4,7 @@ What the kernels promise, at every SIMD level: float32 results within 4 ulp of
 the exact value and float64 results within 1e-14 relative error (plus a few
 units of the smallest subnormal where the result underflows), over each
 function's whole range; exp overflows to inf and underflows to 0, NaN gives
-NaN, tanh(+-inf) = +-1, sigmoid(-inf) = 0, and expm1/tanh/sigmoid stay
+NaN, tanh(+-inf) = +-1, sigmoid(-inf) = 0, and expm1/log1p/tanh/sigmoid stay
 accurate near 0. "Exact" is NumPy's long double (x87 extended) result, which is
 far more precise than either dtype.
 """
@@ -28,6 +28,7 @@ EXACT = {
     "log": np.log,
     "tanh": np.tanh,
     "sigmoid": lambda x: LD(1) / (LD(1) + np.exp(-x)),
+    "log1p": np.log1p,
 }
 
 # Sweep ranges: past both ends of each function's interesting range.
@@ -48,6 +49,13 @@ def sweep(name, dtype):
         lo, hi = RANGES[dtype]["log2"]
         x = np.exp2(rng.uniform(lo, hi, N_DENSE))
         x = np.concatenate([x, np.linspace(0.5, 2.0, N_DENSE // 4)])
+    elif name == "log1p":
+        # x > 0 up to the largest values, x in (-1, 0), 1 + x down to one ulp, and the middle
+        lo, hi = RANGES[dtype]["log2"]
+        digits = np.finfo(dtype).nmant + 1
+        x = np.concatenate([np.exp2(rng.uniform(lo, hi, N_DENSE)), -np.exp2(rng.uniform(lo, 0, N_DENSE // 4)),
+                            np.exp2(rng.uniform(-digits, 0, N_DENSE // 4)) - 1,
+                            np.linspace(-0.75, 2.0, N_DENSE // 4)])
     else:
         lo, hi = RANGES[dtype][name]
         tiny = np.logspace(np.log10(np.finfo(dtype).tiny), 0, N_DENSE // 4)
@@ -113,6 +121,8 @@ def _edge_cases(dtype):
         "tanh": [(nan, nan), (inf, 1.0), (-inf, -1.0), (big, 1.0), (-big, -1.0), (0.0, 0.0),
                  (float(fi.smallest_subnormal), float(fi.smallest_subnormal))],
         "sigmoid": [(nan, nan), (inf, 1.0), (-inf, 0.0), (big, 1.0), (-big, 0.0), (0.0, 0.5)],
+        "log1p": [(nan, nan), (inf, inf), (-inf, nan), (-1.0, -inf), (-2.0, nan), (0.0, 0.0), (1.0, np.log(2.0)),
+                  (float(fi.smallest_subnormal), float(fi.smallest_subnormal))],
     }
 
 
@@ -141,8 +151,9 @@ def test_tanh_and_sigmoid_stay_in_range(dtype, simd_level):
         assert y.min() >= lo and y.max() <= 1, name
 
 
-def test_tanh_keeps_the_sign_of_zero(dtype, simd_level):
-    got = _ops.vmath("tanh", np.array([0.0, -0.0], dtype=dtype))
+@pytest.mark.parametrize("name", ["tanh", "log1p"])
+def test_odd_functions_keep_the_sign_of_zero(name, dtype, simd_level):
+    got = _ops.vmath(name, np.array([0.0, -0.0], dtype=dtype))
     assert list(np.signbit(got)) == [False, True]
 
 
@@ -151,7 +162,7 @@ def test_an_element_gives_the_same_bits_wherever_it_sits(name, dtype, simd_level
     # vector body and scalar remainder must compute the same thing, so a result
     # cannot depend on the row length or on how a caller splits the work
     x = (rng.standard_normal(203) * 5).astype(dtype)
-    if name == "log":
+    if name in ("log", "log1p"):
         x = np.abs(x)
     whole = _ops.vmath(name, x)
     for start in (1, 3, 7, 200):
@@ -162,7 +173,7 @@ def test_levels_agree_to_rounding(dtype, restore_simd, rng):
     x = (rng.standard_normal(1000) * 4).astype(dtype)
     tol = 4 * np.finfo(dtype).eps
     for name in FUNCTIONS:
-        arg = np.abs(x) + dtype.type(0.1) if name == "log" else x
+        arg = np.abs(x) + dtype.type(0.1) if name in ("log", "log1p") else x
         results = []
         for level in SIMD_LEVELS:
             _ops.set_simd_level(level)

@@ -24,7 +24,8 @@ one call of each competitor computes, per kind of case:
   torch: the functional activation on an S that requires grad, then
   ``torch.autograd.grad(H, S, dH)``. Like ours, torch's sigmoid, tanh and
   relu backward read the output H; its elu and leaky_relu backward read the
-  input S (elu recomputes an exponential there, ours uses H + alpha). For
+  input S (elu recomputes an exponential there, ours uses H + alpha), and so
+  does its softplus (a sigmoid of S; ours takes -expm1(-H)). For
   "identity" torch has no function that copies, so its competitor is
   ``S.clone()`` then ``dH.clone()``, which is what ours does.
 * ``softmax_cross_entropy``: (loss, dS) for integer labels. torch:
@@ -42,7 +43,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .. import ops, reference
+from .. import _ops, ops, reference
 from .machine import import_torch
 from .timing import Competitor, Result, sample_interleaved
 
@@ -169,7 +170,7 @@ class Case:
         return {}
 
 
-ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu")
+ACTIVATIONS = _ops.ACTIVATIONS
 SCALING_BATCHES = (1, 8, 64, 256, 1024)  # linear_forward at 784->512
 SCALING_LAYER = (784, 512)
 
@@ -325,6 +326,7 @@ def _torch_activation(torch, name: str):
         "relu": F.relu,
         "leaky_relu": lambda S: F.leaky_relu(S, 0.01),
         "elu": lambda S: F.elu(S, 1.0),
+        "softplus": F.softplus,
     }[name]
 
 
