@@ -51,11 +51,15 @@ enum fnn_simd_level {
     FNN_SIMD_AVX512 = 2
 };
 
-/* ---- runtime: threads, SIMD dispatch, build facts (runtime.c) ---- */
+/* ---- runtime: threads, SIMD dispatch, build facts (runtime.c) ----
+ * The SIMD level in use is the best one this build has code for and this CPU runs,
+ * detected at first use; the environment variable FASTNN_SIMD=generic|avx2|avx512,
+ * read then, caps it (a level above the detected one, or an unknown name, is ignored).
+ */
 int fnn_has_openmp(void);
 int fnn_get_num_threads(void);
 void fnn_set_num_threads(int n);         /* n >= 1 */
-int fnn_simd_supported(int level);       /* can this CPU run that level? */
+int fnn_simd_supported(int level);       /* can this build run that level on this CPU? */
 int fnn_simd_level(void);                /* the level in use (detected once, cached) */
 int fnn_set_simd_level(int level);       /* force a level; FNN_EINVAL if unsupported */
 const char *fnn_simd_name(int level);
