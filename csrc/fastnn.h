@@ -9,6 +9,8 @@
  *    take a row stride and require unit column stride.
  *  - Every kernel exists for float (_f32) and double (_f64); both are
  *    instantiated from one source.
+ *  - Names: FN(fnn_x) defines fnn_x_f32 and fnn_x_f64 (instantiate.h), LEVEL(x) defines
+ *    x_generic, x_avx2 and x_avx512 (simd_level.h): grep fnn_x to find its definition.
  *  - Kernels return FNN_OK or a negative FNN_E* code; they never abort and
  *    never allocate inside their hot loops. Arguments are assumed to have
  *    been checked by the caller (fastnn/_validation.py).

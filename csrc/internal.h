@@ -114,9 +114,10 @@ void fnn_activation_forward_block_f64(int activation, fnn_index m, fnn_index n, 
                                       fnn_index lds, double *H, fnn_index ldh, double alpha);
 
 /* ---- per-SIMD-level kernels of the elementwise families ----
- * activation.c, batchnorm.c and loss.c compile their *_impl.h template for the
- * portable target; the *_avx2.c and *_avx512.c files compile the same template
- * under their targets. Each fills one table; the entry points pick the table of
+ * check.c is compiled by setup.py once per level (simd_level.h). activation.c,
+ * batchnorm.c and loss.c compile their *_impl.h template for the portable target;
+ * the *_avx2.c and *_avx512.c files compile the same template under their targets
+ * (vmath_level.h). Each fills one table; the entry points pick the table of
  * fnn_simd_level() on every call (so fnn_set_simd_level takes effect at once).
  * Tables of levels this build has no code for are never named.
  */
@@ -209,17 +210,14 @@ typedef struct {
 extern const fnn_loss_arch fnn_loss_generic, fnn_loss_avx2, fnn_loss_avx512;
 const fnn_loss_arch *fnn_loss_kernels(void);
 
-/* Finiteness of n values; the copying twin also writes them to dst (check_impl.h). */
+/* Finiteness of n values; the copying twin also writes them to dst (check.c, one
+   table per SIMD level). */
 typedef struct {
     int (*finite_f32)(fnn_index n, const float *x);
     int (*finite_f64)(fnn_index n, const double *x);
     int (*copy_finite_f32)(fnn_index n, const float *src, float *dst);
     int (*copy_finite_f64)(fnn_index n, const double *src, double *dst);
 } fnn_check_arch;
-
-#define FNN_CHECK_ARCH(name)                                                            \
-    const fnn_check_arch name = {finite_block_f32, finite_block_f64, copy_finite_block_f32, \
-                                 copy_finite_block_f64}
 
 extern const fnn_check_arch fnn_check_generic, fnn_check_avx2, fnn_check_avx512;
 const fnn_check_arch *fnn_check_kernels(void);
