@@ -83,20 +83,58 @@ void fnn_parallel_for(int nthreads, fnn_index n, fnn_index piece, fnn_range_body
 /* the most threads whose own ranges fnn_parallel_for keeps apart (more share them) */
 #define FNN_MAX_RANGES 64
 
+/* Work claiming between the threads of a team: fnn_claim returns *p and adds
+   one (acquire and release: what the claimer wrote before is visible to whoever
+   sees the new count); fnn_wait_at_least waits until *p >= target. */
+static inline fnn_index fnn_claim(fnn_index *p)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return __atomic_fetch_add(p, 1, __ATOMIC_ACQ_REL);
+#else
+    fnn_index v;
+#pragma omp atomic capture seq_cst
+    v = (*p)++;
+    return v;
+#endif
+}
+
+static inline fnn_index fnn_load_acquire(const fnn_index *p)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+#else
+    fnn_index v;
+#pragma omp atomic read seq_cst
+    v = *p;
+    return v;
+#endif
+}
+
+void fnn_wait_at_least(const fnn_index *p, fnn_index target);
+
 /* Below this many element-operations a kernel runs on one thread. */
 #define FNN_PARALLEL_MIN_WORK 32768.0
 
 /* Multiply-adds of a GEMM that count as one element-operation: a vectorised
    multiply-add costs a small fraction of an elementwise kernel's load, math and
-   store. Measured (2 cores, pool awake): 32x64->100 (2e5 multiply-adds) runs
-   no faster on two threads, 64x100->100 (6.4e5) runs 1.2x faster. */
+   store. With this ratio a product of about 2e5 multiply-adds (32x64->100) runs on
+   one thread, and one of 6.4e5 (64x100->100), which a second thread speeds up, on two. */
 #define FNN_GEMM_MACS_PER_WORK 16.0
 
 /*
  * A per-calling-thread scratch buffer of at least `bytes`, 64-byte aligned,
  * kept between calls so that hot paths never allocate. NULL when out of memory.
- * `slot` selects one of a few independent buffers.
+ * `slot` selects one of a few independent buffers, named by their use in the GEMM,
+ * which holds all of them during a product (a kernel that never runs inside a
+ * product may borrow one).
  */
+enum fnn_scratch_slot {
+    FNN_SCRATCH_A_BLOCK = 0,   /* a thread's packed A block; small batch: A's rows made contiguous */
+    FNN_SCRATCH_B_PANELS = 1,  /* the ring of packed B panels */
+    FNN_SCRATCH_B_COLUMNS = 2, /* columns of B made contiguous along p for the dot kernels */
+    FNN_SCRATCH_SYNC = 3,      /* the team's counters (gemm_team.c) */
+    FNN_SCRATCH_SLOTS = 4
+};
 void *fnn_scratch(int slot, size_t bytes);
 
 /* Column-block width of the reductions over the batch: a fixed partition of the

@@ -5,7 +5,7 @@
  * itself through instantiate.h with REAL defined.
  */
 #ifndef REAL
-#include "gemm_internal.h"
+#include "gemm.h"
 
 #define FNN_TEMPLATE "linear.c"
 #include "instantiate.h"

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sched.h>
 
-#include "gemm_internal.h"
+#include "gemm.h"
 
 #ifndef FNN_BUILD_COMPILER
 #if defined(__clang__)
@@ -210,8 +210,6 @@ const char *fnn_compiler(void) { return FNN_BUILD_COMPILER; }
 const char *fnn_build_cflags(void) { return FNN_BUILD_CFLAGS; }
 
 /* ---- scratch buffers ---- */
-
-#define FNN_SCRATCH_SLOTS 4
 
 #if defined(__GNUC__) || defined(__clang__)
 #define FNN_THREAD_LOCAL __thread
