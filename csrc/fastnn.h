@@ -59,6 +59,10 @@ enum fnn_simd_level {
  * read then, caps it (a level above the detected one, or an unknown name, is ignored).
  */
 int fnn_has_openmp(void);
+/* Threads: OMP_NUM_THREADS, or all cores, unless set. A kernel runs on one thread when
+ * its work is small, and for a few kernels after helper threads came late twice in a
+ * row (threads.h, fnn_team_report); FASTNN_SOLO=0 in the environment, read once, turns
+ * that rule off. Only the speed depends on the thread count, never a result. */
 int fnn_get_num_threads(void);
 void fnn_set_num_threads(int n);         /* n >= 1 */
 int fnn_simd_supported(int level);       /* can this build run that level on this CPU? */
