@@ -9,6 +9,8 @@
  *    take a row stride and require unit column stride.
  *  - Every kernel exists for float (_f32) and double (_f64); both are
  *    instantiated from one source.
+ *  - Names: FN(fnn_x) defines fnn_x_f32 and fnn_x_f64 (instantiate.h), LEVEL(x) defines
+ *    x_generic, x_avx2 and x_avx512 (simd_level.h): grep fnn_x to find its definition.
  *  - Kernels return FNN_OK or a negative FNN_E* code; they never abort and
  *    never allocate inside their hot loops. Arguments are assumed to have
  *    been checked by the caller (fastnn/_validation.py).
@@ -67,11 +69,19 @@ enum fnn_simd_level {
     FNN_SIMD_AVX512 = 2
 };
 
-/* ---- runtime: threads, SIMD dispatch, build facts (runtime.c) ---- */
+/* ---- runtime: threads, SIMD dispatch, build facts (runtime.c) ----
+ * The SIMD level in use is the best one this build has code for and this CPU runs,
+ * detected at first use; the environment variable FASTNN_SIMD=generic|avx2|avx512,
+ * read then, caps it (a level above the detected one, or an unknown name, is ignored).
+ */
 int fnn_has_openmp(void);
+/* Threads: OMP_NUM_THREADS, or all cores, unless set. A kernel runs on one thread when
+ * its work is small, and for a few kernels after helper threads came late twice in a
+ * row (threads.h, fnn_team_report); FASTNN_SOLO=0 in the environment, read once, turns
+ * that rule off. Only the speed depends on the thread count, never a result. */
 int fnn_get_num_threads(void);
 void fnn_set_num_threads(int n);         /* n >= 1 */
-int fnn_simd_supported(int level);       /* can this CPU run that level? */
+int fnn_simd_supported(int level);       /* can this build run that level on this CPU? */
 int fnn_simd_level(void);                /* the level in use (detected once, cached) */
 int fnn_set_simd_level(int level);       /* force a level; FNN_EINVAL if unsupported */
 const char *fnn_simd_name(int level);

@@ -1,9 +1,9 @@
 /*
- * gemm_ukernel_avx2.c: AVX2+FMA micro-kernels (16 ymm registers: a tile of
+ * gemm_ukernel_avx2.c: the registry's AVX2+FMA entry (16 ymm registers: a tile of
  * 6 x 2 vectors of accumulators, 2 for the B row, 1 for the broadcast).
  * Only entered after fnn_simd_supported(FNN_SIMD_AVX2) said yes.
  */
-#include "gemm_internal.h"
+#include "gemm.h"
 
 #ifdef FNN_HAVE_X86_SIMD
 #pragma GCC push_options
@@ -47,18 +47,19 @@
 #endif
 #pragma GCC pop_options
 
+/* no half-width kernel; the portable packing */
 const fnn_gemm_arch fnn_gemm_arch_avx2 = {
-    "avx2",
-    /* mr, nr, vlen, kc, mc, nc */
-    {6, 16, 8, 256, 120, 3072},
-    {6, 8, 4, 256, 96, 3072},
-    {avx2_ukernel_f32_nv1, avx2_ukernel_f32_nv2},
-    {avx2_ukernel_f64_nv1, avx2_ukernel_f64_nv2},
-    NULL, NULL, /* no half-width kernel */
-    DOT_R, DOT_C, {avx2_ukernel_f32_dot, avx2_ukernel_f32_dot1},
-    {avx2_ukernel_f64_dot, avx2_ukernel_f64_dot1},
-    NULL, NULL, NULL, NULL, /* the portable packing */
-    UKR_SHORT_MR, {avx2_ukernel_f32_short_nv1, avx2_ukernel_f32_short_nv2},
-    {avx2_ukernel_f64_short_nv1, avx2_ukernel_f64_short_nv2},
+    .name = "avx2",
+    .blocking_f32 = {.mr = 6, .nr = 16, .vlen = 8, .kc = 256, .mc = 120, .nc = 3072},
+    .blocking_f64 = {.mr = 6, .nr = 8, .vlen = 4, .kc = 256, .mc = 96, .nc = 3072},
+    .ukr_f32 = {avx2_ukernel_f32_nv1, avx2_ukernel_f32_nv2},
+    .ukr_f64 = {avx2_ukernel_f64_nv1, avx2_ukernel_f64_nv2},
+    .short_mr = UKR_SHORT_MR,
+    .short_f32 = {avx2_ukernel_f32_short_nv1, avx2_ukernel_f32_short_nv2},
+    .short_f64 = {avx2_ukernel_f64_short_nv1, avx2_ukernel_f64_short_nv2},
+    .dot_r = DOT_R,
+    .dot_c = DOT_C,
+    .dot_f32 = {avx2_ukernel_f32_dot, avx2_ukernel_f32_dot1},
+    .dot_f64 = {avx2_ukernel_f64_dot, avx2_ukernel_f64_dot1},
 };
 #endif

@@ -1,9 +1,10 @@
 /*
- * gemm_ukernel_avx512.c: AVX-512F micro-kernels (32 zmm registers: a tile of
- * 8 x 3 vectors of accumulators, 3 for the B row, 1 for the broadcast).
- * Only entered after fnn_simd_supported(FNN_SIMD_AVX512) said yes.
+ * gemm_ukernel_avx512.c: the registry's AVX-512F entry (32 zmm registers: a tile of
+ * 8 x 3 vectors of accumulators, 3 for the B row, 1 for the broadcast), with its
+ * packers by register transposes. Only entered after fnn_simd_supported(FNN_SIMD_AVX512)
+ * said yes.
  */
-#include "gemm_internal.h"
+#include "gemm.h"
 
 #ifdef FNN_HAVE_X86_SIMD
 #include <immintrin.h>
@@ -123,21 +124,26 @@ static inline __m512i fnn_idx_set64(const int *v)
 #pragma GCC pop_options
 
 const fnn_gemm_arch fnn_gemm_arch_avx512 = {
-    "avx512",
-    /* mr, nr, vlen, kc, mc, nc */
-    /* deep KC (measured on Zen 4, 1024^3, one core: f32 kc 256 -> 1024 is 90 -> 103
-       GFLOP/s): fewer passes over C; the slivers stream well from L2 */
-    {8, 48, 16, 1024, 64, 3072},
-    {8, 24, 8, 512, 64, 3072},
-    {avx512_ukernel_f32_nv1, avx512_ukernel_f32_nv2, avx512_ukernel_f32_nv3},
-    {avx512_ukernel_f64_nv1, avx512_ukernel_f64_nv2, avx512_ukernel_f64_nv3},
-    avx512_ukernel_f32_half, avx512_ukernel_f64_half,
-    DOT_R, DOT_C, {avx512_ukernel_f32_dot, avx512_ukernel_f32_dot1},
-    {avx512_ukernel_f64_dot, avx512_ukernel_f64_dot1},
-    avx512_pack_rows_f32, avx512_pack_rows_f64,
-    avx512_pack_cols_f32, avx512_pack_cols_f64,
-    UKR_SHORT_MR,
-    {avx512_ukernel_f32_short_nv1, avx512_ukernel_f32_short_nv2, avx512_ukernel_f32_short_nv3},
-    {avx512_ukernel_f64_short_nv1, avx512_ukernel_f64_short_nv2, avx512_ukernel_f64_short_nv3},
+    .name = "avx512",
+    /* a deep KC: fewer passes over C, while the slivers stream well from L2 */
+    .blocking_f32 = {.mr = 8, .nr = 48, .vlen = 16, .kc = 1024, .mc = 64, .nc = 3072},
+    .blocking_f64 = {.mr = 8, .nr = 24, .vlen = 8, .kc = 512, .mc = 64, .nc = 3072},
+    .ukr_f32 = {avx512_ukernel_f32_nv1, avx512_ukernel_f32_nv2, avx512_ukernel_f32_nv3},
+    .ukr_f64 = {avx512_ukernel_f64_nv1, avx512_ukernel_f64_nv2, avx512_ukernel_f64_nv3},
+    .half_f32 = avx512_ukernel_f32_half,
+    .half_f64 = avx512_ukernel_f64_half,
+    .short_mr = UKR_SHORT_MR,
+    .short_f32 = {avx512_ukernel_f32_short_nv1, avx512_ukernel_f32_short_nv2,
+                  avx512_ukernel_f32_short_nv3},
+    .short_f64 = {avx512_ukernel_f64_short_nv1, avx512_ukernel_f64_short_nv2,
+                  avx512_ukernel_f64_short_nv3},
+    .dot_r = DOT_R,
+    .dot_c = DOT_C,
+    .dot_f32 = {avx512_ukernel_f32_dot, avx512_ukernel_f32_dot1},
+    .dot_f64 = {avx512_ukernel_f64_dot, avx512_ukernel_f64_dot1},
+    .pack_rows_f32 = avx512_pack_rows_f32,
+    .pack_rows_f64 = avx512_pack_rows_f64,
+    .pack_cols_f32 = avx512_pack_cols_f32,
+    .pack_cols_f64 = avx512_pack_cols_f64,
 };
 #endif

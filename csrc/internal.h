@@ -6,10 +6,6 @@
 
 #include "fastnn.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 /* x86-64 SIMD micro-kernels need GCC/Clang target attributes and cpu detection. */
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #define FNN_HAVE_X86_SIMD 1
@@ -28,75 +24,23 @@
 #define FNN_CAT_(a, b) a##b
 #define FNN_CAT(a, b) FNN_CAT_(a, b)
 
-/*
- * Threads for a job of `work` element-operations: one thread below the point
- * where starting a team costs more than it saves. Only the speed depends on
- * this choice; every kernel's result is independent of it.
- */
-int fnn_threads_for(double work);
-
-/* inside a parallel region: how many threads, and which one this is */
-static inline int fnn_team_size(void)
-{
-#ifdef _OPENMP
-    return omp_get_num_threads();
-#else
-    return 1;
-#endif
-}
-
-static inline int fnn_team_rank(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
-/*
- * After a parallel loop of `pieces` pieces of work, of which the team's helpers
- * (every thread but the caller) did `helped`: when the helpers or the caller did
- * less than half their fair share, the team did not run side by side (the
- * helpers' cores busy with other processes, so the caller did their work and
- * then waited for them at the end; or the threads sharing one core), and fnn_threads_for
- * answers 1 for the next few jobs (4, doubling after each late team in a row, at
- * most 32), before
- * trying the team again (the first team after such a run wakes the sleeping
- * workers and is not judged). Only the speed depends on this.
- */
-void fnn_team_report(int nthreads, fnn_index helped, fnn_index pieces);
-
-/* rows of a d-column elementwise kernel that a thread claims at a time (about 16K elements) */
-#define FNN_ROWS_PER_CLAIM(d) FNN_MAX(1, 16384 / FNN_MAX((fnn_index)(d), 1))
-
-/*
- * body(ctx, begin, end) over [0, n) on `nthreads` threads, in pieces of at most
- * `piece` items: thread t of T takes the pieces of its own range (what
- * schedule(static) would give it, so the same thread meets the same data call
- * after call) and then helps with the others' ranges; then fnn_team_report.
- * Each item is handled once, by one thread.
- */
-typedef void (*fnn_range_body)(void *ctx, fnn_index begin, fnn_index end);
-void fnn_parallel_for(int nthreads, fnn_index n, fnn_index piece, fnn_range_body body, void *ctx);
-
-/* the most threads whose own ranges fnn_parallel_for keeps apart (more share them) */
-#define FNN_MAX_RANGES 64
-
-/* Below this many element-operations a kernel runs on one thread. */
-#define FNN_PARALLEL_MIN_WORK 32768.0
-
-/* Multiply-adds of a GEMM that count as one element-operation: a vectorised
-   multiply-add costs a small fraction of an elementwise kernel's load, math and
-   store. Measured (2 cores, pool awake): 32x64->100 (2e5 multiply-adds) runs
-   no faster on two threads, 64x100->100 (6.4e5) runs 1.2x faster. */
-#define FNN_GEMM_MACS_PER_WORK 16.0
+/* the thread-team runtime: thread counts, fnn_parallel_for, claiming (threads.c) */
+#include "threads.h"
 
 /*
  * A per-calling-thread scratch buffer of at least `bytes`, 64-byte aligned,
  * kept between calls so that hot paths never allocate. NULL when out of memory.
- * `slot` selects one of a few independent buffers.
+ * `slot` selects one of a few independent buffers, named by their use in the GEMM,
+ * which holds all of them during a product (a kernel that never runs inside a
+ * product may borrow one).
  */
+enum fnn_scratch_slot {
+    FNN_SCRATCH_A_BLOCK = 0,   /* a thread's packed A block; small batch: A's rows made contiguous */
+    FNN_SCRATCH_B_PANELS = 1,  /* the ring of packed B panels */
+    FNN_SCRATCH_B_COLUMNS = 2, /* columns of B made contiguous along p for the dot kernels */
+    FNN_SCRATCH_SYNC = 3,      /* the team's counters (gemm_team.c) */
+    FNN_SCRATCH_SLOTS = 4
+};
 void *fnn_scratch(int slot, size_t bytes);
 
 /* Column-block width of the reductions over the batch: a fixed partition of the
@@ -114,9 +58,10 @@ void fnn_activation_forward_block_f64(int activation, fnn_index m, fnn_index n, 
                                       fnn_index lds, double *H, fnn_index ldh, double alpha);
 
 /* ---- per-SIMD-level kernels of the elementwise families ----
- * activation.c, batchnorm.c and loss.c compile their *_impl.h template for the
- * portable target; the *_avx2.c and *_avx512.c files compile the same template
- * under their targets. Each fills one table; the entry points pick the table of
+ * check.c is compiled by setup.py once per level (simd_level.h). activation.c,
+ * batchnorm.c and loss.c compile their *_impl.h template for the portable target;
+ * the *_avx2.c and *_avx512.c files compile the same template under their targets
+ * (vmath_level.h). Each fills one table; the entry points pick the table of
  * fnn_simd_level() on every call (so fnn_set_simd_level takes effect at once).
  * Tables of levels this build has no code for are never named.
  */
@@ -238,17 +183,14 @@ typedef struct {
 extern const fnn_loss_arch fnn_loss_generic, fnn_loss_avx2, fnn_loss_avx512;
 const fnn_loss_arch *fnn_loss_kernels(void);
 
-/* Finiteness of n values; the copying twin also writes them to dst (check_impl.h). */
+/* Finiteness of n values; the copying twin also writes them to dst (check.c, one
+   table per SIMD level). */
 typedef struct {
     int (*finite_f32)(fnn_index n, const float *x);
     int (*finite_f64)(fnn_index n, const double *x);
     int (*copy_finite_f32)(fnn_index n, const float *src, float *dst);
     int (*copy_finite_f64)(fnn_index n, const double *src, double *dst);
 } fnn_check_arch;
-
-#define FNN_CHECK_ARCH(name)                                                            \
-    const fnn_check_arch name = {finite_block_f32, finite_block_f64, copy_finite_block_f32, \
-                                 copy_finite_block_f64}
 
 extern const fnn_check_arch fnn_check_generic, fnn_check_avx2, fnn_check_avx512;
 const fnn_check_arch *fnn_check_kernels(void);

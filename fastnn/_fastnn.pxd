@@ -326,3 +326,9 @@ cdef extern from "fastnn.h" nogil:
                                              const double *gamma, const double *running_mean,
                                              const double *running_var, double eps, double *dS,
                                              fnn_index ldds, double *dgamma, double *dbeta)
+
+
+# the thread-team runtime's test hook (threads.h, not part of the kernels' ABI)
+cdef extern from "threads.h" nogil:
+    int fnn_solo_rule_replay(fnn_index count, const int *nthreads, const fnn_index *helped,
+                             const fnn_index *pieces, int *alone)

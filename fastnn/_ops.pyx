@@ -149,6 +149,40 @@ def build_cflags():
     return fnn_build_cflags().decode()
 
 
+def solo_rule_replay(reports):
+    """Test hook for the rule that runs jobs alone while helper threads come late.
+
+    Parameters
+    ----------
+    reports : sequence of (nthreads, helped, pieces)
+        Reports of parallel jobs, in order: the team's size, the pieces of work its
+        helper threads (every thread but the caller) did, and all its pieces.
+
+    Returns
+    -------
+    list of int
+        For each report, the number of jobs the rule then runs on the calling thread
+        alone (0 when it keeps the team). The rule starts and ends in its fresh state.
+
+    Raises
+    ------
+    ValueError
+        If a report is not three integers, or its counts are out of range.
+    """
+    rows = [tuple(r) for r in reports]
+    for r in rows:
+        _need(len(r) == 3, f"each report is (nthreads, helped, pieces), got {r!r}")
+        _need(r[0] >= 1 and 0 <= r[1] <= r[2], f"a report needs nthreads >= 1 and 0 <= helped <= pieces, got {r!r}")
+    cdef fnn_index count = len(rows)
+    cdef int[::1] nthreads = np.array([r[0] for r in rows] or [0], dtype=np.intc)
+    cdef fnn_index[::1] helped = np.array([r[1] for r in rows] or [0], dtype=np.intp)
+    cdef fnn_index[::1] pieces = np.array([r[2] for r in rows] or [0], dtype=np.intp)
+    alone = np.zeros(max(count, 1), dtype=np.intc)
+    cdef int[::1] out = alone
+    _check(fnn_solo_rule_replay(count, &nthreads[0], &helped[0], &pieces[0], &out[0]))
+    return [int(a) for a in alone[:count]]
+
+
 # ---- kernels ----
 
 def gemm(const floating[:, :] A, const floating[:, :] B):

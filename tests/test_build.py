@@ -218,6 +218,12 @@ def test_fastnn_simd_environment_variable_caps_the_level(level):
     assert _fresh_interpreter(code, {"FASTNN_SIMD": level}) == level
 
 
+@pytest.mark.parametrize("value", ["neon", "AVX2", ""])
+def test_fastnn_simd_environment_variable_ignores_unknown_names(value):
+    code = "import json, fastnn; print(json.dumps(fastnn.build_info()['simd']))"
+    assert _fresh_interpreter(code, {"FASTNN_SIMD": value}) == SIMD_LEVELS[-1]
+
+
 def test_set_simd_level_switches_and_reports(restore_simd):
     for level in SIMD_LEVELS:
         _ops.set_simd_level(level)
