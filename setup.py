@@ -34,7 +34,13 @@ except ImportError:  # setuptools older than 69
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # Compiled once per SIMD level (see the module docstring), not with the other sources.
-MULTI_LEVEL_SOURCES = ["csrc/check.c"]
+MULTI_LEVEL_SOURCES = [
+    "csrc/activation.c",
+    "csrc/batchnorm.c",
+    "csrc/check.c",
+    "csrc/dropout.c",
+    "csrc/loss.c",
+]
 
 # (level, value of FNN_LEVEL): the names of enum fnn_simd_level, lowest first
 SIMD_LEVELS = [

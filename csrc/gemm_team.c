@@ -148,7 +148,7 @@ int FN(fnn_gemm_small_batch)(const FN(fnn_gemm_operands) *op)
     const fnn_index chunk = FNN_DOT_CHUNK_WIDTHS * (fnn_index)op->arch->dot_c;
     const fnn_index n_chunks = (op->n + chunk - 1) / chunk;
     /* each element of B serves only m multiply-adds: a B too large for one core's L2
-       (1x784->512 float32: 1.6 MB) is read faster as two halves, each kept in its
+       (1x784->512 float32: 1.6 MB) takes less time as two halves, each kept in its
        own core's cache, so then its size counts as the work */
     const double b_elements = (double)op->n * (double)op->k;
     const double macs = (double)op->m * b_elements / FNN_GEMM_MACS_PER_WORK;

@@ -1,6 +1,7 @@
 /*
- * instantiate.h: compile the template file named by FNN_TEMPLATE twice, once
- * for float and once for double, so every kernel is written once.
+ * instantiate.h: compile the file named by FNN_TEMPLATE twice, once for float and
+ * once for double, so every kernel is written once. A kernel file names itself and
+ * keeps its per-type section under #ifdef REAL.
  *
  * Inside a template: REAL is the element type, FN(name) appends _f32 or _f64,
  * MATH(fn) names the libm function of that type (expf or exp).

@@ -30,16 +30,17 @@
 /*
  * A per-calling-thread scratch buffer of at least `bytes`, 64-byte aligned,
  * kept between calls so that hot paths never allocate. NULL when out of memory.
- * `slot` selects one of a few independent buffers, named by their use in the GEMM,
- * which holds all of them during a product (a kernel that never runs inside a
- * product may borrow one).
+ * `slot` selects one of a few independent buffers, each named by its one user, so
+ * that no two users of a slot are ever live at once: the GEMM holds the first four
+ * during a product, batch norm its per-column coefficients during one of its calls.
  */
 enum fnn_scratch_slot {
     FNN_SCRATCH_A_BLOCK = 0,   /* a thread's packed A block; small batch: A's rows made contiguous */
     FNN_SCRATCH_B_PANELS = 1,  /* the ring of packed B panels */
     FNN_SCRATCH_B_COLUMNS = 2, /* columns of B made contiguous along p for the dot kernels */
     FNN_SCRATCH_SYNC = 3,      /* the team's counters (gemm_team.c) */
-    FNN_SCRATCH_SLOTS = 4
+    FNN_SCRATCH_BATCHNORM = 4, /* batch norm's per-column coefficients (batchnorm.c) */
+    FNN_SCRATCH_SLOTS = 5
 };
 void *fnn_scratch(int slot, size_t bytes);
 
@@ -57,11 +58,10 @@ void fnn_activation_forward_block_f32(int activation, fnn_index m, fnn_index n, 
 void fnn_activation_forward_block_f64(int activation, fnn_index m, fnn_index n, const double *S,
                                       fnn_index lds, double *H, fnn_index ldh, double alpha);
 
-/* ---- per-SIMD-level kernels of the elementwise families ----
- * check.c is compiled by setup.py once per level (simd_level.h). activation.c,
- * batchnorm.c and loss.c compile their *_impl.h template for the portable target;
- * the *_avx2.c and *_avx512.c files compile the same template under their targets
- * (vmath_level.h). Each fills one table; the entry points pick the table of
+/* ---- per-SIMD-level kernels ----
+ * activation.c, batchnorm.c, check.c, dropout.c and loss.c are compiled by setup.py once
+ * per SIMD level (simd_level.h); each compile fills its family's table, named
+ * LEVEL(fnn_<family>), by field name. The entry points pick the table of
  * fnn_simd_level() on every call (so fnn_set_simd_level takes effect at once).
  * Tables of levels this build has no code for are never named.
  */
@@ -88,18 +88,12 @@ typedef struct {
     void (*vmath_f64)(int fn, fnn_index n, const double *x, double *y);
 } fnn_activation_arch;
 
-#define FNN_ACTIVATION_ARCH(name)                                                       \
-    const fnn_activation_arch name = {                                                  \
-        activation_forward_rows_f32, activation_forward_rows_f64,                      \
-        activation_backward_rows_f32, activation_backward_rows_f64,                    \
-        activation_vmath_f32, activation_vmath_f64}
-
 extern const fnn_activation_arch fnn_activation_generic, fnn_activation_avx2,
     fnn_activation_avx512;
 const fnn_activation_arch *fnn_activation_kernels(void);
 
 /* Batch norm: column statistics on one block of columns [j0, j0 + w) over all n rows,
-   and the elementwise output on whole rows (batchnorm_impl.h) */
+   and the elementwise output on whole rows (batchnorm.c) */
 typedef struct {
     void (*forward_stats_f32)(fnn_index n, fnn_index w, const float *S, fnn_index lds,
                               const float *gamma, float eps, float *mean, float *var,
@@ -130,17 +124,10 @@ typedef struct {
                               fnn_index ldds);
 } fnn_batchnorm_arch;
 
-#define FNN_BATCHNORM_ARCH(name)                                                        \
-    const fnn_batchnorm_arch name = {                                                   \
-        batchnorm_forward_stats_f32, batchnorm_forward_stats_f64,                       \
-        batchnorm_forward_rows_f32, batchnorm_forward_rows_f64,                         \
-        batchnorm_backward_sums_f32, batchnorm_backward_sums_f64,                       \
-        batchnorm_backward_rows_f32, batchnorm_backward_rows_f64}
-
 extern const fnn_batchnorm_arch fnn_batchnorm_generic, fnn_batchnorm_avx2, fnn_batchnorm_avx512;
 const fnn_batchnorm_arch *fnn_batchnorm_kernels(void);
 
-/* The losses and the softmax on rows [0, m) (loss_impl.h): the gradient (or probability)
+/* The losses and the softmax on rows [0, m) (loss.c): the gradient (or probability)
    rows and, for the losses, the per-sample losses. */
 typedef struct {
     void (*softmax_ce_rows_f32)(fnn_index m, fnn_index c, const float *S, fnn_index lds,
@@ -172,16 +159,17 @@ typedef struct {
                              double *P, fnn_index ldp);
 } fnn_loss_arch;
 
-#define FNN_LOSS_ARCH(name)                                                             \
-    const fnn_loss_arch name = {                                                        \
-        softmax_ce_rows_f32, softmax_ce_rows_f64,                                       \
-        softmax_ce_soft_rows_f32, softmax_ce_soft_rows_f64,                             \
-        sigmoid_bce_rows_f32, sigmoid_bce_rows_f64,                                     \
-        mse_rows_f32, mse_rows_f64,                                                     \
-        softmax_rows_f32, softmax_rows_f64}
-
 extern const fnn_loss_arch fnn_loss_generic, fnn_loss_avx2, fnn_loss_avx512;
 const fnn_loss_arch *fnn_loss_kernels(void);
+
+/* Dropout on rows [i0, i1) of a job of dropout.c: the same loop compiled for each level,
+   since the hash's 64-bit multiplies vectorise only where the target has them. */
+typedef struct {
+    fnn_range_body rows_f32, rows_f64;
+} fnn_dropout_arch;
+
+extern const fnn_dropout_arch fnn_dropout_generic, fnn_dropout_avx2, fnn_dropout_avx512;
+const fnn_dropout_arch *fnn_dropout_kernels(void);
 
 /* Finiteness of n values; the copying twin also writes them to dst (check.c, one
    table per SIMD level). */

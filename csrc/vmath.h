@@ -1,7 +1,7 @@
 /*
  * vmath.h: branch-free elementwise exp, expm1, log, log1p, tanh and sigmoid that GCC
- * vectorises, for float and double (a template: included by the kernel
- * templates, once per REAL, after instantiate.h has set REAL and FN).
+ * vectorises, for float and double (a template: included by the per-type section
+ * of activation.c and loss.c, once per REAL, after instantiate.h has set REAL and FN).
  *
  * Written as scalar code with only arithmetic, selects and integer bit
  * operations that every x86-64 SIMD level has (no int64 <-> double
