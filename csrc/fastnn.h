@@ -11,6 +11,21 @@
  *    instantiated from one source.
  *  - Names: FN(fnn_x) defines fnn_x_f32 and fnn_x_f64 (instantiate.h), LEVEL(x) defines
  *    x_generic, x_avx2 and x_avx512 (simd_level.h): grep fnn_x to find its definition.
+ *  - Where each family is defined (the files marked * are compiled once per SIMD level):
+ *      gemm.c (with gemm_plan.c, gemm_team.c, gemm_pack.c, gemm_registry.c and
+ *        gemm_ukernel_*.c)          fnn_gemm, fnn_gemm_fused
+ *      linear.c                     fnn_linear_*, fnn_dense_forward, fnn_column_sum
+ *      activation.c *               fnn_activation_*, fnn_vmath
+ *      batchnorm.c *                fnn_batchnorm_*
+ *      dropout.c *                  fnn_dropout_*
+ *      maxout.c                     fnn_maxout_*
+ *      loss.c *                     fnn_softmax_cross_entropy(_soft), fnn_sigmoid_binary_cross_entropy,
+ *                                   fnn_mse, fnn_softmax
+ *      optim.c                      fnn_sgd_update, fnn_adagrad_update, fnn_rmsprop_update,
+ *                                   fnn_adam_update, fnn_l2_penalty, fnn_l2_gradient
+ *      engine.c                     fnn_train, fnn_train_workspace_bytes
+ *      check.c *                    fnn_all_finite
+ *      threads.c, runtime.c         threads, SIMD levels, build facts
  *  - Kernels return FNN_OK or a negative FNN_E* code; they never abort and
  *    never allocate inside their hot loops. Arguments are assumed to have
  *    been checked by the caller (fastnn/_validation.py).
@@ -44,7 +59,7 @@ enum fnn_status {
  * fnn_activation_info (activation.c) hands the table to Python (fastnn._ops
  * builds ACTIVATIONS and DEFAULT_ALPHA from it). A new activation is one line
  * at the end of this table plus its formulas: forward and backward in
- * activation_impl.h, and in fastnn/reference.py.
+ * activation.c, and in fastnn/reference.py.
  */
 #define FNN_ACTIVATIONS(X)                     \
     X(FNN_IDENTITY, "identity", 0, 0.0)        \

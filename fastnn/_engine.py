@@ -1,4 +1,4 @@
-"""The bridge from a Sequential model to the C training engine (csrc/engine_impl.h).
+"""The bridge from a Sequential model to the C training engine (csrc/engine.c).
 
 ``fit`` with the C backend describes the model once per call (layers,
 parameters, optimiser state, the data) and hands the engine runs of steps;

@@ -1,4 +1,4 @@
-"""The C training engine (fastnn/_engine.py, csrc/engine_impl.h): the same training as the
+"""The C training engine (fastnn/_engine.py, csrc/engine.c): the same training as the
 layer-by-layer path and the NumPy backend, deterministic for any thread count, safe to
 interrupt, and no copies of the data (the kernels the engine composes are tested in
 test_ops*.py)."""
