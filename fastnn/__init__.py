@@ -5,7 +5,9 @@ time; batch norm, activations, softmax cross-entropy), called through Cython
 with the GIL released and parallel with OpenMP over the batch. ``fastnn.ops``
 holds the compiled kernels and ``fastnn.reference`` their NumPy twins; above
 them, ``Sequential``/``MLP`` models built from ``fastnn.layers`` train with
-``fit`` on either backend.
+``fit`` on either backend. ``fastnn.columns`` holds the same kernels with
+samples as columns, and ``fastnn.coursework`` a course's k-layer helpers
+built on them.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ finally:
 
 from . import ops, reference
 from . import callbacks, data, diagnostics, init, io, layers, losses, optim, schedules
+from . import columns, coursework
 from .callbacks import EarlyStopping, History
 from .diagnostics import gradient_check
 from .io import load
@@ -62,6 +65,8 @@ __all__ = [
     "Dense", "BatchNorm", "Activation", "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU",
     "Softplus", "Dropout", "Maxout",
     "layers", "losses", "init", "optim", "schedules", "callbacks", "data", "io", "diagnostics",
+    # the course's layout (samples as columns) and its k-layer helpers
+    "columns", "coursework",
 ]
 
 

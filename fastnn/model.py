@@ -478,18 +478,82 @@ class Sequential:
         X = self._input(X, "X")
         return self._forward(X, False)
 
+    def _one_sample(self, X):
+        """(X as a batch, whether it is one sample): a 1-D X of in_features values is one sample."""
+        X = _checks.numeric_array(X, "X")
+        if X.ndim != 1:
+            return X, False
+        if X.shape[0] != self.in_features:
+            raise ValueError(f"X as one sample (a 1-D array) must hold this model's {self.in_features} input "
+                             f"features, got shape {X.shape}; N samples of one feature are X.reshape(-1, 1)")
+        return X.reshape(1, -1), True
+
     def predict(self, X):
-        """Class labels (int) for classification losses, the network's outputs otherwise; eval mode."""
-        return self.loss.predict(self._outputs(X))
+        """Class labels (int) for classification losses, the network's outputs otherwise; eval mode.
+
+        Parameters
+        ----------
+        X : array_like, (N, in_features), or (in_features,) for one sample
+
+        Returns
+        -------
+        numpy.ndarray
+            Labels (N,) or outputs (N, out_features); for one sample, its label (a scalar)
+            or its outputs (out_features,): the first row of a batch's result.
+
+        Raises
+        ------
+        ValueError, TypeError
+            X does not fit the model.
+        """
+        X, one = self._one_sample(X)
+        out = self.loss.predict(self._outputs(X))
+        return out[0] if one else out
 
     def predict_proba(self, X):
-        """Class probabilities: softmax rows (N, classes), or P(y=1) as (N, 1) for the binary loss."""
+        """Class probabilities: softmax rows (N, classes), or P(y=1) as (N, 1) for the binary loss.
+
+        Parameters
+        ----------
+        X : array_like, (N, in_features), or (in_features,) for one sample
+
+        Returns
+        -------
+        numpy.ndarray
+            (N, classes) or (N, 1); for one sample, its row (classes,) or (1,).
+
+        Raises
+        ------
+        ValueError
+            The loss is not a classification loss, or X does not fit the model.
+        """
         if not self.loss.classification:
             raise ValueError(f"predict_proba needs a classification loss; this model's loss is {self.loss.name!r}")
-        return self.loss.proba(_layers.BACKENDS[self.backend], self._outputs(X))
+        X, one = self._one_sample(X)
+        P = self.loss.proba(_layers.BACKENDS[self.backend], self._outputs(X))
+        return P[0] if one else P
 
     def evaluate(self, X, y):
-        """{"loss": J (with the L2 term), "accuracy": ...} in eval mode ("accuracy" for classification)."""
+        """{"loss": J (with the L2 term), "accuracy": ...} in eval mode ("accuracy" for classification).
+
+        Parameters
+        ----------
+        X : array_like, (N, in_features), or (in_features,) for one sample
+        y : array_like
+            Targets as for ``fit``; for one sample, its label (a scalar) or its target row.
+
+        Returns
+        -------
+        dict
+
+        Raises
+        ------
+        ValueError, TypeError
+            X or y does not fit the model, or X holds no sample.
+        """
+        X, one = self._one_sample(X)
+        if one:
+            y = np.asarray(y)[None]
         X, y = self._data(X, y)
         self._nonempty(X, "X")
         return self._evaluate(X, y)
@@ -562,13 +626,43 @@ class _Snapshot:
         self.model._shuffle_rng.bit_generator.state = self.shuffle_state
 
 
-def MLP(sizes, activation="relu", batch_norm=False, dropout=0.0, init="he", **kw):
+def MLP(sizes, activation="relu", batch_norm=False, dropout=0.0, init="he", bn_momentum=0.1, bn_eps=1e-5,
+        bn_running_var="unbiased", **kw):
     """A multilayer perceptron: ``sizes = [inputs, hidden..., outputs]``.
 
     Each hidden layer is Dense -> (BatchNorm) -> Activation -> (Dropout); the
     output layer is a plain Dense (the loss applies softmax or sigmoid). With
     batch_norm the hidden Dense layers have no bias: BN's beta is the shift.
     Other keywords (loss, l2, dtype, backend, seed) go to :class:`Sequential`.
+
+    Parameters
+    ----------
+    sizes : list of int
+        The widths, inputs first and outputs last.
+    activation : str, optional
+        The hidden units' activation.
+    batch_norm : bool, optional
+        A BatchNorm layer after each hidden Dense layer.
+    dropout : float, optional
+        Dropout probability after each hidden activation (0: no Dropout layer).
+    init : str or Initializer, optional
+        The Dense layers' initialisation.
+    bn_momentum, bn_eps, bn_running_var
+        Every BatchNorm layer's ``momentum``, ``eps`` and ``running_var`` ("unbiased",
+        as PyTorch, or "biased", as the lecture notes); see :class:`~fastnn.layers.BatchNorm`.
+        Only with ``batch_norm=True``.
+    **kw
+        Passed to :class:`Sequential`.
+
+    Returns
+    -------
+    Sequential
+
+    Raises
+    ------
+    TypeError, ValueError
+        An argument of the wrong type or out of range, or a batch-norm option set
+        without ``batch_norm=True``.
     """
     if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
         raise TypeError(f"sizes must be a list of layer widths, got {type(sizes).__name__}")
@@ -577,11 +671,19 @@ def MLP(sizes, activation="relu", batch_norm=False, dropout=0.0, init="he", **kw
         raise ValueError(f"sizes must list at least the input and output widths, got {sizes}")
     batch_norm = _checks.boolean(batch_norm, "batch_norm")
     dropout = _checks.real(dropout, "dropout", low=0.0, high=1.0, high_open=True)
+    bn_options = {"momentum": bn_momentum, "eps": bn_eps, "running_var": bn_running_var}
+    _layers.BatchNorm(1, **bn_options)  # checks the options, with or without batch norm
+    if not batch_norm:
+        for name, (value, default) in {"bn_momentum": (bn_momentum, 0.1), "bn_eps": (bn_eps, 1e-5),
+                                       "bn_running_var": (bn_running_var, "unbiased")}.items():
+            if value != default:
+                raise ValueError(f"{name}={value!r} sets the BatchNorm layers, but batch_norm=False adds none; "
+                                 f"pass batch_norm=True")
     layers = []
     for n_in, n_out in zip(sizes[:-2], sizes[1:-1]):
         layers.append(_layers.Dense(n_in, n_out, init=init, bias=not batch_norm))
         if batch_norm:
-            layers.append(_layers.BatchNorm(n_out))
+            layers.append(_layers.BatchNorm(n_out, **bn_options))
         layers.append(_layers.Activation(activation))
         if dropout > 0:
             layers.append(_layers.Dropout(dropout))

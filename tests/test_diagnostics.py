@@ -1,4 +1,5 @@
-"""gradient_check: <= 1e-6 for every activation, with and without BN, maxout, each loss, l2 > 0."""
+"""gradient_check: <= 1e-6 for every activation, with and without BN, maxout, each loss, l2 > 0;
+chosen parameters and entries, and the elementwise relative error, on a CIFAR-sized network."""
 
 from __future__ import annotations
 
@@ -91,6 +92,77 @@ def test_bad_arguments(rng):
         fastnn.gradient_check(model, X, y, eps=0.0)
     with pytest.raises(ValueError, match=r"labels in \[0, 2\)"):
         fastnn.gradient_check(model, X, y + 2)
+
+
+def test_the_course_check_of_a_cifar_sized_batchnorm_network(rng):
+    # [3072, 50, 50, 10] with batch norm in float64, 20 entries of the first W, the
+    # course's elementwise relative error at its default step (a batch of 20: with 2
+    # samples batch norm leaves the first layer a gradient of rounding size)
+    X, y = rng.standard_normal((20, 3072)), rng.integers(0, 10, size=20)
+    model = fastnn.MLP([3072, 50, 50, 10], batch_norm=True, dtype="float64", l2=0.005, seed=0)
+    errors = fastnn.gradient_check(model, X, y, params=["0.W"], max_entries=20, relative="elementwise")
+    assert list(errors) == ["0.W"] and errors["0.W"] < 1e-6
+
+
+def test_params_and_max_entries_check_only_those_entries(rng, monkeypatch):
+    X, y = rng.standard_normal((6, 3)), rng.integers(0, 2, size=6)
+    model = fastnn.MLP([3, 4, 2], batch_norm=True, dtype="float64", seed=0)
+    calls = []
+    original = fastnn.Sequential._forward
+
+    def counting(self, X, training):
+        calls.append(1)
+        return original(self, X, training)
+
+    monkeypatch.setattr(fastnn.Sequential, "_forward", counting)
+    errors = fastnn.gradient_check(model, X, y, params=["1.beta", "0.W"], max_entries=3)
+    assert list(errors) == ["0.W", "1.beta"]  # in the model's order
+    assert len(calls) == 1 + 2 * (3 + 3)  # the analytic pass, two passes per entry
+    calls.clear()
+    errors = fastnn.gradient_check(model, X, y, params="0.W", max_entries=100)
+    assert list(errors) == ["0.W"] and len(calls) == 1 + 2 * 12  # at most the parameter's entries
+
+
+def test_elementwise_relative_error_finds_one_wrong_entry(rng, monkeypatch):
+    X, y = rng.standard_normal((6, 3)), rng.integers(0, 2, size=6)
+    model = fastnn.MLP([3, 4, 2], dtype="float64", seed=0)
+    original = L.Dense.backward
+
+    def one_entry_off(self, dOut):
+        dX = original(self, dOut)
+        self.grads["W"] = self.grads["W"].copy()
+        self.grads["W"][0, 1] *= 1.01
+        return dX
+
+    monkeypatch.setattr(L.Dense, "backward", one_entry_off)
+    assert fastnn.gradient_check(model, X, y, params=["0.W"], max_entries=1, relative="elementwise")["0.W"] < 1e-6
+    error = fastnn.gradient_check(model, X, y, params=["0.W"], max_entries=2, relative="elementwise")["0.W"]
+    assert 1e-3 < error < 1e-2  # |0.01 g| / (2.01 |g|)
+
+
+def test_relative_error_formulas():
+    a, n = np.array([1.0, -2.0, 1e-9, 0.0]), np.array([1.1, -2.0, 0.0, np.nan])
+    assert fastnn.diagnostics.relative_error(a, n, "max") == pytest.approx(0.1 / 2.0)
+    assert fastnn.diagnostics.relative_error(a, n, "elementwise") == pytest.approx(0.1 / 2.1)
+    assert fastnn.diagnostics.relative_error(a[2:], n[2:], "elementwise") == pytest.approx(1e-9 / 1e-6)
+    assert fastnn.diagnostics.relative_error(a, n, "elementwise", floor=1e-12) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="one shape"):
+        fastnn.diagnostics.relative_error(a, n[:2])
+
+
+def test_bad_selections(rng):
+    model = fastnn.MLP([3, 4, 2], seed=0)
+    X, y = rng.standard_normal((6, 3)), rng.integers(0, 2, size=6)
+    with pytest.raises(ValueError, match=r"'0.gamma' is not a parameter of this model"):
+        fastnn.gradient_check(model, X, y, params=["0.gamma"])
+    with pytest.raises(ValueError, match="max_entries must be"):
+        fastnn.gradient_check(model, X, y, max_entries=0)
+    with pytest.raises(ValueError, match="relative must be"):
+        fastnn.gradient_check(model, X, y, relative="mean")
+    with pytest.raises(ValueError, match="eps must be"):
+        fastnn.gradient_check(model, X, y, eps=-1e-4, relative="elementwise")
+    with pytest.raises(ValueError, match="floor must be"):
+        fastnn.gradient_check(model, X, y, relative="elementwise", floor=0.0)
 
 
 def test_eval_mode_gradients_of_batchnorm_match_finite_differences(rng):
