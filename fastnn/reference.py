@@ -681,8 +681,9 @@ def clip_grad_norm(grads, max_norm):
     with np.errstate(invalid="ignore", divide="ignore"):
         scale = min(1.0, max_norm / (norm + 1e-6)) if not np.isnan(norm) else norm
     if scale != 1.0:
-        for g in grads:
-            g *= g.dtype.type(scale)
+        with np.errstate(invalid="ignore"):  # inf * 0 is NaN, as in torch
+            for g in grads:
+                g *= g.dtype.type(scale)
     return norm
 
 
