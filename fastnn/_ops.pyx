@@ -1088,10 +1088,7 @@ cdef class OptimizerSpec:
         """Clip the gradients of each step by their global norm (0: no clipping); returns self."""
         _need(max_grad_norm >= 0, "max_grad_norm must be >= 0 (0: no clipping)")
         self.opt.max_grad_norm = max_grad_norm
-        if max_grad_norm > 0:
-            self._given["max_grad_norm"] = max_grad_norm
-        else:
-            self._given.pop("max_grad_norm", None)
+        self._given["max_grad_norm"] = max_grad_norm if max_grad_norm > 0 else None
         return self
 
     @property
