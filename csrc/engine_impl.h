@@ -215,7 +215,7 @@ static int FN(layer_forward)(fnn_net *net, int l, fnn_index n, const REAL *X,
         status = FN(fnn_batchnorm_running_update)(d_out, (REAL *)L->running_mean,
                                                   (REAL *)L->running_var, b->mean, b->var, n,
                                                   (REAL)L->momentum, L->unbiased_running_var);
-        if (status == FNN_OK && net->stop_nonfinite
+        if (status == FNN_OK && net->stop_nonfinite > 1
             && !(FN(fnn_all_finite)(d_out, (const REAL *)L->running_mean)
                  && FN(fnn_all_finite)(d_out, (const REAL *)L->running_var)))
             return FNN_EDIVERGED;
@@ -249,7 +249,7 @@ static int FN(layer_forward)(fnn_net *net, int l, fnn_index n, const REAL *X,
 
 /* The optimiser update of parameter `index` (none for -1) from its gradient: the
    kernel of the optimiser's kind, given the L2 term of a regularised parameter (which a
-   clipped gradient already holds). With net->stop_nonfinite, FNN_EDIVERGED when the
+   clipped gradient already holds). With net->stop_nonfinite > 1, FNN_EDIVERGED when the
    updated parameter is not finite (checked while it is still in cache). */
 static int FN(update)(fnn_net *net, const fnn_optimizer *opt, const FN(engine_buffers) *eb,
                       int index, double lr)
@@ -286,7 +286,7 @@ static int FN(update)(fnn_net *net, const fnn_optimizer *opt, const FN(engine_bu
     }
     if (status != FNN_OK) return status;
     P->fresh = 0;
-    if (net->stop_nonfinite && !FN(fnn_all_finite)(n, w)) return FNN_EDIVERGED;
+    if (net->stop_nonfinite > 1 && !FN(fnn_all_finite)(n, w)) return FNN_EDIVERGED;
     return FNN_OK;
 }
 

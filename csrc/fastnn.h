@@ -483,8 +483,9 @@ typedef struct {
     int loss;                  /* enum fnn_loss_kind */
     double l2;
     fnn_index batch_max;       /* largest batch of any step */
-    int stop_nonfinite;        /* stop with FNN_EDIVERGED at a step whose loss, updated
-                                  parameter or batch-norm running statistic is not finite */
+    int stop_nonfinite;        /* stop with FNN_EDIVERGED at a step whose loss (1), or loss,
+                                  updated parameter or batch-norm running statistic (2) is
+                                  not finite; 0: never */
 } fnn_net;
 
 /* The optimiser of a training run: its kind picks the fnn_*_update kernel that
@@ -519,10 +520,12 @@ size_t fnn_train_workspace_bytes_f64(const fnn_net *net);
  * copied: a NaN or an infinity among them returns FNN_ENONFINITE before that
  * step changes anything (the steps before it are done; fit, which checks its
  * data this way during a first epoch, then restores what it saved).
- * With net->stop_nonfinite, a step whose loss (step_loss[s] is written), updated
- * parameter or batch-norm running statistic is not finite returns FNN_EDIVERGED at
- * once: steps before it are done (opt->iterations counts them), that step is partly
- * applied (fit restores a saved state and replays the steps before it).
+ * With net->stop_nonfinite, a step whose loss (step_loss[s] is written) or, at level 2,
+ * updated parameter or batch-norm running statistic is not finite returns
+ * FNN_EDIVERGED at once: steps before it are done (opt->iterations counts them), that
+ * step is partly applied (fit restores a saved state and replays the steps before it).
+ * Level 1 costs nothing (the loss is computed anyway); level 2 reads every parameter
+ * once more per step, so fit uses it only to find a step again in a replay.
  */
 int fnn_train_f32(fnn_net *net, fnn_optimizer *opt, const float *X, fnn_index n_samples,
                   const void *targets, fnn_index target_width,

@@ -22,7 +22,7 @@ from . import _ops, layers as _layers, losses as _losses, optim as _optim
 _LAYER_TYPES = (_layers.Dense, _layers.BatchNorm, _layers.Activation, _layers.Dropout, _layers.Maxout)
 #: raised by Trainer.run when a batch it checks holds a NaN or an infinity (a ValueError)
 NonFiniteBatch = _ops.NonFiniteBatch
-#: raised by Trainer.run(stop_nonfinite=True) at a step whose loss or updated state is not finite
+#: raised by Trainer.run(stop_nonfinite=1 or 2) at a step whose loss (or updated state) is not finite
 NonFiniteStep = _ops.NonFiniteStep
 
 # The engine's description of each optimiser class (fastnn.h's fnn_optimizer).
@@ -130,12 +130,13 @@ class Trainer:
         self.engine = _ops.TrainingEngine(specs, params, kind, float(model.l2), int(batch_max),
                                           optimizer_spec(optimizer), np.ascontiguousarray(X), targets)
 
-    def run(self, order, bounds, lr, checked_steps=0, stop_nonfinite=False):
+    def run(self, order, bounds, lr, checked_steps=0, stop_nonfinite=0):
         """Train the steps bounds[s]..bounds[s+1] of ``order`` with learning rates ``lr``;
         afterwards the model and optimiser reflect every completed step. The inputs of the
         first ``checked_steps`` steps are checked as they are gathered (``_ops.NonFiniteBatch``);
-        with ``stop_nonfinite`` a step whose loss or updated state is not finite raises
-        ``_ops.NonFiniteStep`` (the optimiser's iterations then count the steps done)."""
+        with ``stop_nonfinite`` 1 a step whose loss is not finite raises ``_ops.NonFiniteStep``
+        (the optimiser's iterations then count the steps done); with 2 also a step whose
+        updated parameters or batch-norm running statistics are not finite."""
         self.engine.set_optimizer(optimizer_spec(self.optimizer))
         try:
             return self.engine.run(order, bounds, lr, checked_steps, stop_nonfinite)

@@ -81,7 +81,7 @@ class NonFiniteBatch(ValueError):
 
 
 class NonFiniteStep(ArithmeticError):
-    """TrainingEngine.run(stop_nonfinite=True) stopped at a step whose loss, updated parameter or
+    """TrainingEngine.run(stop_nonfinite=1 or 2) stopped at a step whose loss, updated parameter or
     batch-norm running statistic is not finite. ``losses`` and ``correct`` hold the run's steps
     up to that one (its loss included); the steps before it are done, that one is partly done."""
 
@@ -1201,13 +1201,13 @@ cdef class TrainingEngine:
         return [bool(self.net.params[i].fresh) for i in range(self.net.n_params)]
 
     def run(self, const int64_t[::1] order, const int64_t[::1] bounds, const double[::1] lr,
-            fnn_index checked_steps=0, bint stop_nonfinite=False):
+            fnn_index checked_steps=0, int stop_nonfinite=0):
         """Train steps s = 0 .. len(lr)-1 on the rows order[bounds[s]:bounds[s+1]] of X.
         Returns (loss per step including the L2 term, correct predictions per step).
         The input rows of steps s < checked_steps are checked as they are gathered: a NaN or
         an infinity raises NonFiniteBatch before that step changes anything. With
-        ``stop_nonfinite``, a step whose loss, updated parameter or batch-norm running
-        statistic is not finite raises NonFiniteStep."""
+        ``stop_nonfinite`` 1, a step whose loss is not finite raises NonFiniteStep; with 2,
+        also a step whose updated parameter or batch-norm running statistic is not finite."""
         cdef fnn_index steps = lr.shape[0]
         _need(bounds.shape[0] == steps + 1, "bounds must have one entry more than lr")
         if steps > 0:

@@ -26,6 +26,7 @@ Behaviours chosen where the specification is silent (also in the README):
 from __future__ import annotations
 
 import copy
+import math
 import sys
 import time
 import warnings
@@ -418,7 +419,7 @@ class Sequential:
             failed = True
         except _Diverged as diverged:
             failed = False
-            self._undo_diverged_step(diverged, watch, X, y, bounds, shuffle, optimizer, rates, engine)
+            diverged = self._undo_diverged_step(diverged, watch, X, y, bounds, shuffle, optimizer, rates, engine)
             self.training = was_training
             self.optimizer = optimizer
             message = watch.message(diverged, optimizer)
@@ -442,7 +443,7 @@ class Sequential:
             idx = order[start:stop]
             Xb, yb = X[idx], y[idx]
             J, O, grads = self._train_step(Xb, yb, optimizer, rates, epoch * len(bounds) + step, params)
-            if watch.active and not (np.isfinite(J) and self._state_finite()):
+            if watch.active and not (math.isfinite(J) and self._state_finite()):
                 raise _Diverged(epoch * len(bounds) + step, J)
             watch.finite_loss(J, epoch * len(bounds) + step)
             size = stop - start
@@ -494,19 +495,40 @@ class Sequential:
         return rates
 
     def _undo_diverged_step(self, diverged, watch, X, y, bounds, shuffle, optimizer, rates, engine):
-        """Back to the state before step ``diverged.culprit``: restore the last checkpoint and
-        replay the steps between it and that step (training is deterministic, so they come
-        out exactly as they did)."""
-        stop = diverged.culprit
-        snapshot, start, unborn = [c for c in watch.saved if c[1] <= stop][-1]
+        """Back to the state before step ``diverged.culprit``: restore the last checkpoint before
+        it and replay the steps between (training is deterministic, so they come out exactly as
+        they did). Returns the _Diverged that holds: the engine trains with only its loss
+        checked, so when it stopped (or its state was found not finite after a run), a replay
+        that checks every step's state first finds the step, as the layer-by-layer path finds it."""
+        if diverged.search:
+            bound = diverged.step
+            self._restore(watch, max(bound - 1, 0), optimizer)
+            try:
+                self._replay(X, y, bounds, shuffle, optimizer, rates, watch.restored_from, bound + 1, engine, 2)
+            except _Diverged as found:
+                diverged = found
+        self._restore(watch, diverged.culprit, optimizer)
+        self._replay(X, y, bounds, shuffle, optimizer, rates, watch.restored_from, diverged.culprit, engine, 0)
+        return diverged
+
+    def _restore(self, watch, step, optimizer):
+        """Put back the latest checkpoint taken at or before global step ``step``."""
+        snapshot, start, unborn = [c for c in watch.saved if c[1] <= step][-1]
         snapshot.restore()
         for name in unborn:  # as the optimiser holds them outside the engine (see Trainer.close)
             optimizer.state[name].pop("momentum", None)
+        watch.restored_from = start
+
+    def _replay(self, X, y, bounds, shuffle, optimizer, rates, start, stop, engine, level):
+        """Train global steps start .. stop - 1 again from a restored checkpoint taken before
+        ``start``, drawing the sample orders again from the restored generator. ``level``: 2
+        checks each step's loss and updated state (_Diverged at the first not finite), 0 none."""
         steps, n = len(bounds), X.shape[0]
         first = start // steps
+        # through the epoch of step ``stop``: the state before that step has its order drawn
         orders = [self._shuffle_rng.permutation(n) if shuffle else np.arange(n)
                   for _ in range(first, stop // steps + 1)]
-        if stop == start:
+        if stop <= start:
             return
         if engine:
             trainer = _engine.Trainer(self, optimizer, X, y, bounds)
@@ -516,7 +538,12 @@ class Sequential:
                 lr = rates[start:stop] if rates is not None else np.full(stop - start, optimizer.lr)
                 if rates is not None:
                     optimizer.lr = float(rates[stop - 1])
-                trainer.run(np.concatenate(orders), run_edges, lr)
+                before = optimizer.iterations
+                try:
+                    trainer.run(np.concatenate(orders), run_edges, lr, 0, level)
+                except _engine.NonFiniteStep as exc:
+                    good = optimizer.iterations - before
+                    raise _Diverged(start + good, float(exc.losses[good])) from None
             finally:
                 trainer.close()
             return
@@ -525,7 +552,9 @@ class Sequential:
             epoch, step = divmod(g, steps)
             begin, end = bounds[step]
             idx = orders[epoch - first][begin:end]
-            self._train_step(X[idx], y[idx], optimizer, rates, g, params)
+            J, _, _ = self._train_step(X[idx], y[idx], optimizer, rates, g, params)
+            if level and not (math.isfinite(J) and self._state_finite()):
+                raise _Diverged(g, J)
 
     def _train_engine(self, trainer, epochs, shuffle, optimizer, rates, progress, end_epoch, cross_epochs,
                       check_first_epoch=False, watch=None):
@@ -559,14 +588,20 @@ class Sequential:
                 optimizer.lr = float(lr[-1])
             started = time.perf_counter()
             before = optimizer.iterations
+            # Each step's loss is checked in C at no cost; the parameters and buffers once per
+            # run. A step found either way is found exactly again in a replay (_undo_diverged_step).
             try:
                 losses, hits = trainer.run(order, run_edges, lr, max(0, steps - done) if check_first_epoch else 0,
-                                           watch.active)
+                                           1 if watch.active else 0)
             except _engine.NonFiniteStep as exc:
                 good = optimizer.iterations - before
                 for k, J in enumerate(exc.losses[:good].tolist()):
                     watch.finite_loss(J, done + k)
-                raise _Diverged(done + good, float(exc.losses[good])) from None
+                raise _Diverged(done + good, float(exc.losses[good]), search=True) from None
+            if watch.active and not self._state_finite():
+                for k, J in enumerate(losses.tolist()):
+                    watch.finite_loss(J, done + k)
+                raise _Diverged(done + count - 1, float(losses[-1]), search=True)
             elapsed = time.perf_counter() - started
             for J, hit in zip(losses.tolist(), hits.tolist()):
                 size = sizes[done % steps]
@@ -689,10 +724,10 @@ class _Diverged(Exception):
     one before when the loss is not finite (its update made the outputs overflow; the
     parameters before it can still give finite outputs), that step itself otherwise."""
 
-    def __init__(self, step, loss):
+    def __init__(self, step, loss, search=False):
         super().__init__(step, loss)
-        self.step, self.loss = step, loss
-        self.culprit = step - 1 if step > 0 and not np.isfinite(loss) else step
+        self.step, self.loss, self.search = step, loss, search
+        self.culprit = step - 1 if step > 0 and not math.isfinite(loss) else step
 
 
 class _Watch:
@@ -704,6 +739,7 @@ class _Watch:
         self.active = mode != "ignore"
         self.last = None  # (loss, global step)
         self.saved = []   # the last two checkpoints: the culprit may lie in the epoch before
+        self.restored_from = None
 
     def checkpoint(self, model, optimizer, step, unborn=()):
         """Save the state before global step ``step``; ``unborn``: parameters whose momentum
@@ -712,7 +748,7 @@ class _Watch:
             self.saved = [*self.saved[-1:], (_Snapshot(model, optimizer), step, tuple(unborn))]
 
     def finite_loss(self, loss, step):
-        if self.active and np.isfinite(loss):
+        if self.active and math.isfinite(loss):
             self.last = (loss, step)
 
     def _where(self, step):
