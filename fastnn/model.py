@@ -21,6 +21,9 @@ Behaviours chosen where the specification is silent (also in the README):
 - ``optimizer=None`` continues with the optimiser of the previous ``fit``
   (keeping its state), or starts ``Adam()`` on the first call.
 - Optimiser state is not saved with the model.
+- A diverging fit (a loss, parameter or running statistic that is not finite)
+  stops and goes back to the state before the step that diverged: see
+  ``fit``'s ``on_divergence``.
 """
 
 from __future__ import annotations
@@ -313,12 +316,14 @@ class Sequential:
         Parameters
         ----------
         on_divergence : {"raise", "warn", "ignore"}, default "raise"
-            What to do at the first step whose loss, updated parameter or batch-norm running
-            statistic is not finite. "raise": stop, put the parameters, batch-norm running
-            statistics, optimiser state and dropout steps back as they were before that step,
-            and raise FloatingPointError naming the epoch and step, the last finite loss and
-            what to try. "warn": stop and restore the same way, warn (RuntimeWarning) and
-            return the History of the epochs completed. "ignore": train on regardless.
+            What to do when training diverges: at the first step whose update leaves a
+            parameter or batch-norm running statistic not finite, or makes the next step's
+            loss not finite (the parameters before it may still give finite outputs).
+            "raise": stop, put the parameters, batch-norm running statistics, optimiser state
+            and dropout steps back as they were before that step (not the epoch), and raise
+            FloatingPointError naming the epoch and step, the last finite loss and what to
+            try. "warn": stop and restore the same way, warn (RuntimeWarning) and return the
+            History of the epochs completed. "ignore": train on regardless.
 
         Raises
         ------
@@ -772,9 +777,10 @@ class _Watch:
 
 
 class _Snapshot:
-    """Everything a fit may change, saved before it starts. ``restore`` puts it back: a fit
-    that checks its data during the first epoch undoes the steps trained before a bad batch,
-    so that a rejected fit leaves the model, the optimiser and the shuffling as they were."""
+    """Everything a fit may change, saved before it starts (or before an epoch). ``restore``
+    puts it back: a fit that checks its data during the first epoch undoes the steps trained
+    before a bad batch, so that a rejected fit leaves the model, the optimiser and the
+    shuffling as they were; a diverging fit goes back to a checkpoint and replays from it."""
 
     def __init__(self, model, optimizer):
         self.model, self.optimizer = model, optimizer
@@ -787,7 +793,10 @@ class _Snapshot:
     def restore(self):
         for live, saved in self.arrays:
             np.copyto(live, saved)  # in place: arrays the caller holds see their old values
-        for obj, attributes in [(self.model, self.model_attributes), (self.optimizer, self.optimizer_attributes),
+        # the optimiser gets copies of the saved state arrays: training after a restore updates
+        # them in place, and a snapshot may be restored more than once (fit's divergence search)
+        for obj, attributes in [(self.model, self.model_attributes),
+                                (self.optimizer, copy.deepcopy(self.optimizer_attributes)),
                                 *zip(self.model.layers, self.layer_attributes)]:
             obj.__dict__ = dict(attributes)  # one assignment: never an object half restored
         self.model._shuffle_rng.bit_generator.state = self.shuffle_state

@@ -57,6 +57,8 @@ class Optimizer:
 
     settings = {"lr": _checks.Real(low=0.0),
                 "max_grad_norm": _checks.Real(low=0.0, low_open=True, optional=True)}
+    #: no clipping, for optimisers made without this class's __init__ (or pickled before it)
+    max_grad_norm = None
 
     def __init__(self, lr, max_grad_norm=None):
         rules = Optimizer.settings

@@ -355,3 +355,20 @@ def test_a_step_undone_in_the_epoch_before_replays_from_the_checkpoint_before_it
     with np.errstate(all="ignore"):
         twin.fit(X, y, epochs=k, batch_size=32, optimizer=optim.SGD(lr=1e6), verbose=0)
     assert all(np.array_equal(a, twin.get_state()["params"][n]) for n, a in model.get_state()["params"].items())
+
+
+@pytest.mark.parametrize("backend,use_engine", PATHS[:2], ids=PATH_IDS[:2])
+def test_divergence_with_something_between_epochs_restores_the_same_state(backend, use_engine):
+    # with validation data the engine runs epoch by epoch (checkpoints at each epoch's start)
+    # rather than across epochs: the state it ends in is the same
+    X, y = _data(np.random.default_rng(0), n=100)
+    ends = []
+    for validation in (None, (X[:10], y[:10])):
+        model = _model(backend, use_engine, dtype="float64", l2=1e-3)
+        opt = optim.SGD(1e3, momentum=0.9)
+        with np.errstate(all="ignore"), pytest.raises(FloatingPointError) as info:
+            model.fit(X, y, epochs=30, batch_size=16, optimizer=opt, verbose=0, validation_data=validation)
+        ends.append((str(info.value), model.get_state(), opt.iterations))
+    assert ends[0][0] == ends[1][0] and ends[0][2] == ends[1][2]
+    for kind in ("params", "buffers"):
+        assert all(np.array_equal(v, ends[1][1][kind][k]) for k, v in ends[0][1][kind].items())
