@@ -273,7 +273,12 @@ class Activation(Layer):
 
     def check_together(self, values, prefix=""):
         """name and alpha as assigned now, by the constructor's rule (no declared ``settings``)."""
-        name, alpha = _validation.check_activation(self.name, self.alpha, arg=f"{prefix}name")
+        try:
+            name, alpha = _validation.check_activation(self.name, self.alpha, arg=f"{prefix}name")
+        except (TypeError, ValueError) as exc:
+            if not prefix:
+                raise
+            raise type(exc)(f"{prefix.rstrip('.')}: {exc}") from None
         values.update(name=name, alpha=alpha if name in _validation.DEFAULT_ALPHA else None)
 
     def to_config(self):

@@ -91,7 +91,7 @@ class Sequential:
         self.stop_training = False
 
     #: the rule of each setting that fit checks again as it is then (see _checks.check_settings)
-    settings = {"l2": _checks.Real(low=0.0)}
+    settings = {"l2": _checks.Real(low=0.0), "backend": _checks.Choice(_layers.BACKENDS)}
 
     #: train backend "c" models in the C engine (False: layer by layer, as the NumPy backend)
     use_engine = True

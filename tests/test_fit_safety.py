@@ -372,3 +372,15 @@ def test_divergence_with_something_between_epochs_restores_the_same_state(backen
     assert ends[0][0] == ends[1][0] and ends[0][2] == ends[1][2]
     for kind in ("params", "buffers"):
         assert all(np.array_equal(v, ends[1][1][kind][k]) for k, v in ends[0][1][kind].items())
+
+
+def test_settings_without_a_rule_table_are_checked_too(rng):
+    X, y = _data(rng)
+    model = _model()
+    model.layers[2].alpha = -1.0
+    with pytest.raises(ValueError, match=r"layers\[2\]: alpha for 'leaky_relu' must be finite and >= 0"):
+        model.fit(X, y, verbose=0)
+    model.layers[2].alpha = 0.1
+    model.backend = "cuda"
+    with pytest.raises(ValueError, match=r"model\.backend must be one of \('c', 'numpy'\)"):
+        model.fit(X, y, verbose=0)
