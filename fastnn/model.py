@@ -392,7 +392,10 @@ class Sequential:
         self.training = True
         progress = _Progress(verbose, epochs, len(bounds))
         trainer = _engine.Trainer(self, optimizer, X, y, bounds) if engine else None
-        watch = _Watch(on_divergence, len(bounds))
+        # Callbacks may change the model or the optimiser between epochs, which a replay would
+        # not repeat: with callbacks fit takes a checkpoint at each epoch's start, without
+        # them only at its own start (validation and progress change nothing).
+        watch = _Watch(on_divergence, len(bounds), every_epoch=bool(callbacks))
         def end_epoch(epoch, logs):
             """Validation, progress and callbacks after an epoch; True when training should stop."""
             if validation is not None:
@@ -406,7 +409,8 @@ class Sequential:
             try:
                 if trainer is None:
                     for epoch in range(epochs):
-                        watch.checkpoint(self, optimizer, epoch * len(bounds))
+                        if epoch == 0 or watch.every_epoch:
+                            watch.checkpoint(self, optimizer, epoch * len(bounds))
                         order = self._shuffle_rng.permutation(n) if shuffle else np.arange(n)
                         if end_epoch(epoch, self._train_epoch(X, y, order, bounds, optimizer, rates,
                                                               progress, epoch, watch)):
@@ -576,7 +580,8 @@ class Sequential:
             epoch, step = divmod(done, steps)
             if step == 0:
                 progress.epoch_begin(epoch)
-                watch.checkpoint(self, optimizer, done, trainer.unborn())
+                if done == 0 or watch.every_epoch:
+                    watch.checkpoint(self, optimizer, done, trainer.unborn())
             count = min(self._engine_chunk, total - done if cross_epochs else steps - step)
             while first < epoch:
                 orders.pop(0)
@@ -736,11 +741,12 @@ class _Diverged(Exception):
 
 
 class _Watch:
-    """fit's divergence watch: the mode, the last finite loss, and the checkpoint a diverged
-    step is undone from (a _Snapshot and the global step it was taken before)."""
+    """fit's divergence watch: the mode, the last finite loss, and the checkpoints a diverged
+    step is undone from (a _Snapshot, the global step it was taken before, the engine's unborn
+    momentum buffers): the fit's start, and with ``every_epoch`` each epoch's start."""
 
-    def __init__(self, mode, steps):
-        self.mode, self.steps = mode, steps
+    def __init__(self, mode, steps, every_epoch):
+        self.mode, self.steps, self.every_epoch = mode, steps, every_epoch
         self.active = mode != "ignore"
         self.last = None  # (loss, global step)
         self.saved = []   # the last two checkpoints: the culprit may lie in the epoch before

@@ -192,7 +192,7 @@ def test_divergence_restores_the_same_state_in_the_engine_and_layer_by_layer():
     # reference is left out: near 1e300 its operations overflow at other steps than C's.)
     ends = [_diverging_fit(backend, use_engine) for backend, use_engine in PATHS[:2]]
     message, model_e, opt_e = ends[0]
-    assert opt_e.iterations > 6  # past the first epoch (6 steps): the checkpoint is a later one
+    assert opt_e.iterations > 6  # past the first epoch (6 steps): the replay crosses epochs
     for message_b, model_b, opt_b in ends[1:]:
         assert message_b.split(";")[0] == message.split(";")[0]
         assert opt_b.iterations == opt_e.iterations
@@ -337,16 +337,20 @@ def test_score_of_a_classifier_is_accuracy(loss, n_out, rng):
     assert model.score(X, y) == np.mean(predicted == y)
 
 
+@pytest.mark.parametrize("callback", [False, True], ids=["fit-checkpoint", "epoch-checkpoints"])
 @pytest.mark.parametrize("backend,use_engine", PATHS, ids=PATH_IDS)
-def test_a_step_undone_in_the_epoch_before_replays_from_the_checkpoint_before_it(backend, use_engine, rng):
+def test_a_step_undone_in_the_epoch_before_replays_from_the_checkpoint_before_it(backend, use_engine, callback,
+                                                                                  rng):
     # one step an epoch: a loss that is not finite undoes the step before, in the epoch before
+    # (with a callback, from the checkpoint of that epoch, not the latest one)
     X, y = _data(rng, n=32)
     X *= 10
     model = fastnn.MLP([5, 16, 3], backend=backend, seed=1)
     model.use_engine = use_engine
     before = model.get_state()
     with np.errstate(all="ignore"), pytest.raises(FloatingPointError, match="after its update") as info:
-        model.fit(X, y, epochs=8, batch_size=32, optimizer=optim.SGD(lr=1e6), verbose=0)
+        model.fit(X, y, epochs=8, batch_size=32, optimizer=optim.SGD(lr=1e6), verbose=0,
+                  callbacks=[fastnn.callbacks.Callback()] if callback else None)
     k = model.optimizer.iterations
     assert 1 <= k < 7 and f"epoch {k + 1}, step 1 of 1" in str(info.value)
     twin = fastnn.MLP([5, 16, 3], backend=backend, seed=1)
@@ -359,19 +363,22 @@ def test_a_step_undone_in_the_epoch_before_replays_from_the_checkpoint_before_it
 
 @pytest.mark.parametrize("backend,use_engine", PATHS[:2], ids=PATH_IDS[:2])
 def test_divergence_with_something_between_epochs_restores_the_same_state(backend, use_engine):
-    # with validation data the engine runs epoch by epoch (checkpoints at each epoch's start)
-    # rather than across epochs: the state it ends in is the same
+    # with validation data the engine runs epoch by epoch rather than across epochs, and with a
+    # callback fit also takes a checkpoint at each epoch's start (a replay is then shorter):
+    # the state each ends in is the same
     X, y = _data(np.random.default_rng(0), n=100)
     ends = []
-    for validation in (None, (X[:10], y[:10])):
+    for validation, cbs in ((None, None), ((X[:10], y[:10]), None), (None, [fastnn.callbacks.Callback()])):
         model = _model(backend, use_engine, dtype="float64", l2=1e-3)
         opt = optim.SGD(1e3, momentum=0.9)
         with np.errstate(all="ignore"), pytest.raises(FloatingPointError) as info:
-            model.fit(X, y, epochs=30, batch_size=16, optimizer=opt, verbose=0, validation_data=validation)
+            model.fit(X, y, epochs=30, batch_size=16, optimizer=opt, verbose=0, validation_data=validation,
+                      callbacks=cbs)
         ends.append((str(info.value), model.get_state(), opt.iterations))
-    assert ends[0][0] == ends[1][0] and ends[0][2] == ends[1][2]
-    for kind in ("params", "buffers"):
-        assert all(np.array_equal(v, ends[1][1][kind][k]) for k, v in ends[0][1][kind].items())
+    for other in ends[1:]:
+        assert other[0] == ends[0][0] and other[2] == ends[0][2]
+        for kind in ("params", "buffers"):
+            assert all(np.array_equal(v, other[1][kind][k]) for k, v in ends[0][1][kind].items())
 
 
 def test_settings_without_a_rule_table_are_checked_too(rng):
