@@ -7,7 +7,9 @@
  * weights before the update, backward, and each parameter's optimiser update
  * as soon as its gradient is complete (its layer's input gradient has been
  * computed from the old values by then). The first layers' input gradients,
- * which no parameter needs, are never computed.
+ * which no parameter needs, are never computed. With gradient clipping
+ * (opt->max_grad_norm > 0) the updates wait until every gradient is complete:
+ * the L2 term is added to each, all are clipped together, then each is applied.
  *
  * The per-type section is compiled for float and for double: this file includes itself
  * through instantiate.h.
@@ -48,6 +50,9 @@ typedef struct {
     REAL *row_loss;
     REAL *grad[2];        /* backward ping-pong, batch_max x widest layer */
     REAL *param_grad;     /* gradients of all parameters, back to back */
+    REAL **grad_ptr;      /* where each parameter's gradient lies (for clipping) */
+    fnn_index *grad_size; /* and its element count */
+    int defer;            /* 1: FN(update) leaves the parameters alone (clipping first) */
 } FN(engine_buffers);
 
 typedef struct {
@@ -84,6 +89,8 @@ static size_t FN(engine_layout)(const fnn_net *net, fnn_index target_width, unsi
     size_t total = 0;
     for (int i = 0; i < net->n_params; ++i) total += ws_round((size_t)net->params[i].size * r);
     eb->param_grad = ws_take(base, &used, total);
+    eb->grad_ptr = ws_take(base, &used, (size_t)net->n_params * sizeof(REAL *));
+    eb->grad_size = ws_take(base, &used, (size_t)net->n_params * sizeof(fnn_index));
     for (int l = 0; l < net->n_layers; ++l) {
         const fnn_layer *L = &net->layers[l];
         FN(layer_buffers) one = {0}, *b = lb ? &lb[l] : &one;
@@ -235,9 +242,14 @@ static int FN(layer_forward)(fnn_net *net, int l, fnn_index n, const REAL *X,
         int status = FN(fnn_batchnorm_forward)(n, d_out, X, d_in, gamma, beta, (REAL)L->eps,
                                                b->out, d_out, b->mean, b->var);
         if (status != FNN_OK) return status;
-        return FN(fnn_batchnorm_running_update)(d_out, (REAL *)L->running_mean,
-                                                (REAL *)L->running_var, b->mean, b->var, n,
-                                                (REAL)L->momentum, L->unbiased_running_var);
+        status = FN(fnn_batchnorm_running_update)(d_out, (REAL *)L->running_mean,
+                                                  (REAL *)L->running_var, b->mean, b->var, n,
+                                                  (REAL)L->momentum, L->unbiased_running_var);
+        if (status == FNN_OK && net->stop_nonfinite > 1
+            && !(FN(fnn_all_finite)(d_out, (const REAL *)L->running_mean)
+                 && FN(fnn_all_finite)(d_out, (const REAL *)L->running_var)))
+            return FNN_EDIVERGED;
+        return status;
     }
     case FNN_LAYER_ACTIVATION:
         return FN(fnn_activation_forward)(L->activation, n, d_out, X, d_in, b->out, d_out,
@@ -266,17 +278,19 @@ static int FN(layer_forward)(fnn_net *net, int l, fnn_index n, const REAL *X,
 }
 
 /* The optimiser update of parameter `index` (none for -1) from its gradient: the
-   kernel of the optimiser's kind, given the L2 term of a regularised parameter. */
+   kernel of the optimiser's kind, given the L2 term of a regularised parameter (which a
+   clipped gradient already holds). With net->stop_nonfinite > 1, FNN_EDIVERGED when the
+   updated parameter is not finite (checked while it is still in cache). */
 static int FN(update)(fnn_net *net, const fnn_optimizer *opt, const FN(engine_buffers) *eb,
                       int index, double lr)
 {
-    if (index < 0) return FNN_OK;
+    if (index < 0 || eb->defer) return FNN_OK;
     fnn_param *P = &net->params[index];
     REAL *w = (REAL *)P->value;
     const REAL *g = FN(grad_of)(net, eb, index);
     REAL *state[3] = {(REAL *)P->state[0], (REAL *)P->state[1], (REAL *)P->state[2]};
     const fnn_index n = P->size;
-    const double l2 = P->regularised ? net->l2 : 0.0;
+    const double l2 = P->regularised && !(opt->max_grad_norm > 0) ? net->l2 : 0.0;
     const int64_t step = opt->iterations + 1;
     int status;
     switch (opt->kind) {
@@ -300,8 +314,10 @@ static int FN(update)(fnn_net *net, const fnn_optimizer *opt, const FN(engine_bu
     default:
         return FNN_EINVAL;
     }
-    if (status == FNN_OK) P->fresh = 0;
-    return status;
+    if (status != FNN_OK) return status;
+    P->fresh = 0;
+    if (net->stop_nonfinite > 1 && !FN(fnn_all_finite)(n, w)) return FNN_EDIVERGED;
+    return FNN_OK;
 }
 
 /* dOut -> dIn for layer l (dIn NULL: not needed), updating the layer's parameters. */
@@ -455,6 +471,13 @@ int FN(fnn_train)(fnn_net *net, fnn_optimizer *opt, const REAL *X, fnn_index n_s
     if (table) lb = (FN(layer_buffers) *)(void *)((unsigned char *)workspace + need);
     FN(engine_buffers) eb;
     FN(engine_layout)(net, target_width, base, &eb, lb);
+    const int clipping = opt->max_grad_norm > 0;
+    if (opt->max_grad_norm < 0 || isnan(opt->max_grad_norm)) return FNN_EINVAL;
+    for (int i = 0; i < net->n_params; ++i) {
+        eb.grad_ptr[i] = FN(grad_of)(net, &eb, i);
+        eb.grad_size[i] = net->params[i].size;
+    }
+    eb.defer = clipping;
 
     /* the first layer whose input gradient some parameter needs */
     int first_param = net->n_layers;
@@ -504,6 +527,7 @@ int FN(fnn_train)(fnn_net *net, fnn_optimizer *opt, const REAL *X, fnn_index n_s
         if (status != FNN_OK) return status;
         step_loss[s] = loss + penalty;
         step_correct[s] = correct;
+        if (net->stop_nonfinite && !isfinite(step_loss[s])) return FNN_EDIVERGED;
 
         int ping = 0;
         for (int l = net->n_layers - 1; l >= first_param; --l) {
@@ -512,6 +536,28 @@ int FN(fnn_train)(fnn_net *net, fnn_optimizer *opt, const REAL *X, fnn_index n_s
             status = FN(layer_backward)(net, opt, l, n, input, lb, &eb, dOut, dIn, lr[s]);
             if (status != FNN_OK) return status;
             if (dIn) { dOut = dIn; ping = 1 - ping; }
+        }
+        if (clipping) {
+            /* the gradients of J (L2 term included, as the layer-by-layer path's), clipped
+               together, then applied */
+            double norm;
+            for (int i = 0; i < net->n_params; ++i) {
+                const fnn_param *P = &net->params[i];
+                if (!P->regularised || net->l2 == 0.0) continue;
+                status = FN(fnn_l2_gradient)(1, P->size, eb.grad_ptr[i], P->size,
+                                             (const REAL *)P->value, P->size, net->l2,
+                                             eb.grad_ptr[i], P->size);
+                if (status != FNN_OK) return status;
+            }
+            status = FN(fnn_clip_grad_norm)(net->n_params, eb.grad_ptr, eb.grad_size,
+                                            opt->max_grad_norm, &norm);
+            if (status != FNN_OK) return status;
+            eb.defer = 0;
+            for (int i = 0; i < net->n_params; ++i) {
+                status = FN(update)(net, opt, &eb, i, lr[s]);
+                if (status != FNN_OK) return status;
+            }
+            eb.defer = 1;
         }
         opt->iterations += 1;
     }

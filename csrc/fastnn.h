@@ -49,7 +49,8 @@ enum fnn_status {
     FNN_OK = 0,
     FNN_ENOMEM = -1,   /* a workspace could not be allocated */
     FNN_EINVAL = -2,   /* an argument the caller should have rejected */
-    FNN_ENONFINITE = -3 /* fnn_train: a checked batch holds a NaN or an infinity */
+    FNN_ENONFINITE = -3, /* fnn_train: a checked batch holds a NaN or an infinity */
+    FNN_EDIVERGED = -4   /* fnn_train: a step's loss or an updated parameter is not finite */
 };
 
 /*
@@ -335,11 +336,21 @@ int fnn_l2_penalty_f32(fnn_index n, fnn_index d, const float *W, fnn_index ldw, 
                        double *penalty);
 int fnn_l2_penalty_f64(fnn_index n, fnn_index d, const double *W, fnn_index ldw, double l2,
                        double *penalty);
-/* out = dW + 2 l2 W (out = dW when l2 = 0), the gradient every update above adds. */
+/* out = dW + 2 l2 W (out = dW when l2 = 0), the gradient every update above adds; out may
+   be dW itself (in place). */
 int fnn_l2_gradient_f32(fnn_index n, fnn_index d, const float *dW, fnn_index lddw,
                         const float *W, fnn_index ldw, double l2, float *out, fnn_index ldo);
 int fnn_l2_gradient_f64(fnn_index n, fnn_index d, const double *dW, fnn_index lddw,
                         const double *W, fnn_index ldw, double l2, double *out, fnn_index ldo);
+/* Gradient clipping by global norm (torch.nn.utils.clip_grad_norm_): norm = the L2 norm of
+   the `count` contiguous gradients grads[k] (sizes[k] elements) taken as one vector, sums
+   of squares in double, gradient by gradient in order; every gradient is then multiplied
+   in place by min(1, max_norm / (norm + 1e-6)) (NaN when norm is NaN). *total_norm gets
+   norm. max_norm > 0. One thread. */
+int fnn_clip_grad_norm_f32(int count, float *const *grads, const fnn_index *sizes,
+                           double max_norm, double *total_norm);
+int fnn_clip_grad_norm_f64(int count, double *const *grads, const fnn_index *sizes,
+                           double max_norm, double *total_norm);
 /* ---- inverted dropout (dropout.c) ----
  * forward:  Y = H * keep / (1 - p);  backward: dH = dY * keep / (1 - p).
  * keep is the mask of fastnn.reference.dropout_mask(seed, step, (n, d), p): element
@@ -487,6 +498,9 @@ typedef struct {
     int loss;                  /* enum fnn_loss_kind */
     double l2;
     fnn_index batch_max;       /* largest batch of any step */
+    int stop_nonfinite;        /* stop with FNN_EDIVERGED at a step whose loss (1), or loss,
+                                  updated parameter or batch-norm running statistic (2) is
+                                  not finite; 0: never */
 } fnn_net;
 
 /* The optimiser of a training run: its kind picks the fnn_*_update kernel that
@@ -499,6 +513,8 @@ typedef struct {
     double alpha;              /* RMSProp smoothing */
     int centered;
     double beta1, beta2;       /* Adam */
+    double max_grad_norm;      /* > 0: clip all gradients of a step together by their global
+                                  norm (fnn_clip_grad_norm) before any update; 0: no clipping */
     int64_t iterations;        /* updates made so far (advanced per step; step = iterations + 1) */
 } fnn_optimizer;
 
@@ -519,6 +535,12 @@ size_t fnn_train_workspace_bytes_f64(const fnn_net *net);
  * copied: a NaN or an infinity among them returns FNN_ENONFINITE before that
  * step changes anything (the steps before it are done; fit, which checks its
  * data this way during a first epoch, then restores what it saved).
+ * With net->stop_nonfinite, a step whose loss (step_loss[s] is written) or, at level 2,
+ * updated parameter or batch-norm running statistic is not finite returns
+ * FNN_EDIVERGED at once: steps before it are done (opt->iterations counts them), that
+ * step is partly applied (fit restores a saved state and replays the steps before it).
+ * Level 1 costs nothing (the loss is computed anyway); level 2 reads every parameter
+ * once more per step, so fit uses it only to find a step again in a replay.
  */
 int fnn_train_f32(fnn_net *net, fnn_optimizer *opt, const float *X, fnn_index n_samples,
                   const void *targets, fnn_index target_width,

@@ -321,8 +321,9 @@ typedef struct {
 static void FN(l2_gradient_segment)(const void *ctx, fnn_index len, REAL *const *a)
 {
     const FN(l2_job) *j = ctx;
-    REAL *restrict out = a[0];
-    const REAL *restrict grad = a[1];
+    /* out may be grad itself (the engine adds the L2 term in place before clipping) */
+    REAL *out = a[0];
+    const REAL *grad = a[1];
     const REAL *restrict w = a[2];
     const REAL two_l2 = j->two_l2;
     const int reg = j->reg;
@@ -351,11 +352,8 @@ int FN(fnn_l2_gradient)(fnn_index n, fnn_index d, const REAL *dW, fnn_index lddw
 /* The sum of squares in double: element i (row-major) goes to lane i % 8 while a
    whole group of 8 remains, the rest to a tail; then tail + lane 0 + ... + lane 7.
    One thread, one order, whatever the layout. */
-int FN(fnn_l2_penalty)(fnn_index n, fnn_index d, const REAL *W, fnn_index ldw, double l2,
-                       double *penalty)
+static double FN(sum_squares)(fnn_index n, fnn_index d, const REAL *W, fnn_index ldw)
 {
-    const REAL *needed[1] = {W};
-    if (!FN(optim_args_ok)(n, d, needed, 1) || !penalty) return FNN_EINVAL;
     const fnn_index total = n * d, full = total - total % 8;
     double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     double tail = 0;
@@ -379,7 +377,43 @@ int FN(fnn_l2_penalty)(fnn_index n, fnn_index d, const REAL *W, fnn_index ldw, d
     }
     double sum = tail;
     for (int k = 0; k < 8; ++k) sum += lane[k];
-    *penalty = l2 * sum;
+    return sum;
+}
+
+int FN(fnn_l2_penalty)(fnn_index n, fnn_index d, const REAL *W, fnn_index ldw, double l2,
+                       double *penalty)
+{
+    const REAL *needed[1] = {W};
+    if (!FN(optim_args_ok)(n, d, needed, 1) || !penalty) return FNN_EINVAL;
+    *penalty = l2 * FN(sum_squares)(n, d, W, ldw);
+    return FNN_OK;
+}
+
+/* ---- gradient clipping by global norm ---- */
+
+int FN(fnn_clip_grad_norm)(int count, REAL *const *grads, const fnn_index *sizes, double max_norm,
+                           double *total_norm)
+{
+    if (count < 0 || !(max_norm > 0) || !total_norm || (count > 0 && (!grads || !sizes)))
+        return FNN_EINVAL;
+    for (int k = 0; k < count; ++k)
+        if (sizes[k] < 0 || (sizes[k] > 0 && !grads[k])) return FNN_EINVAL;
+    /* the norm of all gradients as one vector, summed gradient by gradient in order */
+    double sum = 0;
+    for (int k = 0; k < count; ++k)
+        if (sizes[k] > 0) sum += FN(sum_squares)(1, sizes[k], grads[k], sizes[k]);
+    const double norm = sqrt(sum);
+    /* min(1, max_norm / (norm + 1e-6)), a NaN norm giving NaN, as torch.nn.utils.clip_grad_norm_ */
+    const double coef = max_norm / (norm + 1e-6);
+    const double scale = isnan(coef) ? coef : fmin(coef, 1.0);
+    if (scale != 1.0) {
+        const REAL c = (REAL)scale;
+        for (int k = 0; k < count; ++k) {
+            REAL *g = grads[k];
+            for (fnn_index i = 0; i < sizes[k]; ++i) g[i] *= c;
+        }
+    }
+    *total_norm = norm;
     return FNN_OK;
 }
 

@@ -114,3 +114,86 @@ def named(spec, name, registry, base, fold_case=False):
     if key not in registry:
         raise ValueError(f"{name} must be a {base.__name__} or one of {names}, got {spec!r}")
     return registry[key]()
+
+
+# ---- declared settings -------------------------------------------------------------
+# A class that holds user-settable values (an optimiser's lr, a layer's p, a model's l2)
+# declares each one's rule once, in a class attribute ``settings`` (name -> Rule). The
+# constructor and fit both apply the same rules, so a value assigned after construction
+# is checked as strictly as one passed to the constructor.
+
+class Rule:
+    """The check of one setting: ``rule(value, name)`` returns the converted value or raises
+    the TypeError/ValueError of ``check(value, name, **options)``. ``optional``: None passes."""
+
+    def __init__(self, check, optional=False, **options):
+        self.check, self.optional, self.options = check, optional, options
+
+    def __call__(self, value, name):
+        if value is None and self.optional:
+            return None
+        return self.check(value, name, **self.options)
+
+
+def Real(low=None, high=None, low_open=False, high_open=False, optional=False):
+    """A finite real number in an interval (see :func:`real`)."""
+    return Rule(real, optional, low=low, high=high, low_open=low_open, high_open=high_open)
+
+
+def Integer(minimum=None):
+    return Rule(integer, minimum=minimum)
+
+
+def Boolean():
+    return Rule(boolean)
+
+
+def Choice(options):
+    return Rule(choice, options=tuple(options))
+
+
+def declared_settings(cls):
+    """name -> Rule for every setting ``cls`` and its bases declare."""
+    rules = {}
+    for klass in reversed(cls.__mro__):
+        rules.update(klass.__dict__.get("settings", {}))
+    return rules
+
+
+def check_settings(obj, owner=None):
+    """The declared settings of ``obj`` as they are now, checked and converted.
+
+    Parameters
+    ----------
+    obj : object
+        An instance whose class declares ``settings`` (name -> :class:`Rule`); it may also
+        define ``check_together(values)``, which checks rules that join several settings.
+    owner : str, optional
+        How the caller names ``obj`` in messages ("optimizer", "layers[2]"); None names the
+        bare setting, as a constructor's argument.
+
+    Returns
+    -------
+    dict
+        name -> converted value. Nothing is assigned: the caller applies the values once
+        every object it checks has passed.
+
+    Raises
+    ------
+    TypeError, ValueError
+        The first setting that breaks its rule, named ``owner.name``.
+    """
+    prefix = "" if owner is None else f"{owner}."
+    values = {name: rule(getattr(obj, name, None), prefix + name)
+              for name, rule in declared_settings(type(obj)).items()}
+    together = getattr(obj, "check_together", None)
+    if together is not None:
+        together(values, prefix)
+    return values
+
+
+def apply_settings(obj, owner=None):
+    """Check ``obj``'s declared settings (:func:`check_settings`) and store the converted values."""
+    for name, value in check_settings(obj, owner).items():
+        setattr(obj, name, value)
+    return obj

@@ -22,6 +22,8 @@ from . import _ops, layers as _layers, losses as _losses, optim as _optim
 _LAYER_TYPES = (_layers.Dense, _layers.BatchNorm, _layers.Activation, _layers.Dropout, _layers.Maxout)
 #: raised by Trainer.run when a batch it checks holds a NaN or an infinity (a ValueError)
 NonFiniteBatch = _ops.NonFiniteBatch
+#: raised by Trainer.run(stop_nonfinite=1 or 2) at a step whose loss (or updated state) is not finite
+NonFiniteStep = _ops.NonFiniteStep
 
 # The engine's description of each optimiser class (fastnn.h's fnn_optimizer).
 _OPTIMIZER_SPECS = {
@@ -50,7 +52,8 @@ def supports(model, optimizer):
 
 def optimizer_spec(optimizer):
     """The engine's description of a fastnn.optim optimiser (an ``_ops.OptimizerSpec``)."""
-    return _OPTIMIZER_SPECS[type(optimizer)](optimizer)
+    spec = _OPTIMIZER_SPECS[type(optimizer)](optimizer)
+    return spec.clip(0.0 if optimizer.max_grad_norm is None else optimizer.max_grad_norm)
 
 
 def _layer_spec(layer, in_features, out_features, ref):
@@ -84,8 +87,9 @@ def _state_arrays(optimizer, name, p):
         fresh = "momentum" not in state
         if fresh:  # optim.py copies the first gradient in; the engine does the same
             state["momentum"] = np.zeros_like(p)
-    elif not state:
-        state.update(optimizer.init_state(p))
+    else:  # what init_state makes, where missing (RMSProp's centered may be set later)
+        for key, value in optimizer.init_state(p).items():
+            state.setdefault(key, value)
     return [state.get(key) for key in optimizer.state_keys], fresh
 
 
@@ -126,13 +130,16 @@ class Trainer:
         self.engine = _ops.TrainingEngine(specs, params, kind, float(model.l2), int(batch_max),
                                           optimizer_spec(optimizer), np.ascontiguousarray(X), targets)
 
-    def run(self, order, bounds, lr, checked_steps=0):
+    def run(self, order, bounds, lr, checked_steps=0, stop_nonfinite=0):
         """Train the steps bounds[s]..bounds[s+1] of ``order`` with learning rates ``lr``;
         afterwards the model and optimiser reflect every completed step. The inputs of the
-        first ``checked_steps`` steps are checked as they are gathered (``_ops.NonFiniteBatch``)."""
+        first ``checked_steps`` steps are checked as they are gathered (``_ops.NonFiniteBatch``);
+        with ``stop_nonfinite`` 1 a step whose loss is not finite raises ``_ops.NonFiniteStep``
+        (the optimiser's iterations then count the steps done); with 2 also a step whose
+        updated parameters or batch-norm running statistics are not finite."""
         self.engine.set_optimizer(optimizer_spec(self.optimizer))
         try:
-            return self.engine.run(order, bounds, lr, checked_steps)
+            return self.engine.run(order, bounds, lr, checked_steps, stop_nonfinite)
         finally:
             self._sync()
 
@@ -141,6 +148,11 @@ class Trainer:
         for layer, step in zip(self.model.layers, self.engine.dropout_steps()):
             if isinstance(layer, _layers.Dropout):
                 layer.step = step
+
+    def unborn(self):
+        """Names of the parameters whose momentum buffer no update has filled yet."""
+        fresh = dict(zip(self.model.parameters(), self.engine.fresh()))
+        return [name for name in self._fresh_names if fresh[name]]
 
     def close(self):
         """End of fit: sync once more (an interrupt may have cut the last sync short), and a

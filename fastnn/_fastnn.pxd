@@ -18,6 +18,7 @@ cdef extern from "fastnn.h" nogil:
         FNN_ENOMEM
         FNN_EINVAL
         FNN_ENONFINITE
+        FNN_EDIVERGED
 
     # the codes of enum fnn_activation are 0 .. FNN_ACTIVATION_COUNT - 1, in the order
     # of fastnn.h's table FNN_ACTIVATIONS; fnn_activation_info reads that table
@@ -187,6 +188,10 @@ cdef extern from "fastnn.h" nogil:
     int fnn_l2_gradient_f64(fnn_index n, fnn_index d, const double *dW, fnn_index lddw,
                             const double *W, fnn_index ldw, double l2, double *out,
                             fnn_index ldo)
+    int fnn_clip_grad_norm_f32(int count, float *const *grads, const fnn_index *sizes,
+                               double max_norm, double *total_norm)
+    int fnn_clip_grad_norm_f64(int count, double *const *grads, const fnn_index *sizes,
+                               double max_norm, double *total_norm)
 
     ctypedef struct fnn_param:
         void *value
@@ -223,6 +228,7 @@ cdef extern from "fastnn.h" nogil:
         int loss
         double l2
         fnn_index batch_max
+        int stop_nonfinite
 
     ctypedef struct fnn_optimizer:
         int kind
@@ -235,6 +241,7 @@ cdef extern from "fastnn.h" nogil:
         int centered
         double beta1
         double beta2
+        double max_grad_norm
         int64_t iterations
 
     int fnn_all_finite_f32(fnn_index n, const float *x)

@@ -80,6 +80,16 @@ class NonFiniteBatch(ValueError):
     """A batch that TrainingEngine.run checked held a NaN or an infinity (fit then names it)."""
 
 
+class NonFiniteStep(ArithmeticError):
+    """TrainingEngine.run(stop_nonfinite=1 or 2) stopped at a step whose loss, updated parameter or
+    batch-norm running statistic is not finite. ``losses`` and ``correct`` hold the run's steps
+    up to that one (its loss included); the steps before it are done, that one is partly done."""
+
+    def __init__(self, losses, correct):
+        super().__init__("fastnn: a training step's loss or an updated parameter is not finite")
+        self.losses, self.correct = losses, correct
+
+
 cdef inline int _check(int status) except -1:
     if status == FNN_OK:
         return 0
@@ -645,6 +655,44 @@ def l2_gradient(const floating[:, :] dW, const floating[:, :] W, double l2):
     return out
 
 
+cdef double _clip_grad_norm(list grads, double max_norm, floating *tag) except? -1:
+    """Clip the C-contiguous arrays ``grads`` (all of floating's type) together, in place;
+    returns their global norm (fnn_clip_grad_norm)."""
+    cdef int count = len(grads), k
+    cdef fnn_index *sizes = <fnn_index *>calloc(max(count, 1), sizeof(fnn_index))
+    cdef floating **ptrs = <floating **>calloc(max(count, 1), sizeof(floating *))
+    cdef floating[::1] view
+    cdef double norm = 0.0
+    cdef int status
+    if sizes == NULL or ptrs == NULL:
+        free(sizes)
+        free(ptrs)
+        raise MemoryError("fastnn: no memory for the gradient table")
+    try:
+        for k in range(count):
+            view = grads[k].reshape(-1)
+            sizes[k] = view.shape[0]
+            ptrs[k] = &view[0] if view.shape[0] > 0 else NULL
+        with nogil:
+            if floating is float:
+                status = fnn_clip_grad_norm_f32(count, ptrs, sizes, max_norm, &norm)
+            else:
+                status = fnn_clip_grad_norm_f64(count, ptrs, sizes, max_norm, &norm)
+        _check(status)
+    finally:
+        free(sizes)
+        free(ptrs)
+    return norm
+
+
+def clip_grad_norm(list grads, double max_norm, dtype):
+    """Clip the C-contiguous, writable arrays ``grads`` of ``dtype`` (float32 or float64)
+    together, in place; returns their global norm."""
+    if np.dtype(dtype) == np.float32:
+        return _clip_grad_norm(grads, max_norm, <float *>NULL)
+    return _clip_grad_norm(grads, max_norm, <double *>NULL)
+
+
 def vmath(str name, const floating[::1] x):
     """f(x) elementwise with the kernels' own vector math, at the SIMD level in use.
 
@@ -1036,6 +1084,13 @@ cdef class OptimizerSpec:
         spec.opt.beta1, spec.opt.beta2, spec.opt.eps = beta1, beta2, eps
         return spec
 
+    def clip(self, double max_grad_norm):
+        """Clip the gradients of each step by their global norm (0: no clipping); returns self."""
+        _need(max_grad_norm >= 0, "max_grad_norm must be >= 0 (0: no clipping)")
+        self.opt.max_grad_norm = max_grad_norm
+        self._given["max_grad_norm"] = max_grad_norm if max_grad_norm > 0 else None
+        return self
+
     @property
     def kind(self):
         return OptimizerKind(self.opt.kind)
@@ -1146,11 +1201,13 @@ cdef class TrainingEngine:
         return [bool(self.net.params[i].fresh) for i in range(self.net.n_params)]
 
     def run(self, const int64_t[::1] order, const int64_t[::1] bounds, const double[::1] lr,
-            fnn_index checked_steps=0):
+            fnn_index checked_steps=0, int stop_nonfinite=0):
         """Train steps s = 0 .. len(lr)-1 on the rows order[bounds[s]:bounds[s+1]] of X.
         Returns (loss per step including the L2 term, correct predictions per step).
         The input rows of steps s < checked_steps are checked as they are gathered: a NaN or
-        an infinity raises NonFiniteBatch before that step changes anything."""
+        an infinity raises NonFiniteBatch before that step changes anything. With
+        ``stop_nonfinite`` 1, a step whose loss is not finite raises NonFiniteStep; with 2,
+        also a step whose updated parameter or batch-norm running statistic is not finite."""
         cdef fnn_index steps = lr.shape[0]
         _need(bounds.shape[0] == steps + 1, "bounds must have one entry more than lr")
         if steps > 0:
@@ -1166,6 +1223,7 @@ cdef class TrainingEngine:
         cdef void *targets = _data(self.targets)
         cdef fnn_index n_samples = self.X.shape[0]
         cdef int status
+        self.net.stop_nonfinite = stop_nonfinite
         with nogil:
             if self.is_double:
                 status = fnn_train_f64(&self.net, &self.opt, <const double *>X, n_samples, targets,
@@ -1177,6 +1235,8 @@ cdef class TrainingEngine:
                                        self.target_width, &order[0], &bounds[0], &lr[0], steps,
                                        checked_steps, &ws[0], ws.shape[0], &loss_view[0],
                                        &correct_view[0])
+        if status == FNN_EDIVERGED:
+            raise NonFiniteStep(losses, correct)
         _check(status)
         return losses, correct
 

@@ -452,6 +452,17 @@ def _l2(l2):
     return _checks.real(l2, "l2", low=0.0)
 
 
+def clip_grad_norm_args(grads, max_norm):
+    """Returns (grads as a list of writeable float arrays of one dtype, max_norm as a float > 0)."""
+    if isinstance(grads, np.ndarray) or not isinstance(grads, (list, tuple)):
+        raise TypeError(f"grads must be a list of NumPy arrays, got {_describe(grads)}")
+    grads = [_in_place_array(g, f"grads[{i}]") for i, g in enumerate(grads)]
+    if grads:
+        same_dtype([(f"grads[{i}]", g) for i, g in enumerate(grads)])
+    _apart([(f"grads[{i}]", g) for i, g in enumerate(grads)])
+    return grads, _checks.real(max_norm, "max_norm", low=0.0, low_open=True)
+
+
 def _step(step):
     return _checks.integer(step, "step (the 1-based update count)", minimum=1)
 

@@ -968,3 +968,29 @@ def adam_update(param, grad, m, v, lr, step, beta1=0.9, beta2=0.999, eps=1e-8, l
         As :func:`fastnn.ops.adam_update`.
     """
     _kernels(backend).adam_update(param, grad, m, v, lr, step, beta1, beta2, eps, l2)
+
+
+def clip_grad_norm(grads, max_norm, *, backend="c"):
+    """Gradient clipping by global norm, in place: :func:`fastnn.ops.clip_grad_norm`.
+
+    The norm runs over every element of every gradient, so the layout (dW (m, d),
+    db (m, 1)) does not matter.
+
+    Parameters
+    ----------
+    grads, max_norm
+        As :func:`fastnn.ops.clip_grad_norm`.
+    backend : {"c", "numpy"}, optional
+        The compiled kernels or the NumPy reference.
+
+    Returns
+    -------
+    float
+        The global norm before clipping.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`fastnn.ops.clip_grad_norm`.
+    """
+    return _kernels(backend).clip_grad_norm(grads, max_norm)

@@ -213,12 +213,15 @@ class BatchNorm(Layer):
 
     state_names = ("gamma", "beta", "running_mean", "running_var")
 
+    settings = {"eps": _checks.Real(low=0.0, low_open=True), "momentum": _checks.Real(low=0.0, high=1.0),
+                "running_var_mode": _checks.Choice(("unbiased", "biased"))}
+
     def __init__(self, n, eps=1e-5, momentum=0.1, running_var="unbiased"):
         super().__init__()
         self.n = _checks.integer(n, "n", minimum=1)
-        self.eps = _checks.real(eps, "eps", low=0.0, low_open=True)
-        self.momentum = _checks.real(momentum, "momentum", low=0.0, high=1.0)
+        self.eps, self.momentum = eps, momentum
         self.running_var_mode = _checks.choice(running_var, "running_var", ("unbiased", "biased"))
+        _checks.apply_settings(self)
 
     def build(self, rng, dtype):
         super().build(rng, dtype)
@@ -267,6 +270,16 @@ class Activation(Layer):
         self.name, alpha = _validation.check_activation(name, alpha)
         # the kernels take alpha only for the activations that have one
         self.alpha = alpha if self.name in _validation.DEFAULT_ALPHA else None
+
+    def check_together(self, values, prefix=""):
+        """name and alpha as assigned now, by the constructor's rule (no declared ``settings``)."""
+        try:
+            name, alpha = _validation.check_activation(self.name, self.alpha, arg=f"{prefix}name")
+        except (TypeError, ValueError) as exc:
+            if not prefix:
+                raise
+            raise type(exc)(f"{prefix.rstrip('.')}: {exc}") from None
+        values.update(name=name, alpha=alpha if name in _validation.DEFAULT_ALPHA else None)
 
     def to_config(self):
         return {"type": "Activation", "name": self.name, "alpha": self.alpha}
@@ -325,11 +338,15 @@ class Dropout(Layer):
     is built and ``step`` counts training passes; both are saved with the model.
     """
 
+    settings = {"p": _checks.Real(low=0.0, high=1.0, high_open=True), "seed": _checks.Integer(minimum=0),
+                "step": _checks.Integer(minimum=0)}
+
     def __init__(self, p):
         super().__init__()
-        self.p = _checks.real(p, "p", low=0.0, high=1.0, high_open=True)
+        self.p = p
         self.seed = 0
         self.step = 0
+        _checks.apply_settings(self)
 
     def build(self, rng, dtype):
         super().build(rng, dtype)

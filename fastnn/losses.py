@@ -29,7 +29,7 @@ import numpy as np
 
 from . import _checks
 
-__all__ = ["Loss", "SoftmaxCrossEntropy", "SigmoidBinaryCrossEntropy", "MSE", "get", "NAMES"]
+__all__ = ["Loss", "SoftmaxCrossEntropy", "SigmoidBinaryCrossEntropy", "MSE", "get", "NAMES", "r2_score"]
 
 
 class Loss:
@@ -175,6 +175,30 @@ class MSE(Loss):
 
     def predict(self, O):
         return O
+
+
+def r2_score(y, O):
+    """The coefficient of determination of outputs O for targets y, both (N, D), as
+    :func:`sklearn.metrics.r2_score` (multioutput="uniform_average") computes it.
+
+    Per column j: R^2_j = 1 - sum_i (y_ij - o_ij)^2 / sum_i (y_ij - mean_i y_ij)^2, in float64;
+    a constant column scores 1 when O matches it exactly and 0 otherwise. Returns the mean
+    over the columns.
+
+    Parameters
+    ----------
+    y, O : ndarray, (N, D)
+
+    Returns
+    -------
+    float
+    """
+    y = np.asarray(y, dtype=np.float64)
+    O = np.asarray(O, dtype=np.float64)
+    residual = ((y - O) ** 2).sum(axis=0)
+    total = ((y - y.mean(axis=0)) ** 2).sum(axis=0)
+    r2 = np.where(total != 0, 1.0 - residual / np.where(total != 0, total, 1.0), np.where(residual == 0, 1.0, 0.0))
+    return float(r2.mean())
 
 
 _LOSSES = {cls.name: cls for cls in (SoftmaxCrossEntropy, SigmoidBinaryCrossEntropy, MSE)}

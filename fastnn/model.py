@@ -21,13 +21,18 @@ Behaviours chosen where the specification is silent (also in the README):
 - ``optimizer=None`` continues with the optimiser of the previous ``fit``
   (keeping its state), or starts ``Adam()`` on the first call.
 - Optimiser state is not saved with the model.
+- A diverging fit (a loss, parameter or running statistic that is not finite)
+  stops and goes back to the state before the step that diverged: see
+  ``fit``'s ``on_divergence``.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -67,7 +72,7 @@ class Sequential:
         if len({id(layer) for layer in layers}) != len(layers):
             raise ValueError("layers must not contain the same layer object twice")
         self.loss = _losses.get(loss)
-        self.l2 = _checks.real(l2, "l2", low=0.0)
+        self.l2 = self.settings["l2"](l2, "l2")
         self.dtype = _checks.dtype(dtype)
         self.backend = _checks.choice(backend, "backend", tuple(_layers.BACKENDS))
         seed = _checks.seed(seed)
@@ -84,6 +89,9 @@ class Sequential:
         self.training = True
         self.optimizer = None
         self.stop_training = False
+
+    #: the rule of each setting that fit checks again as it is then (see _checks.check_settings)
+    settings = {"l2": _checks.Real(low=0.0), "backend": _checks.Choice(_layers.BACKENDS)}
 
     #: train backend "c" models in the C engine (False: layer by layer, as the NumPy backend)
     use_engine = True
@@ -287,18 +295,42 @@ class Sequential:
 
     # ------------------------------------------------------------ training
     def fit(self, X, y, epochs=1, batch_size=32, optimizer=None, validation_data=None, shuffle=True,
-            verbose=1, callbacks=None, lr_schedule=None):
+            verbose=1, callbacks=None, lr_schedule=None, on_divergence="raise"):
         """Train with mini-batches; returns a :class:`~fastnn.callbacks.History`.
 
         ``optimizer``: an optimiser from :mod:`fastnn.optim` or its name (None: see the module
         notes). ``validation_data``: (X_val, y_val), evaluated after each epoch.
         ``lr_schedule``: a callable t -> learning rate of the update count (see
         :mod:`fastnn.schedules`). ``verbose``: 0 silent, 1 a progress bar, 2 one line per epoch.
-        Every argument is checked before the first update: a rejected call leaves the model as it was.
+
+        Every argument is checked before the first update: a rejected call leaves the model as it
+        was. That includes the settings of the model (``l2``), of its layers (dropout ``p``,
+        batch-norm ``eps`` and ``momentum``, activation ``alpha``) and of the optimiser (``lr``,
+        momentum, betas, eps, ``max_grad_norm``...) as they are now, assigned after construction
+        or not, and the learning rate ``lr_schedule`` gives for every step of this fit.
         (The values of an X of at least ``check_while_training_bytes`` that the C engine trains with
         no callbacks, no validation and verbose=0 are checked as the first epoch gathers them, which
         spares a pass over the data; a NaN or an infinity then undoes the steps before it and
         raises the same ValueError.)
+
+        Parameters
+        ----------
+        on_divergence : {"raise", "warn", "ignore"}, default "raise"
+            What to do when training diverges: at the first step whose update leaves a
+            parameter or batch-norm running statistic not finite, or makes the next step's
+            loss not finite (the parameters before it may still give finite outputs).
+            "raise": stop, put the parameters, batch-norm running statistics, optimiser state
+            and dropout steps back as they were before that step (not the epoch), and raise
+            FloatingPointError naming the epoch and step, the last finite loss and what to
+            try. "warn": stop and restore the same way, warn (RuntimeWarning) and return the
+            History of the epochs completed. "ignore": train on regardless.
+
+        Raises
+        ------
+        TypeError, ValueError
+            An argument or a current setting that breaks its rule; nothing has changed.
+        FloatingPointError
+            Training diverged (``on_divergence="raise"``).
         """
         epochs = _checks.integer(epochs, "epochs", minimum=0)
         batch_size = _checks.integer(batch_size, "batch_size", minimum=1)
@@ -306,11 +338,13 @@ class Sequential:
         if verbose > 2:
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose}")
         shuffle = _checks.boolean(shuffle, "shuffle")
+        on_divergence = _checks.choice(on_divergence, "on_divergence", ("raise", "warn", "ignore"))
         if optimizer is None:
             optimizer = self.optimizer if self.optimizer is not None else _optim.Adam()
         optimizer = _optim.get(optimizer)
         if lr_schedule is not None and not callable(lr_schedule):
             raise TypeError(f"lr_schedule must be a callable t -> lr, got {type(lr_schedule).__name__}")
+        settings = self._current_settings(optimizer)
         callbacks = [] if callbacks is None else list(callbacks)
         for i, cb in enumerate(callbacks):
             if not isinstance(cb, _callbacks.Callback):
@@ -341,6 +375,7 @@ class Sequential:
         metrics = ["loss", "accuracy"] if self.loss.classification else ["loss"]
         available = metrics + ([f"val_{m}" for m in metrics] if validation else [])
         bounds = batch_bounds(n, batch_size, merge_last=batchnorm)
+        rates = self._scheduled_rates(optimizer, lr_schedule, epochs * len(bounds))
         history = _callbacks.History({"epochs": epochs, "steps": len(bounds), "batch_size": batch_size,
                                       "samples": n})
         for cb in callbacks:
@@ -348,12 +383,19 @@ class Sequential:
 
         # Checks are done (but for X's values when check_while_training): from here on the model changes.
         saved = _Snapshot(self, optimizer) if check_while_training else None
+        for obj, values in settings:
+            for name, value in values.items():
+                setattr(obj, name, value)
         self.optimizer = optimizer
         self.stop_training = False
         was_training = self.training
         self.training = True
         progress = _Progress(verbose, epochs, len(bounds))
         trainer = _engine.Trainer(self, optimizer, X, y, bounds) if engine else None
+        # Callbacks may change the model or the optimiser between epochs, which a replay would
+        # not repeat: with callbacks fit takes a checkpoint at each epoch's start, without
+        # them only at its own start (validation and progress change nothing).
+        watch = _Watch(on_divergence, len(bounds), every_epoch=bool(callbacks))
         def end_epoch(epoch, logs):
             """Validation, progress and callbacks after an epoch; True when training should stop."""
             if validation is not None:
@@ -367,14 +409,16 @@ class Sequential:
             try:
                 if trainer is None:
                     for epoch in range(epochs):
+                        if epoch == 0 or watch.every_epoch:
+                            watch.checkpoint(self, optimizer, epoch * len(bounds))
                         order = self._shuffle_rng.permutation(n) if shuffle else np.arange(n)
-                        if end_epoch(epoch, self._train_epoch(X, y, order, bounds, optimizer, lr_schedule,
-                                                              progress, epoch)):
+                        if end_epoch(epoch, self._train_epoch(X, y, order, bounds, optimizer, rates,
+                                                              progress, epoch, watch)):
                             break
                 else:
                     # with nothing to run between epochs, one engine run may cross several of them
-                    self._train_engine(trainer, epochs, shuffle, optimizer, lr_schedule, progress, end_epoch,
-                                       quiet, check_while_training)
+                    self._train_engine(trainer, epochs, shuffle, optimizer, rates, progress, end_epoch,
+                                       quiet, check_while_training, watch)
             finally:
                 self.training = was_training
                 if trainer is not None:
@@ -382,6 +426,15 @@ class Sequential:
         except _engine.NonFiniteBatch:
             saved.restore()
             failed = True
+        except _Diverged as diverged:
+            failed = False
+            diverged = self._undo_diverged_step(diverged, watch, X, y, bounds, shuffle, optimizer, rates, engine)
+            self.training = was_training
+            self.optimizer = optimizer
+            message = watch.message(diverged, optimizer)
+            if on_divergence == "raise":
+                raise FloatingPointError(message) from None
+            warnings.warn(message, RuntimeWarning, stacklevel=2)
         else:
             failed = False
         if failed:
@@ -391,17 +444,17 @@ class Sequential:
             cb.on_train_end(self)
         return history
 
-    def _train_epoch(self, X, y, order, bounds, optimizer, lr_schedule, progress, epoch):
+    def _train_epoch(self, X, y, order, bounds, optimizer, rates, progress, epoch, watch):
         loss_sum, correct, seen = 0.0, 0, 0
         params = self.parameters()
         progress.epoch_begin(epoch)
         for step, (start, stop) in enumerate(bounds):
             idx = order[start:stop]
             Xb, yb = X[idx], y[idx]
-            J, O, grads = self._loss_and_gradients(Xb, yb, True)
-            if lr_schedule is not None:
-                self._learning_rates(optimizer, lr_schedule, 1)  # sets optimizer.lr
-            optimizer.step(params, grads, _layers.BACKENDS[self.backend])
+            J, O, grads = self._train_step(Xb, yb, optimizer, rates, epoch * len(bounds) + step, params)
+            if watch.active and not (math.isfinite(J) and self._state_finite()):
+                raise _Diverged(epoch * len(bounds) + step, J)
+            watch.finite_loss(J, epoch * len(bounds) + step)
             size = stop - start
             loss_sum += J * size
             seen += size
@@ -413,8 +466,107 @@ class Sequential:
             logs["accuracy"] = correct / seen
         return logs
 
-    def _train_engine(self, trainer, epochs, shuffle, optimizer, lr_schedule, progress, end_epoch, cross_epochs,
-                      check_first_epoch=False):
+    def _train_step(self, Xb, yb, optimizer, rates, g, params):
+        """One layer-by-layer training step (global step ``g`` of the fit); returns (J, O, grads)."""
+        J, O, grads = self._loss_and_gradients(Xb, yb, True)
+        if rates is not None:
+            optimizer.lr = float(rates[g])
+        optimizer.step(params, grads, _layers.BACKENDS[self.backend])
+        return J, O, grads
+
+    def _state_finite(self):
+        """True when every parameter and buffer holds only finite values."""
+        for a in (*self.parameters().values(), *self.buffers().values()):
+            if a.flags.c_contiguous and a.dtype in (np.float32, np.float64):
+                from . import _ops
+                if not _ops.all_finite(a):
+                    return False
+            elif not np.isfinite(a).all():
+                return False
+        return True
+
+    def _current_settings(self, optimizer):
+        """[(object, {name: checked value})] for the model, its layers and ``optimizer``, as their
+        settings are now; raises TypeError/ValueError naming the first bad one."""
+        owners = [(self, "model"), *((layer, f"layers[{i}]") for i, layer in enumerate(self.layers)),
+                  (optimizer, "optimizer")]
+        return [(obj, _checks.check_settings(obj, label)) for obj, label in owners]
+
+    def _scheduled_rates(self, optimizer, lr_schedule, count):
+        """The learning rates lr_schedule gives for the next ``count`` updates, each checked
+        (None without a schedule: the optimiser's lr is used as it is at each step)."""
+        if lr_schedule is None:
+            return None
+        start = optimizer.iterations
+        rates = np.empty(count)
+        for s in range(count):
+            rates[s] = _checks.real(lr_schedule(start + s), f"lr_schedule({start + s})", low=0.0)
+        return rates
+
+    def _undo_diverged_step(self, diverged, watch, X, y, bounds, shuffle, optimizer, rates, engine):
+        """Back to the state before step ``diverged.culprit``: restore the last checkpoint before
+        it and replay the steps between (training is deterministic, so they come out exactly as
+        they did). Returns the _Diverged that holds: the engine trains with only its loss
+        checked, so when it stopped (or its state was found not finite after a run), a replay
+        that checks every step's state first finds the step, as the layer-by-layer path finds it."""
+        if diverged.search:
+            bound = diverged.step
+            self._restore(watch, max(bound - 1, 0), optimizer)
+            try:
+                self._replay(X, y, bounds, shuffle, optimizer, rates, watch.restored_from, bound + 1, engine, 2)
+            except _Diverged as found:
+                diverged = found
+        self._restore(watch, diverged.culprit, optimizer)
+        self._replay(X, y, bounds, shuffle, optimizer, rates, watch.restored_from, diverged.culprit, engine, 0)
+        return diverged
+
+    def _restore(self, watch, step, optimizer):
+        """Put back the latest checkpoint taken at or before global step ``step``."""
+        snapshot, start, unborn = [c for c in watch.saved if c[1] <= step][-1]
+        snapshot.restore()
+        for name in unborn:  # as the optimiser holds them outside the engine (see Trainer.close)
+            optimizer.state[name].pop("momentum", None)
+        watch.restored_from = start
+
+    def _replay(self, X, y, bounds, shuffle, optimizer, rates, start, stop, engine, level):
+        """Train global steps start .. stop - 1 again from a restored checkpoint taken before
+        ``start``, drawing the sample orders again from the restored generator. ``level``: 2
+        checks each step's loss and updated state (_Diverged at the first not finite), 0 none."""
+        steps, n = len(bounds), X.shape[0]
+        first = start // steps
+        # through the epoch of step ``stop``: the state before that step has its order drawn
+        orders = [self._shuffle_rng.permutation(n) if shuffle else np.arange(n)
+                  for _ in range(first, stop // steps + 1)]
+        if stop <= start:
+            return
+        if engine:
+            trainer = _engine.Trainer(self, optimizer, X, y, bounds)
+            try:
+                g = np.arange(start, stop + 1)
+                run_edges = (g // steps - first) * n + trainer.edges[g % steps]
+                lr = rates[start:stop] if rates is not None else np.full(stop - start, optimizer.lr)
+                if rates is not None:
+                    optimizer.lr = float(rates[stop - 1])
+                before = optimizer.iterations
+                try:
+                    trainer.run(np.concatenate(orders), run_edges, lr, 0, level)
+                except _engine.NonFiniteStep as exc:
+                    good = optimizer.iterations - before
+                    raise _Diverged(start + good, float(exc.losses[good])) from None
+            finally:
+                trainer.close()
+            return
+        params = self.parameters()
+        for g in range(start, stop):
+            epoch, step = divmod(g, steps)
+            begin, end = bounds[step]
+            idx = orders[epoch - first][begin:end]
+            J, _, _ = self._train_step(X[idx], y[idx], optimizer, rates, g, params)
+            if level and not (math.isfinite(J) and self._state_finite()):
+                raise _Diverged(g, J)
+
+    def _train_engine(self, trainer, epochs, shuffle, optimizer, rates, progress, end_epoch, cross_epochs,
+                      check_first_epoch=False, watch=None):
         """All epochs in the C engine, in runs of about ``engine_chunk_seconds`` each. A run stays
         inside one epoch unless ``cross_epochs``; each epoch's sample order is drawn when a run
         first reaches it, in epoch order, so the orders are those of the layer-by-layer path.
@@ -428,6 +580,8 @@ class Sequential:
             epoch, step = divmod(done, steps)
             if step == 0:
                 progress.epoch_begin(epoch)
+                if done == 0 or watch.every_epoch:
+                    watch.checkpoint(self, optimizer, done, trainer.unborn())
             count = min(self._engine_chunk, total - done if cross_epochs else steps - step)
             while first < epoch:
                 orders.pop(0)
@@ -437,12 +591,31 @@ class Sequential:
             order = orders[0] if len(orders) == 1 else np.concatenate(orders)
             g = np.arange(done, done + count + 1)
             run_edges = (g // steps - first) * n + edges[g % steps]
-            lr = self._learning_rates(optimizer, lr_schedule, count)
+            if rates is None:
+                lr = np.full(count, _checks.real(optimizer.lr, "optimizer.lr", low=0.0))
+            else:
+                lr = rates[done:done + count]
+                optimizer.lr = float(lr[-1])
             started = time.perf_counter()
-            losses, hits = trainer.run(order, run_edges, lr, max(0, steps - done) if check_first_epoch else 0)
+            before = optimizer.iterations
+            # Each step's loss is checked in C at no cost; the parameters and buffers once per
+            # run. A step found either way is found exactly again in a replay (_undo_diverged_step).
+            try:
+                losses, hits = trainer.run(order, run_edges, lr, max(0, steps - done) if check_first_epoch else 0,
+                                           1 if watch.active else 0)
+            except _engine.NonFiniteStep as exc:
+                good = optimizer.iterations - before
+                for k, J in enumerate(exc.losses[:good].tolist()):
+                    watch.finite_loss(J, done + k)
+                raise _Diverged(done + good, float(exc.losses[good]), search=True) from None
+            if watch.active and not self._state_finite():
+                for k, J in enumerate(losses.tolist()):
+                    watch.finite_loss(J, done + k)
+                raise _Diverged(done + count - 1, float(losses[-1]), search=True)
             elapsed = time.perf_counter() - started
             for J, hit in zip(losses.tolist(), hits.tolist()):
                 size = sizes[done % steps]
+                watch.finite_loss(J, done)
                 loss_sum += J * size  # the order of the layer-by-layer path's sum
                 seen += size
                 correct += hit
@@ -462,16 +635,6 @@ class Sequential:
             self._engine_chunk = int(min(max(1, self.engine_chunk_seconds / per_step), 16 * count))
 
     _engine_chunk = 1
-
-    @staticmethod
-    def _learning_rates(optimizer, lr_schedule, count):
-        """Learning rates of the next ``count`` updates (the schedule's, or the optimiser's lr)."""
-        if lr_schedule is None:
-            return np.full(count, optimizer.lr)
-        rates = np.array([_checks.real(lr_schedule(optimizer.iterations + s), "learning rate from lr_schedule",
-                                       low=0.0) for s in range(count)])
-        optimizer.lr = float(rates[-1])
-        return rates
 
     # ------------------------------------------------------------ inference
     def _outputs(self, X):
@@ -567,8 +730,33 @@ class Sequential:
         return result
 
     def score(self, X, y):
-        """Accuracy (classification) as in scikit-learn."""
-        return self.evaluate(X, y)["accuracy"]
+        """The model's score on (X, y), as scikit-learn's estimators define it, in eval mode.
+
+        Parameters
+        ----------
+        X : array, (N, in_features)
+        y : array
+            Targets as ``fit`` takes them.
+
+        Returns
+        -------
+        float
+            The accuracy (the fraction of samples classified right) for the classification
+            losses; for "mse", the coefficient of determination R^2 of the outputs, computed
+            per output column and averaged (:func:`sklearn.metrics.r2_score`: 1 is a perfect
+            fit, a constant column scores 1 when predicted exactly and 0 otherwise).
+
+        Raises
+        ------
+        TypeError, ValueError
+            X or y that ``evaluate`` refuses.
+        """
+        X, y = self._data(X, y)
+        self._nonempty(X, "X")
+        O = self._forward(X, False)
+        if self.loss.classification:
+            return self.loss.correct(O, y) / X.shape[0]
+        return _losses.r2_score(y, O)
 
     # ------------------------------------------------------------ files
     def save(self, path):
@@ -604,10 +792,65 @@ def _first_width(layer, default):
 
 
 
+class _Diverged(Exception):
+    """Inside fit: global step ``step`` had a non-finite ``loss`` (or a finite loss and a
+    non-finite updated parameter or running statistic). ``culprit`` is the step undone: the
+    one before when the loss is not finite (its update made the outputs overflow; the
+    parameters before it can still give finite outputs), that step itself otherwise."""
+
+    def __init__(self, step, loss, search=False):
+        super().__init__(step, loss)
+        self.step, self.loss, self.search = step, loss, search
+        self.culprit = step - 1 if step > 0 and not math.isfinite(loss) else step
+
+
+class _Watch:
+    """fit's divergence watch: the mode, the last finite loss, and the checkpoints a diverged
+    step is undone from (a _Snapshot, the global step it was taken before, the engine's unborn
+    momentum buffers): the fit's start, and with ``every_epoch`` each epoch's start."""
+
+    def __init__(self, mode, steps, every_epoch):
+        self.mode, self.steps, self.every_epoch = mode, steps, every_epoch
+        self.active = mode != "ignore"
+        self.last = None  # (loss, global step)
+        self.saved = []   # the last two checkpoints: the culprit may lie in the epoch before
+        self.restored_from = None
+
+    def checkpoint(self, model, optimizer, step, unborn=()):
+        """Save the state before global step ``step``; ``unborn``: parameters whose momentum
+        buffer the engine holds but no update has filled yet."""
+        if self.active:
+            self.saved = [*self.saved[-1:], (_Snapshot(model, optimizer), step, tuple(unborn))]
+
+    def finite_loss(self, loss, step):
+        if self.active and math.isfinite(loss):
+            self.last = (loss, step)
+
+    def _where(self, step):
+        epoch, within = divmod(step, self.steps)
+        return f"epoch {epoch + 1}, step {within + 1} of {self.steps}"
+
+    def message(self, diverged, optimizer):
+        if np.isfinite(diverged.loss):
+            what = "its update left a parameter or batch-norm running statistic not finite"
+        elif diverged.culprit < diverged.step:
+            what = f"after its update the loss of the next step is {diverged.loss}"
+        else:
+            what = f"its loss is {diverged.loss}, before any update of this fit"
+        last = ("no step had a finite loss" if self.last is None else
+                f"the last finite loss was {self.last[0]:.6g} ({self._where(self.last[1])})")
+        return (f"training diverged at {self._where(diverged.culprit)}: {what}; {last}. The parameters, "
+                "batch-norm running statistics and optimiser state are back to what they were before "
+                f"that step. Try a lower learning rate (optimizer.lr is {optimizer.lr:g}), standardised "
+                "inputs (fastnn.data.Standardizer), or gradient clipping (the optimiser's max_grad_norm); "
+                "fit(on_divergence='ignore') trains on regardless.")
+
+
 class _Snapshot:
-    """Everything a fit may change, saved before it starts. ``restore`` puts it back: a fit
-    that checks its data during the first epoch undoes the steps trained before a bad batch,
-    so that a rejected fit leaves the model, the optimiser and the shuffling as they were."""
+    """Everything a fit may change, saved before it starts (or before an epoch). ``restore``
+    puts it back: a fit that checks its data during the first epoch undoes the steps trained
+    before a bad batch, so that a rejected fit leaves the model, the optimiser and the
+    shuffling as they were; a diverging fit goes back to a checkpoint and replays from it."""
 
     def __init__(self, model, optimizer):
         self.model, self.optimizer = model, optimizer
@@ -620,7 +863,10 @@ class _Snapshot:
     def restore(self):
         for live, saved in self.arrays:
             np.copyto(live, saved)  # in place: arrays the caller holds see their old values
-        for obj, attributes in [(self.model, self.model_attributes), (self.optimizer, self.optimizer_attributes),
+        # the optimiser gets copies of the saved state arrays: training after a restore updates
+        # them in place, and a snapshot may be restored more than once (fit's divergence search)
+        for obj, attributes in [(self.model, self.model_attributes),
+                                (self.optimizer, copy.deepcopy(self.optimizer_attributes)),
                                 *zip(self.model.layers, self.layer_attributes)]:
             obj.__dict__ = dict(attributes)  # one assignment: never an object half restored
         self.model._shuffle_rng.bit_generator.state = self.shuffle_state

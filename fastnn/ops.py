@@ -32,6 +32,7 @@ __all__ = [
     "adam_update",
     "l2_penalty",
     "l2_gradient",
+    "clip_grad_norm",
     "sigmoid_binary_cross_entropy",
     "mse",
     "softmax",
@@ -640,3 +641,35 @@ def l2_gradient(dW, W, l2):
     """
     dW, W, l2 = check.l2_gradient_args(dW, W, l2)
     return _ops.l2_gradient(_rows(_matrix(dW)), _rows(_matrix(W)), l2).reshape(W.shape)
+
+
+def clip_grad_norm(grads, max_norm):
+    """Clip gradients by their global norm, in place (fnn_clip_grad_norm); returns the norm.
+
+    Parameters
+    ----------
+    grads : list of ndarray
+        Writeable float32 or float64 arrays of one dtype, 1- or 2-dimensional, not sharing
+        memory. An array that is not C-contiguous is copied, clipped and copied back.
+    max_norm : float
+        > 0.
+
+    Returns
+    -------
+    float
+        The global norm before clipping.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`fastnn.reference.clip_grad_norm`.
+    """
+    grads, max_norm = check.clip_grad_norm_args(grads, max_norm)
+    if not grads:
+        return 0.0
+    work = [g if g.flags.c_contiguous else np.ascontiguousarray(g) for g in grads]
+    norm = _ops.clip_grad_norm(work, max_norm, grads[0].dtype)
+    for g, w in zip(grads, work):
+        if w is not g:
+            g[...] = w
+    return norm

@@ -11,6 +11,16 @@ one model across several ``fit`` calls); ``opt.iterations`` counts the
 updates made. The learning rate ``opt.lr`` may be changed between steps
 (learning-rate schedules do). L2 regularisation is the model's ``l2``, not an
 optimiser option: the gradients arrive with its term added.
+
+Every optimiser takes ``max_grad_norm``: when set, the gradients of one step
+are first scaled together so that their global L2 norm (over all parameters,
+the L2 term included) is at most ``max_grad_norm``, as
+``torch.nn.utils.clip_grad_norm_`` does (the backends' ``clip_grad_norm``).
+
+Each class declares the rule of every hyper-parameter once (``settings``, see
+:func:`fastnn._checks.check_settings`); the constructor applies the rules, and
+``fit`` applies them again, so a value assigned after construction
+(``opt.lr = -0.1``) is refused before the first update.
 """
 
 from __future__ import annotations
@@ -33,10 +43,32 @@ def _kernels(backend):
 
 
 class Optimizer:
-    def __init__(self, lr):
-        self.lr = _checks.real(lr, "lr", low=0.0)
+    """Base class: the learning rate, gradient clipping, the update count and per-parameter state.
+
+    Parameters
+    ----------
+    lr : float
+        The learning rate, >= 0.
+    max_grad_norm : float or None, default None
+        Clip the gradients of each step by their global norm: when the L2 norm of all
+        gradients together exceeds ``max_grad_norm`` (> 0), every gradient is multiplied by
+        ``max_grad_norm / (norm + 1e-6)`` (``torch.nn.utils.clip_grad_norm_``). None: no clipping.
+    """
+
+    settings = {"lr": _checks.Real(low=0.0),
+                "max_grad_norm": _checks.Real(low=0.0, low_open=True, optional=True)}
+    #: no clipping, for optimisers made without this class's __init__ (or pickled before it)
+    max_grad_norm = None
+
+    def __init__(self, lr, max_grad_norm=None):
+        rules = Optimizer.settings
+        self.lr = rules["lr"](lr, "lr")
+        self.max_grad_norm = rules["max_grad_norm"](max_grad_norm, "max_grad_norm")
         self.iterations = 0
         self.state = {}
+
+    def check_together(self, values, prefix=""):
+        """Rules that join several settings (``values``: the checked settings)."""
 
     def step(self, params, grads, backend="c"):
         """One update of every parameter in ``grads``.
@@ -46,7 +78,8 @@ class Optimizer:
         params : dict of str to ndarray
             The parameters, updated in place.
         grads : dict of str to ndarray
-            Their gradients (the L2 term included), for the names to update.
+            Their gradients (the L2 term included), for the names to update. With
+            ``max_grad_norm`` set they are clipped together, in place.
         backend : {"c", "numpy"} or module, default "c"
             Whose update kernels run: :mod:`fastnn.ops` ("c") or :mod:`fastnn.reference`
             ("numpy"). A model passes its own backend.
@@ -58,6 +91,8 @@ class Optimizer:
         """
         kernels = _kernels(backend)
         step = self.iterations + 1
+        if self.max_grad_norm is not None:
+            kernels.clip_grad_norm(list(grads.values()), self.max_grad_norm)
         for name, g in grads.items():
             self._update(kernels, params[name], g, self.state.setdefault(name, {}), step)
         self.iterations = step
@@ -91,13 +126,17 @@ class SGD(Optimizer):
     """Stochastic gradient descent with optional (Nesterov) momentum and dampening
     (torch.optim.SGD); the update is :func:`fastnn.reference.sgd_update`."""
 
-    def __init__(self, lr=1e-3, momentum=0.0, dampening=0.0, nesterov=False):
-        super().__init__(lr)
-        self.momentum = _checks.real(momentum, "momentum", low=0.0)
-        self.dampening = _checks.real(dampening, "dampening", low=0.0, high=1.0)
-        self.nesterov = _checks.boolean(nesterov, "nesterov")
-        if self.nesterov and (self.momentum == 0.0 or self.dampening != 0.0):
-            raise ValueError("nesterov=True needs momentum > 0 and dampening = 0")
+    settings = {"momentum": _checks.Real(low=0.0), "dampening": _checks.Real(low=0.0, high=1.0),
+                "nesterov": _checks.Boolean()}
+
+    def __init__(self, lr=1e-3, momentum=0.0, dampening=0.0, nesterov=False, max_grad_norm=None):
+        super().__init__(lr, max_grad_norm)
+        self.momentum, self.dampening, self.nesterov = momentum, dampening, nesterov
+        _checks.apply_settings(self)
+
+    def check_together(self, values, prefix=""):
+        if values["nesterov"] and (values["momentum"] == 0.0 or values["dampening"] != 0.0):
+            raise ValueError(f"{prefix}nesterov=True needs {prefix}momentum > 0 and {prefix}dampening = 0")
 
     # The buffer is born on the first update, which fills it with the gradient
     # (torch.optim.SGD), so init_state has nothing to make.
@@ -117,11 +156,13 @@ class AdaGrad(Optimizer):
     """AdaGrad with learning-rate decay and an initial accumulator value (torch.optim.Adagrad);
     the update is :func:`fastnn.reference.adagrad_update`."""
 
-    def __init__(self, lr=1e-2, lr_decay=0.0, initial_accumulator_value=0.0, eps=1e-10):
-        super().__init__(lr)
-        self.lr_decay = _checks.real(lr_decay, "lr_decay", low=0.0)
-        self.initial_accumulator_value = _checks.real(initial_accumulator_value, "initial_accumulator_value", low=0.0)
-        self.eps = _checks.real(eps, "eps", low=0.0)
+    settings = {"lr_decay": _checks.Real(low=0.0), "initial_accumulator_value": _checks.Real(low=0.0),
+                "eps": _checks.Real(low=0.0)}
+
+    def __init__(self, lr=1e-2, lr_decay=0.0, initial_accumulator_value=0.0, eps=1e-10, max_grad_norm=None):
+        super().__init__(lr, max_grad_norm)
+        self.lr_decay, self.initial_accumulator_value, self.eps = lr_decay, initial_accumulator_value, eps
+        _checks.apply_settings(self)
 
     state_keys = ("sum",)
 
@@ -138,12 +179,13 @@ class RMSProp(Optimizer):
     """RMSProp, optionally centred and with momentum (torch.optim.RMSprop); the update is
     :func:`fastnn.reference.rmsprop_update`."""
 
-    def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, momentum=0.0, centered=False):
-        super().__init__(lr)
-        self.alpha = _checks.real(alpha, "alpha", low=0.0, high=1.0)
-        self.eps = _checks.real(eps, "eps", low=0.0)
-        self.momentum = _checks.real(momentum, "momentum", low=0.0)
-        self.centered = _checks.boolean(centered, "centered")
+    settings = {"alpha": _checks.Real(low=0.0, high=1.0), "eps": _checks.Real(low=0.0),
+                "momentum": _checks.Real(low=0.0), "centered": _checks.Boolean()}
+
+    def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, momentum=0.0, centered=False, max_grad_norm=None):
+        super().__init__(lr, max_grad_norm)
+        self.alpha, self.eps, self.momentum, self.centered = alpha, eps, momentum, centered
+        _checks.apply_settings(self)
 
     state_keys = ("square_avg", "grad_avg", "momentum")
 
@@ -156,8 +198,8 @@ class RMSProp(Optimizer):
         return state
 
     def _update(self, kernels, p, g, state, step):
-        if not state:
-            state.update(self.init_state(p))
+        for key, value in self.init_state(p).items():  # centered or momentum may be set later
+            state.setdefault(key, value)
         kernels.rmsprop_update(p, g, state["square_avg"], state.get("grad_avg"), state.get("momentum"),
                                self.lr, self.alpha, self.eps, self.momentum, self.centered)
 
@@ -166,11 +208,13 @@ class Adam(Optimizer):
     """Adam with bias-corrected moment estimates (torch.optim.Adam); the update is
     :func:`fastnn.reference.adam_update`."""
 
-    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
-        super().__init__(lr)
-        self.beta1 = _checks.real(beta1, "beta1", low=0.0, high=1.0, high_open=True)
-        self.beta2 = _checks.real(beta2, "beta2", low=0.0, high=1.0, high_open=True)
-        self.eps = _checks.real(eps, "eps", low=0.0)
+    settings = {"beta1": _checks.Real(low=0.0, high=1.0, high_open=True),
+                "beta2": _checks.Real(low=0.0, high=1.0, high_open=True), "eps": _checks.Real(low=0.0)}
+
+    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, max_grad_norm=None):
+        super().__init__(lr, max_grad_norm)
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        _checks.apply_settings(self)
 
     state_keys = ("m", "v")
 

@@ -29,6 +29,7 @@ __all__ = [
     "adam_update",
     "l2_penalty",
     "l2_gradient",
+    "clip_grad_norm",
     "sigmoid_binary_cross_entropy",
     "mse",
     "softmax",
@@ -647,6 +648,43 @@ def l2_gradient(dW, W, l2):
     """
     dW, W, l2 = check.l2_gradient_args(dW, W, l2)
     return _with_l2(dW, W, l2)
+
+
+def clip_grad_norm(grads, max_norm):
+    """Gradient clipping by global norm (torch.nn.utils.clip_grad_norm_), in place.
+
+    The gradients of all parameters are taken as one vector g; its norm is
+    ||g|| = sqrt(sum_k ||g_k||^2), and every g_k is multiplied by
+    min(1, max_norm / (||g|| + 1e-6)): a step whose gradient is longer than
+    max_norm keeps its direction and gets length max_norm (a NaN norm makes NaN).
+
+    Parameters
+    ----------
+    grads : list of ndarray
+        Writeable float32 or float64 arrays of one dtype, 1- or 2-dimensional, not
+        sharing memory; scaled in place.
+    max_norm : float
+        The largest norm allowed, > 0.
+
+    Returns
+    -------
+    float
+        ||g|| before clipping (squares summed in float64).
+
+    Raises
+    ------
+    TypeError, ValueError
+        grads not a list of such arrays, or max_norm not a finite number > 0.
+    """
+    grads, max_norm = check.clip_grad_norm_args(grads, max_norm)
+    norm = float(np.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = min(1.0, max_norm / (norm + 1e-6)) if not np.isnan(norm) else norm
+    if scale != 1.0:
+        with np.errstate(invalid="ignore"):  # inf * 0 is NaN, as in torch
+            for g in grads:
+                g *= g.dtype.type(scale)
+    return norm
 
 
 # ---------------------------------------------------------------- optimiser updates

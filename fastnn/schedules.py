@@ -2,7 +2,9 @@
 
 ``fit(..., lr_schedule=s)`` sets ``optimizer.lr = s(optimizer.iterations)``
 before every update, so t counts updates (mini-batches) from 0 over the
-optimiser's whole life, across ``fit`` calls. Any callable of one integer
+optimiser's whole life, across ``fit`` calls. ``fit`` evaluates the schedule
+for every step it will train, and checks each value (a finite number >= 0),
+before the first update: a bad value refuses the fit and changes nothing. Any callable of one integer
 works; the classes below are picklable and describe themselves.
 """
 

@@ -77,6 +77,11 @@ CASES = {
     "adam": (_activations_mlp("relu"), "softmax_cross_entropy", lambda: optim.Adam(0.01)),
     "adam_betas": (_activations_mlp("relu"), "softmax_cross_entropy",
                    lambda: optim.Adam(0.01, beta1=0.8, beta2=0.9, eps=1e-6)),
+    # gradient clipping by global norm (tight enough to clip most steps)
+    "clip_momentum": (lambda: [L.Dense(5, 6, bias=False), L.BatchNorm(6), L.ReLU(), L.Dense(6, 3)],
+                      "softmax_cross_entropy", lambda: optim.SGD(0.1, momentum=0.9, max_grad_norm=0.3)),
+    "clip_adam": (lambda: [L.Maxout(5, 6, k=3), L.Dropout(0.3), L.Dense(6, 3)], "softmax_cross_entropy",
+                  lambda: optim.Adam(0.02, max_grad_norm=0.2)),
 }
 
 

@@ -570,3 +570,97 @@ def test_optimizer_step_refuses_an_unknown_backend():
         optim.SGD(0.1).step({"w": np.ones(2)}, {"w": np.ones(2)}, backend="cuda")
     with pytest.raises(TypeError, match="backend must be one of"):
         optim.SGD(0.1).step({"w": np.ones(2)}, {"w": np.ones(2)}, backend=np)
+
+
+# ------------------------------------------------------------------ gradient clipping by global norm
+
+def _clip_inputs(rng, dtype, scale):
+    return [randn(rng, (4, 5), dtype, scale), randn(rng, (5,), dtype, scale), randn(rng, (3, 2), dtype, scale)]
+
+
+@pytest.mark.parametrize("max_norm", [0.5, 1e3], ids=["clips", "keeps"])
+def test_clip_grad_norm_matches_the_reference(rng, dtype, layout, num_threads, simd_level, max_norm):
+    grads = _clip_inputs(rng, dtype, 1.0)
+    expected = [g.copy() for g in grads]
+    norm_ref = reference.clip_grad_norm(expected, max_norm)
+    actual = [with_layout(grads[0], layout), grads[1], with_layout(grads[2], layout)]
+    norm = ops.clip_grad_norm(actual, max_norm)
+    assert rel_error(norm, norm_ref) <= TOL[np.dtype(dtype)]
+    for a, e in zip(actual, expected):
+        assert a.dtype == dtype
+        assert_close(a, e, TOL[np.dtype(dtype)])
+    total = math.sqrt(sum(float(np.sum(e.astype(np.float64) ** 2)) for e in expected))
+    if max_norm < norm_ref:
+        assert abs(total - max_norm) <= 1e-5 * max_norm  # clipped to max_norm (less 1e-6)
+    else:
+        assert all(np.array_equal(a, g) for a, g in zip(actual, grads))  # untouched
+
+
+def test_clip_grad_norm_matches_torch(rng, dtype):
+    torch = pytest.importorskip("torch")
+    grads = _clip_inputs(rng, dtype, 3.0)
+    tensors = [torch.zeros(g.shape, dtype=torch.float64 if dtype == np.float64 else torch.float32,
+                           requires_grad=True) for g in grads]
+    for t, g in zip(tensors, grads):
+        t.grad = torch.tensor(g.copy())
+    expected = float(torch.nn.utils.clip_grad_norm_(tensors, 2.0))
+    for module in (ops, reference):
+        mine = [g.copy() for g in grads]
+        assert rel_error(module.clip_grad_norm(mine, 2.0), expected) <= TOL[np.dtype(dtype)] * 10
+        for m, t in zip(mine, tensors):
+            assert_close(m, t.grad.numpy(), TOL[np.dtype(dtype)] * 10)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_clip_grad_norm_propagates_nan_and_infinity_as_torch(module, bad):
+    grads = [np.ones((2, 3)), np.ones(4)]
+    grads[0][1, 2] = bad
+    norm = module.clip_grad_norm(grads, 1.0)
+    assert np.isnan(norm) if np.isnan(bad) else np.isinf(norm)
+    # a NaN norm scales by NaN; an infinite one by 0, and inf * 0 is NaN
+    assert np.isnan(grads[0][1, 2])
+    assert np.isnan(grads[1]).all() if np.isnan(bad) else not grads[1].any()
+
+
+def test_clip_grad_norm_of_nothing_and_of_zeros(module):
+    assert module.clip_grad_norm([], 1.0) == 0.0
+    zeros = [np.zeros((2, 2), np.float32)]
+    assert module.clip_grad_norm(zeros, 1.0) == 0.0 and not zeros[0].any()
+
+
+@pytest.mark.parametrize("call, arg", [
+    (lambda m: m.clip_grad_norm(np.ones((2, 2)), 1.0), "grads"),
+    (lambda m: m.clip_grad_norm([np.ones(2), [1.0, 2.0]], 1.0), "grads[1]"),
+    (lambda m: m.clip_grad_norm([np.ones(2), np.ones(2, np.float32)], 1.0), "grads[1]"),
+    (lambda m: m.clip_grad_norm([np.ones(2, np.int64)], 1.0), "grads[0]"),
+    (lambda m: m.clip_grad_norm([np.ones((2, 2, 2))], 1.0), "grads[0]"),
+    (lambda m: m.clip_grad_norm([np.ones(2), np.ones(2)], 0.0), "max_norm"),
+    (lambda m: m.clip_grad_norm([np.ones(2)], float("nan")), "max_norm"),
+    (lambda m: m.clip_grad_norm([np.ones(2)], "1"), "max_norm"),
+], ids=["not-a-list", "a-list-inside", "mixed-dtypes", "ints", "3-d", "zero-norm", "nan-norm", "string-norm"])
+def test_clip_grad_norm_refuses_bad_arguments_the_same_way(call, arg):
+    errors = []
+    for module in (ops, reference):
+        with pytest.raises((TypeError, ValueError), match=re.escape(arg)) as info:
+            call(module)
+        errors.append((info.type, str(info.value)))
+    assert errors[0] == errors[1]
+
+
+def test_clip_grad_norm_refuses_read_only_and_shared_arrays(module):
+    g = np.ones(4)
+    g.flags.writeable = False
+    with pytest.raises(ValueError, match="writeable"):
+        module.clip_grad_norm([g], 1.0)
+    a = np.ones(6)
+    with pytest.raises(ValueError, match="share memory"):
+        module.clip_grad_norm([a[:4], a[2:]], 1.0)
+
+
+def test_optimizer_step_clips_all_gradients_together(module):
+    params = {"w": np.zeros((2, 3)), "b": np.zeros(3)}
+    grads = {"w": np.full((2, 3), 3.0), "b": np.full(3, 4.0)}  # global norm sqrt(54 + 48)
+    optim.SGD(1.0, max_grad_norm=1.0).step(params, grads, backend=module)
+    norm = math.sqrt(54 + 48)
+    assert_close(params["w"], np.full((2, 3), -3.0 / (norm + 1e-6)), 1e-12)
+    assert_close(params["b"], np.full(3, -4.0 / (norm + 1e-6)), 1e-12)
