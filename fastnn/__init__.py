@@ -66,7 +66,11 @@ __all__ = [
 
 
 def set_num_threads(n: int) -> None:
-    """Set how many OpenMP threads the kernels use (default: OMP_NUM_THREADS or all cores).
+    """Set how many OpenMP threads the kernels use.
+
+    The default is OMP_NUM_THREADS when set, else the CPUs this process may use:
+    its affinity mask, one thread per physical core where the OS reports SMT
+    siblings, and at most its cgroup CPU quota.
 
     Results do not depend on this number: reductions over the batch are split
     the same way for any thread count.
