@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -64,8 +65,9 @@ def _threads_in_child(root, env=None, affinity=None, then_set=None):
     child_env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
     child_env["FASTNN_SYSFS_ROOT"] = root
     child_env.update(env or {})
+    # from outside the source tree, so that an installed fastnn is not shadowed by it
     done = subprocess.run([sys.executable, "-c", code], env=child_env, capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, cwd=tempfile.gettempdir())
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
