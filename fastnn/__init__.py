@@ -77,6 +77,9 @@ def _serial_after_fork() -> None:
 if hasattr(_os, "register_at_fork"):
     _os.register_at_fork(after_in_child=_serial_after_fork)
 
+# chosen now, at import, so that kernels called from several threads later only read it
+_ops.get_num_threads()
+
 
 def set_num_threads(n: int) -> None:
     """Set how many OpenMP threads the kernels use.
