@@ -4,6 +4,18 @@ OpenMP is found by compiling and linking a tiny OpenMP program with the
 compiler that will build the extension; without it the build still succeeds,
 serial, and says so (and ``fastnn.build_info()["openmp"]`` is False).
 
+Extra flags for a checking build come from the environment, opt-in, appended to
+both the compile and the link commands of the extension and of the OpenMP probe
+(so that a sanitizer build, whose objects need the sanitizer runtime at link
+time, still finds OpenMP):
+
+- FASTNN_EXTRA_CFLAGS, e.g. "-fsanitize=address,undefined -fno-omit-frame-pointer"
+  or "-Wall -Wextra -Werror";
+- FASTNN_EXTRA_LDFLAGS, e.g. "-fsanitize=address,undefined".
+
+Both are split on whitespace (shlex rules). .ci/run uses them for its sanitizer
+and warnings builds.
+
 Flags stay portable: no -march=native. SIMD code is compiled for its target
 only where it can run, and chosen at run time from what the CPU supports:
 
@@ -17,6 +29,7 @@ only where it can run, and chosen at run time from what the CPU supports:
 """
 
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -74,8 +87,17 @@ OPENMP_PROBE = textwrap.dedent(
 )
 
 
-def _openmp_flags(compiler):
-    """Return (compile_flags, link_flags) for OpenMP, or None if it does not work."""
+def _extra_flags():
+    """(compile_flags, link_flags) from FASTNN_EXTRA_CFLAGS / FASTNN_EXTRA_LDFLAGS."""
+    return (shlex.split(os.environ.get("FASTNN_EXTRA_CFLAGS", "")),
+            shlex.split(os.environ.get("FASTNN_EXTRA_LDFLAGS", "")))
+
+
+def _openmp_flags(compiler, extra_cflags=(), extra_ldflags=()):
+    """Return (compile_flags, link_flags) for OpenMP, or None if it does not work.
+
+    The extra flags take part in the probe so that the probe links the way the
+    extension will (a sanitizer build needs its runtime at link time)."""
     if compiler.compiler_type == "msvc":
         candidates = [(["/openmp"], [])]
     else:
@@ -87,8 +109,9 @@ def _openmp_flags(compiler):
             fh.write(OPENMP_PROBE)
         for cflags, ldflags in candidates:
             try:
-                objs = compiler.compile([src], output_dir=tmp, extra_postargs=cflags)
-                compiler.link_executable(objs, "probe", output_dir=tmp, extra_postargs=ldflags)
+                objs = compiler.compile([src], output_dir=tmp, extra_postargs=cflags + list(extra_cflags))
+                compiler.link_executable(objs, "probe", output_dir=tmp,
+                                         extra_postargs=ldflags + list(extra_ldflags))
                 return cflags, ldflags
             except Exception:  # a compiler or linker error: try the next spelling
                 continue
@@ -121,7 +144,8 @@ class BuildExt(build_ext):
         unix_like = compiler.compiler_type != "msvc"
         cflags = ["-O3", "-ffp-contract=fast", "-fno-math-errno"] if unix_like else ["/O2"]
         ldflags = []
-        omp = _openmp_flags(compiler)
+        extra_cflags, extra_ldflags = _extra_flags() if unix_like else ([], [])
+        omp = _openmp_flags(compiler, extra_cflags, extra_ldflags)
         if omp is None:
             sys.stderr.write(
                 "\nwarning: fastnn: the compiler does not accept OpenMP; building the "
@@ -132,6 +156,8 @@ class BuildExt(build_ext):
         else:
             cflags += omp[0]
             ldflags += omp[1]
+        cflags += extra_cflags
+        ldflags += extra_ldflags
         flag_text = " ".join(cflags)
         for ext in self.extensions:
             ext.extra_compile_args = cflags + list(ext.extra_compile_args or [])

@@ -414,7 +414,8 @@ static int FN(check_net)(const fnn_net *net, fnn_index target_width)
             break;
         case FNN_LAYER_ACTIVATION:
             if (L->activation < FNN_IDENTITY || L->activation >= FNN_ACTIVATION_COUNT) return FNN_EINVAL;
-            /* fall through: same width */
+            /* an activation keeps the width, as dropout does */
+            /* fall through */
         case FNN_LAYER_DROPOUT:
             if (L->in_features != L->out_features || (L->kind == FNN_LAYER_DROPOUT && !(L->p >= 0 && L->p < 1)))
                 return FNN_EINVAL;

@@ -91,11 +91,18 @@ enum fnn_simd_level {
  * read then, caps it (a level above the detected one, or an unknown name, is ignored).
  */
 int fnn_has_openmp(void);
-/* Threads: OMP_NUM_THREADS, or all cores, unless set. A kernel runs on one thread when
+/* Threads: set_num_threads's number, else OMP_NUM_THREADS, else
+ * fnn_system_default_threads(): the CPUs in the affinity mask, one per physical core
+ * where sysfs reports SMT siblings, at most the cgroup CPU quota (rounded up).
+ * fnn_default_threads is that decision from its three facts (physical_cores 0: not
+ * known; cpu_quota 0: no quota). FASTNN_SYSFS_ROOT names a directory read in place of
+ * / for the /sys and /proc files (tests fake a topology with it). A kernel runs on one thread when
  * its work is small, and for a few kernels after helper threads came late twice in a
  * row (threads.h, fnn_team_report); FASTNN_SOLO=0 in the environment, read once, turns
  * that rule off. Only the speed depends on the thread count, never a result. */
 int fnn_get_num_threads(void);
+int fnn_default_threads(int allowed_cpus, int physical_cores, double cpu_quota);
+int fnn_system_default_threads(void);
 void fnn_set_num_threads(int n);         /* n >= 1 */
 int fnn_simd_supported(int level);       /* can this build run that level on this CPU? */
 int fnn_simd_level(void);                /* the level in use (detected once, cached) */

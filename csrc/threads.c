@@ -3,7 +3,8 @@
  * jobs on the calling thread alone while helper threads come late, the waiting
  * of one thread for another's claimed work, and fnn_parallel_for (threads.h).
  */
-#define _POSIX_C_SOURCE 200112L
+#define _GNU_SOURCE /* sched_getaffinity, CPU_SET */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
@@ -12,7 +13,7 @@
 
 /* ---- the thread count ---- */
 
-static int num_threads = 0; /* 0: not yet read from the OpenMP runtime */
+static int num_threads = 0; /* 0: not yet chosen */
 
 int fnn_has_openmp(void)
 {
@@ -23,12 +24,170 @@ int fnn_has_openmp(void)
 #endif
 }
 
+int fnn_default_threads(int allowed_cpus, int physical_cores, double cpu_quota)
+{
+    int n = allowed_cpus < 1 ? 1 : allowed_cpus;
+    /* SMT siblings share one core's FMA units, which the kernels keep busy alone */
+    if (physical_cores >= 1 && physical_cores < n) n = physical_cores;
+    if (cpu_quota > 0.0) {
+        /* a quota of 1.5 CPUs keeps two threads busy part of the time: round up */
+        double q = cpu_quota < 1.0 ? 1.0 : cpu_quota;
+        if (q < (double)n) {
+            int qn = (int)q;
+            if ((double)qn < q) qn += 1;
+            if (qn < n) n = qn;
+        }
+    }
+    return n;
+}
+
+/* The file system root under which the /sys and /proc files below are read: "" (the
+   real one) unless FASTNN_SYSFS_ROOT names a directory that mirrors them, which is how
+   tests fake a topology and a cgroup. */
+static const char *sys_root(void)
+{
+    const char *root = getenv("FASTNN_SYSFS_ROOT");
+    return root ? root : "";
+}
+
+/* Reads the first line of root + path into buf; 0 on success. */
+static int read_line(const char *path, char *buf, size_t size)
+{
+    char full[4096];
+    FILE *f;
+    if ((size_t)snprintf(full, sizeof full, "%s%s", sys_root(), path) >= sizeof full) return -1;
+    f = fopen(full, "r");
+    if (!f) return -1;
+    if (!fgets(buf, (int)size, f)) { fclose(f); return -1; }
+    fclose(f);
+    buf[strcspn(buf, "\n")] = '\0';
+    return 0;
+}
+
+/* The cgroup v2 quota in cpu.max ("max 100000" or "<quota> <period>") at cgroup path
+   dir, or 0 without one. */
+static double quota_v2(const char *dir)
+{
+    char path[2048], line[256];
+    long long quota, period;
+    if ((size_t)snprintf(path, sizeof path, "/sys/fs/cgroup%s/cpu.max", dir) >= sizeof path) return 0.0;
+    if (read_line(path, line, sizeof line) != 0) return 0.0;
+    if (sscanf(line, "%lld %lld", &quota, &period) != 2 || quota <= 0 || period <= 0) return 0.0;
+    return (double)quota / (double)period;
+}
+
+/* The cgroup v1 CFS quota under the cpu controller's mount, or 0 without one. */
+static double quota_v1(const char *mount, const char *dir)
+{
+    char path[2048], line[256];
+    long long quota, period;
+    if ((size_t)snprintf(path, sizeof path, "/sys/fs/cgroup/%s%s/cpu.cfs_quota_us", mount, dir)
+        >= sizeof path || read_line(path, line, sizeof line) != 0 || sscanf(line, "%lld", &quota) != 1
+        || quota <= 0)
+        return 0.0;
+    if ((size_t)snprintf(path, sizeof path, "/sys/fs/cgroup/%s%s/cpu.cfs_period_us", mount, dir)
+        >= sizeof path || read_line(path, line, sizeof line) != 0 || sscanf(line, "%lld", &period) != 1
+        || period <= 0)
+        return 0.0;
+    return (double)quota / (double)period;
+}
+
+static double min_quota(double a, double b)
+{
+    if (a <= 0.0) return b;
+    if (b <= 0.0) return a;
+    return a < b ? a : b;
+}
+
+/* The CPU quota of the process's cgroup (v2 cpu.max, v1 cfs_quota_us / cfs_period_us),
+   read at the path /proc/self/cgroup names and at the cgroup root (where a container
+   sees its own cgroup); the smallest found, or 0 when none limits the process. */
+static double cgroup_cpu_quota(void)
+{
+    char full[4096], line[2048];
+    double q = 0.0;
+    FILE *f;
+    q = min_quota(q, quota_v2(""));
+    q = min_quota(q, quota_v1("cpu", ""));
+    q = min_quota(q, quota_v1("cpu,cpuacct", ""));
+    if ((size_t)snprintf(full, sizeof full, "%s/proc/self/cgroup", sys_root()) >= sizeof full) return q;
+    f = fopen(full, "r");
+    if (!f) return q;
+    while (fgets(line, sizeof line, f)) {
+        char *controllers, *dir;
+        line[strcspn(line, "\n")] = '\0';
+        controllers = strchr(line, ':');
+        if (!controllers) continue;
+        controllers++;
+        dir = strchr(controllers, ':');
+        if (!dir) continue;
+        *dir++ = '\0';
+        if (strcmp(dir, "/") == 0) continue; /* read above */
+        if (controllers[0] == '\0') {
+            q = min_quota(q, quota_v2(dir));
+        } else if (strcmp(controllers, "cpu") == 0 || strcmp(controllers, "cpu,cpuacct") == 0
+                   || strcmp(controllers, "cpuacct,cpu") == 0) {
+            q = min_quota(q, quota_v1("cpu", dir));
+            q = min_quota(q, quota_v1(controllers, dir));
+        }
+    }
+    fclose(f);
+    return q;
+}
+
+/* The CPUs in the affinity mask and, where thread_siblings_list reports them, the
+   physical cores among those (CPUs that share a first sibling share a core; 0 when
+   any CPU's siblings are unknown). */
+static int allowed_cpus_and_cores(int *cores)
+{
+#ifdef __linux__
+    cpu_set_t mask;
+    char path[256], line[256];
+    int cpu, allowed = 0, ncores = 0, known = 1;
+    int first_sibling[CPU_SETSIZE];
+    *cores = 0;
+    if (sched_getaffinity(0, sizeof mask, &mask) != 0) return 0;
+    for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        int first, i, seen = 0;
+        if (!CPU_ISSET(cpu, &mask)) continue;
+        allowed++;
+        if (!known) continue;
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/topology/thread_siblings_list", cpu);
+        if (read_line(path, line, sizeof line) != 0 || sscanf(line, "%d", &first) != 1) {
+            known = 0;
+            continue;
+        }
+        for (i = 0; i < ncores; i++) seen |= first_sibling[i] == first;
+        if (!seen) first_sibling[ncores++] = first;
+    }
+    *cores = known ? ncores : 0;
+    return allowed;
+#else
+    *cores = 0;
+    return 0;
+#endif
+}
+
+int fnn_system_default_threads(void)
+{
+    int cores, allowed = allowed_cpus_and_cores(&cores);
+    if (allowed < 1) {
+#ifdef _OPENMP
+        allowed = omp_get_num_procs();
+#else
+        allowed = 1;
+#endif
+    }
+    return fnn_default_threads(allowed, cores, cgroup_cpu_quota());
+}
+
 int fnn_get_num_threads(void)
 {
     if (num_threads <= 0) {
 #ifdef _OPENMP
-        /* honours OMP_NUM_THREADS */
-        num_threads = omp_get_max_threads();
+        const char *omp = getenv("OMP_NUM_THREADS");
+        /* the user's OMP_NUM_THREADS, as the OpenMP runtime reads it, wins */
+        num_threads = omp && omp[0] ? omp_get_max_threads() : fnn_system_default_threads();
 #else
         num_threads = 1;
 #endif

@@ -70,8 +70,29 @@ __all__ = [
 ]
 
 
+def _serial_after_fork() -> None:
+    # GNU OpenMP's thread team does not survive fork: the child inherits the parent's
+    # bookkeeping but none of its threads, and its next parallel region waits forever.
+    # A forked child (a multiprocessing "fork" pool worker) therefore runs the kernels on
+    # one thread, which is also the right count when several workers share the cores;
+    # set_num_threads in the child raises it again where the OpenMP runtime allows.
+    _ops.set_num_threads(1)
+
+
+if hasattr(_os, "register_at_fork"):
+    _os.register_at_fork(after_in_child=_serial_after_fork)
+
+# chosen now, at import, so that kernels called from several threads later only read it
+_ops.get_num_threads()
+
+
 def set_num_threads(n: int) -> None:
-    """Set how many OpenMP threads the kernels use (default: OMP_NUM_THREADS or all cores).
+    """Set how many OpenMP threads the kernels use.
+
+    The default is OMP_NUM_THREADS when set, else the CPUs this process may use:
+    its affinity mask, one thread per physical core where the OS reports SMT
+    siblings, and at most its cgroup CPU quota. A process forked from one that
+    imported fastnn starts with 1 (OpenMP's threads do not survive fork).
 
     Results do not depend on this number: reductions over the batch are split
     the same way for any thread count.

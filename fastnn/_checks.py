@@ -87,7 +87,9 @@ def numeric_array(value, name):
 def finite(arr, name):
     if arr.dtype.kind != "f" or not arr.size:
         return arr
-    if arr.dtype in (np.float32, np.float64) and arr.flags.c_contiguous:
+    # C reads whole elements, defined only at aligned addresses: a misaligned array (a view
+    # at an odd byte offset) takes the NumPy path below
+    if arr.dtype in (np.float32, np.float64) and arr.flags.c_contiguous and arr.flags.aligned:
         from . import _ops  # one threaded pass in C, no temporary (fit checks whole data sets)
 
         if _ops.all_finite(arr):

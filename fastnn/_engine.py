@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _ops, layers as _layers, losses as _losses, optim as _optim
+from .ops import _contiguous
 
 _LAYER_TYPES = (_layers.Dense, _layers.BatchNorm, _layers.Activation, _layers.Dropout, _layers.Maxout)
 #: raised by Trainer.run when a batch it checks holds a NaN or an infinity (a ValueError)
@@ -126,9 +127,9 @@ class Trainer:
             kind = _ops.LossKind.SIGMOID_BCE
         else:
             kind = _ops.LossKind.MSE
-        targets = np.ascontiguousarray(y, dtype=np.int64 if kind == _ops.LossKind.SOFTMAX_CE else model.dtype)
+        targets = _contiguous(y, dtype=np.int64 if kind == _ops.LossKind.SOFTMAX_CE else model.dtype)
         self.engine = _ops.TrainingEngine(specs, params, kind, float(model.l2), int(batch_max),
-                                          optimizer_spec(optimizer), np.ascontiguousarray(X), targets)
+                                          optimizer_spec(optimizer), _contiguous(X), targets)
 
     def run(self, order, bounds, lr, checked_steps=0, stop_nonfinite=0):
         """Train the steps bounds[s]..bounds[s+1] of ``order`` with learning rates ``lr``;

@@ -60,6 +60,8 @@ cdef extern from "fastnn.h" nogil:
 
     int fnn_has_openmp()
     int fnn_get_num_threads()
+    int fnn_default_threads(int allowed_cpus, int physical_cores, double cpu_quota)
+    int fnn_system_default_threads()
     void fnn_set_num_threads(int n)
     int fnn_simd_supported(int level)
     int fnn_simd_level()

@@ -137,6 +137,14 @@ def get_num_threads():
 def set_num_threads(int n):
     fnn_set_num_threads(n)
 
+def default_threads(int allowed_cpus, int physical_cores, double cpu_quota):
+    """The default thread count from its facts (fnn_default_threads)."""
+    return fnn_default_threads(allowed_cpus, physical_cores, cpu_quota)
+
+def system_default_threads():
+    """The default thread count on this machine, read now (fnn_system_default_threads)."""
+    return fnn_system_default_threads()
+
 def simd_level():
     """Name of the SIMD level the GEMM micro-kernels use."""
     return fnn_simd_name(fnn_simd_level()).decode()

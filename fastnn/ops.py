@@ -46,25 +46,35 @@ __all__ = [
 ]
 
 
+def _contiguous(a: np.ndarray, dtype=None) -> np.ndarray:
+    """A C-contiguous, aligned array: a as it is when it is one, else one copy.
+
+    np.ascontiguousarray keeps a misaligned array (a view at an odd byte offset of
+    a buffer) as it is; the kernels load whole elements, which C defines only at
+    aligned addresses, so such an array is copied, as NumPy's own loops do."""
+    a = np.asarray(a, dtype=dtype)
+    if a.flags.c_contiguous and a.flags.aligned:
+        return a
+    return np.array(a, order="C", copy=True)
+
+
 def _strided(a: np.ndarray) -> np.ndarray:
-    """A view GEMM can read in place: any strides that are whole elements."""
+    """A view GEMM can read in place: any strides that are whole elements, aligned."""
     item = a.itemsize
-    if a.strides[0] % item or a.strides[1] % item:
-        return np.ascontiguousarray(a)
+    if a.strides[0] % item or a.strides[1] % item or not a.flags.aligned:
+        return _contiguous(a)
     return a
 
 
 def _rows(a: np.ndarray) -> np.ndarray:
-    """A view with contiguous columns (any row stride), copying only if needed."""
-    item = a.itemsize
-    columns_ok = a.shape[1] <= 1 or a.strides[1] == item
-    if columns_ok and a.strides[0] % item == 0:
+    """A view with contiguous columns (any row stride), aligned, copying only if needed."""
+    if _has_rows(a) and a.flags.aligned:
         return a
-    return np.ascontiguousarray(a)
+    return _contiguous(a)
 
 
 def _vector(a: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(a)
+    return _contiguous(a)
 
 
 def _matrix(a: np.ndarray) -> np.ndarray:
@@ -81,17 +91,18 @@ def _in_place(names, arrays, grad):
     """Views of the arrays an update changes in place (None stays None), and of grad, with
     contiguous columns: as they are, or all transposed (a Fortran-ordered parameter with
     Fortran-ordered state, or a strided vector, which is then one column). The kernels
-    write through these views, so an array that has no such view is refused, never copied;
-    grad, only read, is copied once if it has none."""
+    write through these views, so an array that has no such view, or is misaligned, is
+    refused, never copied; grad, only read, is copied once if it has none."""
     views = [None if a is None else _matrix(a) for a in arrays]
     for candidate in (views, [None if v is None else v.T for v in views]):
-        if all(v is None or _has_rows(v) for v in candidate):
+        if all(v is None or (_has_rows(v) and v.flags.aligned) for v in candidate):
             g = _matrix(grad)
             return candidate, _rows(g if candidate is views else g.T)
     layouts = ", ".join(f"{name} strides {a.strides}" for name, a in zip(names, arrays) if a is not None)
     raise ValueError(
         f"the arrays updated in place need one axis along which each is contiguous, the same "
-        f"for all (C- or Fortran-ordered arrays, or views of whole rows); got {layouts}"
+        f"for all (C- or Fortran-ordered arrays, or views of whole rows), each aligned to its "
+        f"element size; got {layouts}"
     )
 
 
@@ -174,7 +185,7 @@ def softmax_cross_entropy(S, y):
     S, y = check.softmax_cross_entropy_args(S, y)
     if y.ndim == 2:
         return _ops.softmax_cross_entropy_soft(_rows(S), _rows(y))
-    return _ops.softmax_cross_entropy(_rows(S), np.ascontiguousarray(y, dtype=np.int64))
+    return _ops.softmax_cross_entropy(_rows(S), _contiguous(y, dtype=np.int64))
 
 
 def dropout_forward(H, p, seed, step):
@@ -307,7 +318,7 @@ def batchnorm_running_update(running_mean, running_var, mean, var, n, momentum, 
     running_mean, running_var, mean, var, n, momentum, unbiased = check.batchnorm_running_update_args(
         running_mean, running_var, mean, var, n, momentum, unbiased)
     live = (running_mean, running_var)
-    work = tuple(a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in live)
+    work = tuple(_contiguous(a) for a in live)
     _ops.batchnorm_running_update(work[0], work[1], _vector(mean), _vector(var), n, momentum, unbiased)
     for target, result in zip(live, work):
         if result is not target:
