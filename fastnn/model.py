@@ -605,17 +605,14 @@ class Sequential:
                                            1 if watch.active else 0)
             except _engine.NonFiniteStep as exc:
                 good = optimizer.iterations - before
-                for k, J in enumerate(exc.losses[:good].tolist()):
-                    watch.finite_loss(J, done + k)
+                watch.finite_losses(exc.losses[:good], done)
                 raise _Diverged(done + good, float(exc.losses[good]), search=True) from None
+            watch.finite_losses(losses, done)
             if watch.active and not self._state_finite():
-                for k, J in enumerate(losses.tolist()):
-                    watch.finite_loss(J, done + k)
                 raise _Diverged(done + count - 1, float(losses[-1]), search=True)
             elapsed = time.perf_counter() - started
             for J, hit in zip(losses.tolist(), hits.tolist()):
                 size = sizes[done % steps]
-                watch.finite_loss(J, done)
                 loss_sum += J * size  # the order of the layer-by-layer path's sum
                 seen += size
                 correct += hit
@@ -825,6 +822,13 @@ class _Watch:
     def finite_loss(self, loss, step):
         if self.active and math.isfinite(loss):
             self.last = (loss, step)
+
+    def finite_losses(self, losses, first_step):
+        """finite_loss for a run's losses, step ``first_step`` first, in one pass."""
+        if self.active:
+            finite = np.flatnonzero(np.isfinite(losses))
+            if finite.size:
+                self.last = (float(losses[finite[-1]]), first_step + int(finite[-1]))
 
     def _where(self, step):
         epoch, within = divmod(step, self.steps)
