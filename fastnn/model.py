@@ -474,9 +474,11 @@ class Sequential:
         optimizer.step(params, grads, _layers.BACKENDS[self.backend])
         return J, O, grads
 
-    def _state_finite(self):
-        """True when every parameter and buffer holds only finite values."""
-        for a in (*self.parameters().values(), *self.buffers().values()):
+    def _state_finite(self, arrays=None):
+        """True when every parameter and buffer (or each of ``arrays``) holds only finite values."""
+        if arrays is None:
+            arrays = (*self.parameters().values(), *self.buffers().values())
+        for a in arrays:
             if a.flags.c_contiguous and a.dtype in (np.float32, np.float64):
                 from . import _ops
                 if not _ops.all_finite(a):
@@ -575,6 +577,7 @@ class Sequential:
         steps = len(sizes)
         total = epochs * steps
         orders, first = [], 0  # the orders of epochs first, first + 1, ...
+        state = (*self.parameters().values(), *self.buffers().values())  # the engine's live arrays
         loss_sum, correct, seen, done = 0.0, 0, 0, 0
         while done < total:
             epoch, step = divmod(done, steps)
@@ -608,7 +611,7 @@ class Sequential:
                 watch.finite_losses(exc.losses[:good], done)
                 raise _Diverged(done + good, float(exc.losses[good]), search=True) from None
             watch.finite_losses(losses, done)
-            if watch.active and not self._state_finite():
+            if watch.active and not self._state_finite(state):
                 raise _Diverged(done + count - 1, float(losses[-1]), search=True)
             elapsed = time.perf_counter() - started
             for J, hit in zip(losses.tolist(), hits.tolist()):
@@ -850,6 +853,20 @@ class _Watch:
                 "fit(on_divergence='ignore') trains on regardless.")
 
 
+def _copied(value):
+    """A deep copy of optimiser state (dicts and lists of arrays and numbers): the arrays are
+    copied directly, which a fit that checkpoints every epoch needs to be cheap."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, dict):
+        return {key: _copied(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_copied(item) for item in value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value  # immutable
+    return copy.deepcopy(value)
+
+
 class _Snapshot:
     """Everything a fit may change, saved before it starts (or before an epoch). ``restore``
     puts it back: a fit that checks its data during the first epoch undoes the steps trained
@@ -861,7 +878,7 @@ class _Snapshot:
         self.arrays = [(a, a.copy()) for a in (*model.parameters().values(), *model.buffers().values())]
         self.model_attributes = dict(model.__dict__)
         self.layer_attributes = [dict(layer.__dict__) for layer in model.layers]  # dropout steps
-        self.optimizer_attributes = copy.deepcopy(optimizer.__dict__)  # state, iterations, lr
+        self.optimizer_attributes = _copied(optimizer.__dict__)  # state, iterations, lr
         self.shuffle_state = model._shuffle_rng.bit_generator.state
 
     def restore(self):
@@ -870,7 +887,7 @@ class _Snapshot:
         # the optimiser gets copies of the saved state arrays: training after a restore updates
         # them in place, and a snapshot may be restored more than once (fit's divergence search)
         for obj, attributes in [(self.model, self.model_attributes),
-                                (self.optimizer, copy.deepcopy(self.optimizer_attributes)),
+                                (self.optimizer, _copied(self.optimizer_attributes)),
                                 *zip(self.model.layers, self.layer_attributes)]:
             obj.__dict__ = dict(attributes)  # one assignment: never an object half restored
         self.model._shuffle_rng.bit_generator.state = self.shuffle_state
