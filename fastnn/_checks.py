@@ -6,6 +6,8 @@ the argument and says what was expected and what arrived.
 
 from __future__ import annotations
 
+import functools
+
 import numbers
 
 import numpy as np
@@ -154,8 +156,10 @@ def Choice(options):
     return Rule(choice, options=tuple(options))
 
 
+@functools.lru_cache(maxsize=None)
 def declared_settings(cls):
-    """name -> Rule for every setting ``cls`` and its bases declare."""
+    """name -> Rule for every setting ``cls`` and its bases declare (classes declare them
+    once, so the answer is kept per class: fit asks for it on every call)."""
     rules = {}
     for klass in reversed(cls.__mro__):
         rules.update(klass.__dict__.get("settings", {}))
