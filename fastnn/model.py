@@ -18,6 +18,12 @@ Behaviours chosen where the specification is silent (also in the README):
   update (as Keras reports them); "val_loss"/"val_accuracy" are computed in
   eval mode after the epoch. Every reported loss, including ``evaluate``'s,
   includes the L2 term ``l2 * sum ||W||^2`` over Dense and Maxout weights.
+- ``fit(..., eval_every=k)`` records the course's curves instead: every k
+  updates, on the whole training (and validation) set in eval mode, the loss
+  without the L2 term (the course's loss), the cost with it (the course's J)
+  and the accuracy, beside the step and learning rate. The lecture notes'
+  training curves are measured this way, not as running batch averages, so
+  that training and validation curves compare like with like.
 - ``optimizer=None`` continues with the optimiser of the previous ``fit``
   (keeping its state), or starts ``Adam()`` on the first call.
 - Optimiser state is not saved with the model.
