@@ -155,19 +155,19 @@ def test_rows_change_nothing_in_training():
     # with and without the rows; the per-epoch logs the callbacks see are those of a fit
     # without eval_every, also where a row's validation pass stands in for the epoch's
     X, y, Xv, yv = _data()
+    class Record(callbacks.Callback):
+        def __init__(self):
+            self.logs = []
+
+        def on_epoch_end(self, model, epoch, logs):
+            self.logs.append(dict(logs))
+
     results = []
     for eval_every in (None, 5, 7):
-        logs = []
-
-        class Record(callbacks.Callback):
-            def on_epoch_end(self, model, epoch, epoch_logs):
-                logs.append(dict(epoch_logs))
-
-        model = _model(dropout=0.2)
-        optimizer = optim.Adam(0.01)
+        model, optimizer, record = _model(dropout=0.2), optim.Adam(0.01), Record()
         model.fit(X, y, epochs=3, batch_size=20, optimizer=optimizer, validation_data=(Xv, yv), verbose=0,
-                  callbacks=[Record()], eval_every=eval_every, lr_schedule=schedules.Cyclical(1e-3, 1e-2, 4))
-        results.append((logs, snapshot(model), optimizer.iterations))
+                  callbacks=[record], eval_every=eval_every, lr_schedule=schedules.Cyclical(1e-3, 1e-2, 4))
+        results.append((record.logs, snapshot(model), optimizer.iterations))
     for logs, state, iterations in results[1:]:
         assert logs == results[0][0]
         assert_same_snapshot(results[0][1], state)
