@@ -93,6 +93,15 @@ class History(Callback):
         for key, value in row.items():
             self.history.setdefault(key, []).append(value)
 
+    def _keep_until(self, step):
+        """Drop the rows recorded after update ``step`` of the fit (a diverged fit went back)."""
+        kept = sum(1 for s in self.history.get("step", []) if s <= step)
+        del self.epoch[kept:]
+        for values in self.history.values():
+            del values[kept:]
+        if not kept:
+            self.history.clear()  # as a fit that recorded nothing
+
     def plot(self, path=None, **kwargs):
         """Draw the curves against the update step: see :func:`fastnn.plot.history`.
 

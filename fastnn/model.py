@@ -345,7 +345,8 @@ class Sequential:
             and dropout steps back as they were before that step (not the epoch), and raise
             FloatingPointError naming the epoch and step, the last finite loss and what to
             try. "warn": stop and restore the same way, warn (RuntimeWarning) and return the
-            History of the epochs completed. "ignore": train on regardless.
+            History of the updates kept (its rows up to the step undone, which they do not
+            include). "ignore": train on regardless.
 
         Raises
         ------
@@ -484,6 +485,7 @@ class Sequential:
             message = watch.message(diverged, optimizer)
             if on_divergence == "raise":
                 raise FloatingPointError(message) from None
+            history._keep_until(diverged.culprit)  # the rows of the state fit returns to, not after it
             warnings.warn(message, RuntimeWarning, stacklevel=2)
         else:
             failed = False

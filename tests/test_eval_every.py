@@ -195,15 +195,36 @@ def test_early_stopping_and_interrupts_work_with_eval_every():
     assert model.optimizer.iterations == 10 and model.training
 
 
-def test_a_diverging_fit_keeps_the_rows_before_it():
+@pytest.mark.parametrize("eval_every", [1, None], ids=["rows", "epochs"])
+def test_a_diverging_fit_keeps_the_rows_of_the_updates_it_keeps(eval_every):
+    # 7 updates an epoch; the 7th (t = 6) takes a huge step and the loss of the 8th is not
+    # finite, so fit goes back to the state before the 7th: the row after it (the 7th update's
+    # row, or the first epoch's) described the state undone and is dropped
     X, y, _, _ = _data()
-    model = _model(batch_norm=False)
-    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning, match="training diverged"):
-        history = model.fit(X * 1e3, y, epochs=3, batch_size=20, optimizer=optim.SGD(1e6), verbose=0,
-                            eval_every=2, on_divergence="warn")
-    steps = history.history.get("step", [])
-    assert all(s % 2 == 0 for s in steps) and (not steps or steps[-1] <= model.optimizer.iterations + 1)
-    assert np.all(np.isfinite(model.predict_proba(X)))
+    runs = []
+    for backend, use_engine in (("c", True), ("c", False), ("numpy", False)):
+        model = _model(batch_norm=False, backend=backend, use_engine=use_engine)
+        recorded = []
+
+        class Record(callbacks.Callback):
+            def on_epoch_end(self, model, epoch, logs):
+                recorded.append(epoch)
+
+        with np.errstate(all="ignore"), pytest.warns(RuntimeWarning, match="training diverged at epoch 1, step 7"):
+            history = model.fit(X, y, epochs=3, batch_size=30, optimizer=optim.SGD(0.01), verbose=0,
+                                eval_every=eval_every, lr_schedule=lambda t: 0.01 if t < 6 else 1e200,
+                                on_divergence="warn", callbacks=[Record()])
+        assert history.params["steps"] == 7 and recorded == [0]  # the first epoch did end
+        assert model.optimizer.iterations == 6
+        assert np.all(np.isfinite(model.predict_proba(X)))
+        runs.append(history)
+    for history in runs:
+        if eval_every:
+            assert history.history["step"] == [1, 2, 3, 4, 5, 6] and history.epoch == [0] * 6
+            assert all(len(values) == 6 and np.all(np.isfinite(values)) for values in history.history.values())
+            np.testing.assert_allclose(history.history["cost"], runs[0].history["cost"], rtol=1e-12)
+        else:
+            assert history.history == {} and history.epoch == []
 
 
 def test_regression_rows_have_no_accuracy():
