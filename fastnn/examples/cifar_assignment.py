@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import math
 import sys
 
@@ -43,9 +44,6 @@ from fastnn.examples import _common
 
 CLASSES = 10
 CIFAR_FEATURES = 3072
-# Recording granularity lives here alone: the curves get a point every
-# epoch, and one cycle (2 n_s updates) is 4 epochs.
-RECORD = "epoch"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +52,7 @@ class Recipe:
 
     n_train: int  # at most this many training samples (the part is trimmed to a multiple of n_batch)
     n_val: int  # held out from the training files for validation
-    n_test: int  # at most this many test samples (None: all)
+    n_test: int | None  # at most this many test samples (None: all)
     n_batch: int = 100
     eta_min: float = 1e-5
     eta_max: float = 1e-1
@@ -75,12 +73,12 @@ class Recipe:
 RECIPES = {
     "cifar": Recipe(n_train=45000, n_val=5000, n_test=None),
     "synthetic": Recipe(n_train=10000, n_val=1000, n_test=2000),
-    "digits": Recipe(n_train=1347, n_val=200, n_test=450, n_batch=20, eta_min=1e-4, eta_max=1e-1,
-                     coarse=(-5.0, -1.0), search_cycles=3, final_cycles=4),
+    "digits": Recipe(n_train=1347, n_val=200, n_test=450, n_batch=20, eta_min=1e-4, search_cycles=3,
+                     final_cycles=4),
 }
 # --small: fewer samples (not for the digits, which are small already) and a shorter run
-SMALL_DATA = dict(n_train=2000, n_val=500, n_test=1000)
-SMALL_RUN = dict(coarse_count=3, fine_count=3, search_cycles=1, k_layer_cycles=1, final_cycles=2)
+SMALL_DATA = {"n_train": 2000, "n_val": 500, "n_test": 1000}
+SMALL_RUN = {"coarse_count": 3, "fine_count": 3, "search_cycles": 1, "k_layer_cycles": 1, "final_cycles": 2}
 
 
 # ------------------------------------------------------------------ data
@@ -161,8 +159,17 @@ def load(args, recipe):
     n -= n % recipe.n_batch  # every epoch is then exactly n / n_batch updates
     X_train, y_train = X_rest[:n], y_rest[:n]
     scaler = data.Standardizer().fit(X_train)
-    as_float = (lambda A: scaler.transform(A.astype(np.float32)))
-    return Parts(as_float(X_train), y_train, as_float(X_val), y_val, as_float(X_test), y_test, source)
+    return Parts(standardise(scaler, X_train), y_train, standardise(scaler, X_val), y_val,
+                 standardise(scaler, X_test), y_test, source)
+
+
+def standardise(scaler, X, rows=5000):
+    """``scaler.transform(X)`` as float32, a few thousand rows at a time (CIFAR-10's training
+    images in float64 at once would take over a gigabyte)."""
+    out = np.empty(X.shape, dtype=np.float32)
+    for start in range(0, X.shape[0], rows):
+        out[start:start + rows] = scaler.transform(X[start:start + rows].astype(np.float32))
+    return out
 
 
 # ------------------------------------------------------------------ training
@@ -175,7 +182,7 @@ def step_size(n, n_batch):
 def network(parts, hidden, lam, batch_norm, seed):
     """The course's network: ReLU hidden layers (each with batch norm, biased variance, if asked), softmax."""
     sizes = [parts.X_train.shape[1], *hidden, CLASSES]
-    options = dict(batch_norm=True, bn_running_var="biased") if batch_norm else {}
+    options = {"batch_norm": True, "bn_running_var": "biased"} if batch_norm else {}
     return MLP(sizes, l2=lam, seed=seed, **options)
 
 
@@ -195,8 +202,8 @@ def train(model, parts, recipe, cycles, record=True):
     """Mini-batch gradient descent with the cyclical learning rate for ``cycles`` full cycles.
 
     Returns the curves, {"step": [...], "lr": [...], "cost": [...], "val_cost": [...], ...},
-    one point before training and one per recording interval after (see RECORD), or None
-    when ``record`` is False (the lambda search needs only the end).
+    one point before training and one after every epoch, or None when ``record`` is False
+    (the lambda search needs only the end).
     """
     n = parts.X_train.shape[0]
     n_s = step_size(n, recipe.n_batch)
@@ -204,10 +211,12 @@ def train(model, parts, recipe, cycles, record=True):
     epochs = 2 * n_s * cycles // updates_per_epoch
     schedule = schedules.Cyclical(recipe.eta_min, recipe.eta_max, n_s)
     optimizer = optim.SGD(lr=recipe.eta_min)
-    fit = dict(batch_size=recipe.n_batch, optimizer=optimizer, lr_schedule=schedule, verbose=0)
+    fit = {"batch_size": recipe.n_batch, "optimizer": optimizer, "lr_schedule": schedule, "verbose": 0}
     if not record:
         model.fit(parts.X_train, parts.y_train, epochs=epochs, **fit)
         return None
+    # How often the curves get a point is decided here alone: once per epoch, 4 points per
+    # cycle (2 n_s updates are 4 epochs).
     curves = {}
 
     def add(step):
@@ -255,20 +264,26 @@ def check_gradients(parts, recipe, seed, dims=20, samples=10):
     First the course's helpers on the first ``dims`` input dimensions of ``samples``
     training samples (samples as columns), every parameter of a k-layer network with
     batch norm; then :func:`fastnn.gradient_check` on the full-size network, the first
-    20 entries of its first weight matrix. Returns ({parameter: error}, error of the model's W).
+    20 entries of its first weight matrix. Returns ({parameter: (relative error, largest
+    absolute difference)}, the relative error of the model's first W).
     """
     rng = np.random.default_rng(seed)
     X = parts.X_train[:samples, :dims].T.astype(np.float64)  # (d, n): the course's layout, one column per sample
     y = parts.y_train[:samples]
     sizes = [dims, *recipe.hidden, CLASSES]
-    Ws = [rng.standard_normal((m, d)) * math.sqrt(2 / d) for d, m in zip(sizes[:-1], sizes[1:])]
+    Ws = [rng.standard_normal((m, d)) * math.sqrt(2 / d) for d, m in itertools.pairwise(sizes)]
     bs = [0.1 * rng.standard_normal((m, 1)) for m in sizes[1:]]
     gammas = [1 + 0.1 * rng.standard_normal((m, 1)) for m in recipe.hidden]
     betas = [0.1 * rng.standard_normal((m, 1)) for m in recipe.hidden]
     lam = recipe.k_layer_lambda
     analytic = coursework.compute_gradients(X, y, Ws, bs, lam, gammas, betas)
     numerical = coursework.compute_gradients_numerical(X, y, Ws, bs, lam, gammas, betas, h=1e-5)
-    errors = coursework.relative_errors(analytic, numerical)
+    relative = coursework.relative_errors(analytic, numerical)
+    errors = {}
+    for kind in analytic:
+        for l, (a, g) in enumerate(zip(analytic[kind], numerical[kind])):
+            name = f"{kind}[{l}]"
+            errors[name] = (relative[name], float(np.max(np.abs(a - g))))
     model = network(parts, recipe.hidden, lam, batch_norm=True, seed=seed)
     model_error = gradient_check(model, parts.X_train[:samples], parts.y_train[:samples], params=["0.W"],
                                  max_entries=20, relative="elementwise")["0.W"]
@@ -372,10 +387,13 @@ def run(args, recipe, parts):
           f"test samples of {d} features, standardised with the training part's mean and std")
 
     errors, model_error = check_gradients(parts, recipe, args.seed)
-    print("\ngradient check, float64, largest elementwise relative error |g_a - g_n| / max(1e-6, |g_a| + |g_n|):")
+    print("\ngradient check in float64: the largest relative error |g_a - g_n| / max(1e-6, |g_a| + |g_n|) "
+          "and the largest difference")
     print(f"  fastnn.coursework, samples as columns, the first 20 dimensions of 10 samples, "
           f"[20, {', '.join(map(str, recipe.hidden))}, {CLASSES}] with batch norm:")
-    print("    " + ", ".join(f"{name} {error:.1e}" for name, error in errors.items()))
+    print("    parameter  relative error  |g_a - g_n|")
+    for name, (relative, absolute) in errors.items():
+        print(f"    {name:<9}  {relative:>14.1e}  {absolute:>11.1e}")
     print(f"  fastnn.gradient_check on the k-layer network, the first 20 entries of 0.W: {model_error:.1e}")
 
     sizes = f"[{d}, {', '.join(map(str, recipe.two_layer_hidden))}, {CLASSES}]"
