@@ -47,7 +47,7 @@ finally:
         del _os.environ["GOMP_SPINCOUNT"]
 
 from . import ops, reference
-from . import callbacks, data, diagnostics, init, io, layers, losses, optim, schedules
+from . import callbacks, data, diagnostics, init, io, layers, losses, optim, plot, schedules
 from . import columns, coursework
 from .callbacks import EarlyStopping, History
 from .diagnostics import gradient_check
@@ -64,7 +64,7 @@ __all__ = [
     "Sequential", "MLP", "load", "gradient_check", "History", "EarlyStopping",
     "Dense", "BatchNorm", "Activation", "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU",
     "Softplus", "Dropout", "Maxout",
-    "layers", "losses", "init", "optim", "schedules", "callbacks", "data", "io", "diagnostics",
+    "layers", "losses", "init", "optim", "schedules", "callbacks", "data", "io", "diagnostics", "plot",
     # the course's layout (samples as columns) and its k-layer helpers
     "columns", "coursework",
 ]

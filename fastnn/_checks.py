@@ -144,8 +144,9 @@ def Real(low=None, high=None, low_open=False, high_open=False, optional=False):
     return Rule(real, optional, low=low, high=high, low_open=low_open, high_open=high_open)
 
 
-def Integer(minimum=None):
-    return Rule(integer, minimum=minimum)
+def Integer(minimum=None, optional=False):
+    """An integer of at least ``minimum`` (see :func:`integer`); with ``optional``, None passes."""
+    return Rule(integer, optional, minimum=minimum)
 
 
 def Boolean():

@@ -12,7 +12,8 @@ import numpy as np
 
 from ._files import atomic_write
 
-INSTALL_HINT = "pip install matplotlib (or pip install 'fastnn-mlp[plot]')"
+#: fastnn installs from its source tree, so the extra is named by path, not by a package index name
+INSTALL_HINT = 'pip install matplotlib (or, in the fastnn source tree, pip install ".[plot]")'
 
 
 def new_figure(what, **kwargs):

@@ -3,7 +3,9 @@
 A callback subclasses :class:`Callback` and overrides what it needs.
 ``on_epoch_end`` receives the epoch index and the epoch's logs ("loss",
 "accuracy", "val_loss", "val_accuracy" as available) and may set
-``model.stop_training = True`` to end training after this epoch.
+``model.stop_training = True`` to end training after this epoch. The logs
+are per epoch also in a fit with ``eval_every``, whose finer rows go to the
+:class:`History` that ``fit`` returns.
 """
 
 from __future__ import annotations
@@ -28,7 +30,55 @@ class Callback:
 
 
 class History(Callback):
-    """What ``fit`` returns: ``history`` (metric -> list of per-epoch values), ``epoch``, ``params``."""
+    """What ``fit`` returns: the learning curves, one row per epoch or per ``eval_every`` updates.
+
+    Attributes
+    ----------
+    history : dict
+        Column name -> list of values, one entry per row. Without ``eval_every`` fit adds a
+        row at the end of each epoch:
+
+        - "step": the updates this fit has done so far (the epoch's last one included);
+        - "epoch": the index of the epoch (from 0), as in ``epoch`` below;
+        - "lr": the learning rate of the epoch's last update;
+        - "loss", "accuracy" (classification): averages over the epoch's mini-batches, weighted
+          by batch size, measured in training mode before each update (as Keras reports
+          them); "loss" includes the L2 term;
+        - "val_loss", "val_accuracy": of ``validation_data`` in eval mode after the epoch,
+          "val_loss" with the L2 term.
+
+        With ``fit(..., eval_every=k)`` a row comes after updates k, 2k, 3k, ... of the fit
+        (across epochs), with the course's curves, each measured on the whole set in eval mode
+        with the parameters after that update:
+
+        - "step": the updates done so far (k, 2k, ...), the axis the course plots against;
+        - "epoch": the index (from 0) of the epoch that update belongs to; the fractional
+          position is ``step / params["steps"]``;
+        - "lr": the learning rate of that update (the schedule's value for it);
+        - "loss": the mean loss of the training set alone (cross-entropy, no L2 term);
+        - "cost": "loss" plus the L2 term ``l2 * sum ||W||^2`` (the course's J);
+        - "accuracy" (classification): the share of the training set classified right;
+        - "val_loss", "val_cost", "val_accuracy": the same of ``validation_data``.
+
+        The lists convert directly to a table: ``pandas.DataFrame(history.history)``.
+    epoch : list of int
+        The epoch index of each row (equal to ``history["epoch"]`` for the rows fit records).
+    params : dict
+        The fit's "epochs", "steps" (updates per epoch), "batch_size", "samples" and
+        "eval_every" (None: a row per epoch).
+
+    A History passed in ``callbacks`` records each epoch's logs, as Keras's does.
+
+    Examples
+    --------
+    >>> import numpy as np, fastnn
+    >>> X, y = np.random.default_rng(0).standard_normal((60, 4)), np.arange(60) % 3
+    >>> h = fastnn.MLP([4, 8, 3], seed=0).fit(X, y, epochs=2, batch_size=10, verbose=0, eval_every=4)
+    >>> h.history["step"]
+    [4, 8, 12]
+    >>> h.epoch
+    [0, 1, 1]
+    """
 
     def __init__(self, params=None):
         self.history = {}
@@ -36,12 +86,41 @@ class History(Callback):
         self.params = dict(params or {})
 
     def on_epoch_end(self, model, epoch, logs):
+        self._append(epoch, logs)
+
+    def _append(self, epoch, row):
         self.epoch.append(epoch)
-        for key, value in logs.items():
+        for key, value in row.items():
             self.history.setdefault(key, []).append(value)
 
+    def plot(self, path=None, **kwargs):
+        """Draw the curves against the update step: see :func:`fastnn.plot.history`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            Where to write the figure (atomically; the format from the extension).
+        **kwargs
+            Passed to :func:`fastnn.plot.history` (``metrics``, ``title``, ``dpi``).
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The figure, one panel (axes) per metric in ``figure.axes``.
+
+        Raises
+        ------
+        ImportError
+            matplotlib is not installed.
+        ValueError
+            The history has none of the metrics to draw, or no "step" column.
+        """
+        from . import plot
+
+        return plot.history(self, path, **kwargs)
+
     def __repr__(self):
-        return f"History(epochs={len(self.epoch)}, metrics={list(self.history)})"
+        return f"History(rows={len(self.epoch)}, columns={list(self.history)})"
 
 
 class EarlyStopping(Callback):

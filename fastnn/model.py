@@ -18,6 +18,12 @@ Behaviours chosen where the specification is silent (also in the README):
   update (as Keras reports them); "val_loss"/"val_accuracy" are computed in
   eval mode after the epoch. Every reported loss, including ``evaluate``'s,
   includes the L2 term ``l2 * sum ||W||^2`` over Dense and Maxout weights.
+- ``fit(..., eval_every=k)`` records the course's curves instead: every k
+  updates, on the whole training (and validation) set in eval mode, the loss
+  without the L2 term (the course's loss), the cost with it (the course's J)
+  and the accuracy, beside the step and learning rate. The lecture notes'
+  training curves are measured this way, not as running batch averages, so
+  that training and validation curves compare like with like.
 - ``optimizer=None`` continues with the optimiser of the previous ``fit``
   (keeping its state), or starts ``Adam()`` on the first call.
 - Optimiser state is not saved with the model.
@@ -92,6 +98,9 @@ class Sequential:
 
     #: the rule of each setting that fit checks again as it is then (see _checks.check_settings)
     settings = {"l2": _checks.Real(low=0.0), "backend": _checks.Choice(_layers.BACKENDS)}
+
+    #: the rules of fit's arguments that are declared rather than checked inline
+    fit_arguments = {"eval_every": _checks.Integer(minimum=1, optional=True)}
 
     #: train backend "c" models in the C engine (False: layer by layer, as the NumPy backend)
     use_engine = True
@@ -295,7 +304,7 @@ class Sequential:
 
     # ------------------------------------------------------------ training
     def fit(self, X, y, epochs=1, batch_size=32, optimizer=None, validation_data=None, shuffle=True,
-            verbose=1, callbacks=None, lr_schedule=None, on_divergence="raise"):
+            verbose=1, callbacks=None, lr_schedule=None, on_divergence="raise", eval_every=None):
         """Train with mini-batches; returns a :class:`~fastnn.callbacks.History`.
 
         ``optimizer``: an optimiser from :mod:`fastnn.optim` or its name (None: see the module
@@ -315,6 +324,19 @@ class Sequential:
 
         Parameters
         ----------
+        eval_every : int, optional
+            Record the learning curves every ``eval_every`` updates (counted over the whole fit,
+            across epochs) instead of once per epoch: after updates k, 2k, ... (no row at step 0,
+            nor after the last update unless it falls on a multiple of k), the returned History
+            gets a row with "step", "epoch", "lr", the training set's "loss" (the data term
+            alone), "cost" (loss plus the L2 term, the course's J) and "accuracy"
+            (classification), and with ``validation_data`` the same of the validation set
+            ("val_loss", "val_cost", "val_accuracy"). As the lecture notes' training curves,
+            each is measured on the whole set in eval mode (batch-norm running statistics, no
+            dropout) with the parameters after that update, not averaged over mini-batches:
+            every row costs a forward pass over the training (and validation) set. The C engine
+            still trains the k steps between two rows in runs of steps without Python. Callbacks
+            still see per-epoch logs. See :class:`~fastnn.callbacks.History` for the columns.
         on_divergence : {"raise", "warn", "ignore"}, default "raise"
             What to do when training diverges: at the first step whose update leaves a
             parameter or batch-norm running statistic not finite, or makes the next step's
@@ -339,6 +361,7 @@ class Sequential:
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose}")
         shuffle = _checks.boolean(shuffle, "shuffle")
         on_divergence = _checks.choice(on_divergence, "on_divergence", ("raise", "warn", "ignore"))
+        eval_every = self.fit_arguments["eval_every"](eval_every, "eval_every")
         if optimizer is None:
             optimizer = self.optimizer if self.optimizer is not None else _optim.Adam()
         optimizer = _optim.get(optimizer)
@@ -355,7 +378,9 @@ class Sequential:
         # A large data set that the engine trains with nothing to run between epochs is
         # checked as the first epoch gathers its batches, not in a pass at memory bandwidth
         # of its own; a bad value then undoes the steps before it (see _Snapshot).
-        check_while_training = engine and quiet and epochs > 0 and X.nbytes >= self.check_while_training_bytes
+        # (rows of eval_every read the whole of X between runs: it is checked before)
+        check_while_training = (engine and quiet and eval_every is None and epochs > 0
+                                and X.nbytes >= self.check_while_training_bytes)
         if not check_while_training:
             _checks.finite(X, "X")
         y = self.loss.targets(y, X.shape[0], self.out_features, self.dtype, "y")
@@ -377,7 +402,7 @@ class Sequential:
         bounds = batch_bounds(n, batch_size, merge_last=batchnorm)
         rates = self._scheduled_rates(optimizer, lr_schedule, epochs * len(bounds))
         history = _callbacks.History({"epochs": epochs, "steps": len(bounds), "batch_size": batch_size,
-                                      "samples": n})
+                                      "samples": n, "eval_every": eval_every})
         for cb in callbacks:
             cb.on_train_begin(self, available)
 
@@ -396,12 +421,37 @@ class Sequential:
         # not repeat: with callbacks fit takes a checkpoint at each epoch's start, without
         # them only at its own start (validation and progress change nothing).
         watch = _Watch(on_divergence, len(bounds), every_epoch=bool(callbacks))
+        steps = len(bounds)
+
+        def lr_of(g):
+            """The learning rate of update g (from 0) of this fit, once it is done."""
+            return float(rates[g]) if rates is not None else float(optimizer.lr)
+
+        rows = []  # the rows of eval_every recorded so far
+
+        def record(done):
+            """The History row of eval_every after ``done`` updates of this fit."""
+            row = {"step": done, "epoch": (done - 1) // steps, "lr": lr_of(done - 1), **self._curve_metrics(X, y)}
+            if validation is not None:
+                row.update({f"val_{k}": v for k, v in self._curve_metrics(*validation).items()})
+            history._append(row["epoch"], row)
+            rows.append(row)
+
         def end_epoch(epoch, logs):
             """Validation, progress and callbacks after an epoch; True when training should stop."""
             if validation is not None:
-                logs.update({f"val_{k}": v for k, v in self._evaluate(*validation).items()})
+                done = (epoch + 1) * steps
+                if rows and rows[-1]["step"] == done:  # measured on this very state a moment ago
+                    logs["val_loss"] = rows[-1]["val_cost"]  # fit's loss includes the L2 term
+                    if self.loss.classification:
+                        logs["val_accuracy"] = rows[-1]["val_accuracy"]
+                else:
+                    logs.update({f"val_{k}": v for k, v in self._evaluate(*validation).items()})
             progress.epoch_end(epoch, logs)
-            for cb in [history, *callbacks]:
+            if eval_every is None:
+                history.on_epoch_end(self, epoch, {"step": (epoch + 1) * steps, "epoch": epoch,
+                                                   "lr": lr_of((epoch + 1) * steps - 1), **logs})
+            for cb in callbacks:
                 cb.on_epoch_end(self, epoch, logs)
             return self.stop_training
 
@@ -413,12 +463,12 @@ class Sequential:
                             watch.checkpoint(self, optimizer, epoch * len(bounds))
                         order = self._shuffle_rng.permutation(n) if shuffle else np.arange(n)
                         if end_epoch(epoch, self._train_epoch(X, y, order, bounds, optimizer, rates,
-                                                              progress, epoch, watch)):
+                                                              progress, epoch, watch, eval_every, record)):
                             break
                 else:
                     # with nothing to run between epochs, one engine run may cross several of them
                     self._train_engine(trainer, epochs, shuffle, optimizer, rates, progress, end_epoch,
-                                       quiet, check_while_training, watch)
+                                       quiet, check_while_training, watch, eval_every, record)
             finally:
                 self.training = was_training
                 if trainer is not None:
@@ -444,7 +494,8 @@ class Sequential:
             cb.on_train_end(self)
         return history
 
-    def _train_epoch(self, X, y, order, bounds, optimizer, rates, progress, epoch, watch):
+    def _train_epoch(self, X, y, order, bounds, optimizer, rates, progress, epoch, watch, eval_every=None,
+                     record=None):
         loss_sum, correct, seen = 0.0, 0, 0
         params = self.parameters()
         progress.epoch_begin(epoch)
@@ -455,6 +506,8 @@ class Sequential:
             if watch.active and not (math.isfinite(J) and self._state_finite()):
                 raise _Diverged(epoch * len(bounds) + step, J)
             watch.finite_loss(J, epoch * len(bounds) + step)
+            if eval_every is not None and (epoch * len(bounds) + step + 1) % eval_every == 0:
+                record(epoch * len(bounds) + step + 1)
             size = stop - start
             loss_sum += J * size
             seen += size
@@ -568,11 +621,13 @@ class Sequential:
                 raise _Diverged(g, J)
 
     def _train_engine(self, trainer, epochs, shuffle, optimizer, rates, progress, end_epoch, cross_epochs,
-                      check_first_epoch=False, watch=None):
+                      check_first_epoch=False, watch=None, eval_every=None, record=None):
         """All epochs in the C engine, in runs of about ``engine_chunk_seconds`` each. A run stays
         inside one epoch unless ``cross_epochs``; each epoch's sample order is drawn when a run
         first reaches it, in epoch order, so the orders are those of the layer-by-layer path.
-        ``check_first_epoch``: the engine checks the first epoch's batches as it gathers them."""
+        ``check_first_epoch``: the engine checks the first epoch's batches as it gathers them.
+        With ``eval_every`` a run also ends at every multiple of it, where ``record(done)``
+        measures the curves, before the epoch's end (when they coincide) runs the callbacks."""
         n, edges, sizes = trainer.n_samples, trainer.edges, trainer.sizes
         steps = len(sizes)
         total = epochs * steps
@@ -586,6 +641,8 @@ class Sequential:
                 if done == 0 or watch.every_epoch:
                     watch.checkpoint(self, optimizer, done, trainer.unborn())
             count = min(self._engine_chunk, total - done if cross_epochs else steps - step)
+            if eval_every is not None:
+                count = min(count, eval_every - done % eval_every)
             while first < epoch:
                 orders.pop(0)
                 first += 1
@@ -620,6 +677,8 @@ class Sequential:
                 seen += size
                 correct += hit
                 done += 1
+                if eval_every is not None and done % eval_every == 0:
+                    record(done)  # the run's last step: runs end at these
                 if done % steps == 0:
                     progress.update(steps, loss_sum / seen)
                     logs = {"loss": loss_sum / seen}
@@ -722,9 +781,17 @@ class Sequential:
         return self._evaluate(X, y)
 
     def _evaluate(self, X, y):
+        metrics = self._curve_metrics(X, y)
+        result = {"loss": metrics["cost"]}
+        if self.loss.classification:
+            result["accuracy"] = metrics["accuracy"]
+        return result
+
+    def _curve_metrics(self, X, y):
+        """{"loss": the data term, "cost": loss + the L2 term, "accuracy"} of (X, y) in eval mode."""
         O = self._forward(X, False)
         loss, _ = self.loss(_layers.BACKENDS[self.backend], O, y)
-        result = {"loss": float(loss) + self.l2_penalty()}
+        result = {"loss": float(loss), "cost": float(loss) + self.l2_penalty()}
         if self.loss.classification:
             result["accuracy"] = self.loss.correct(O, y) / X.shape[0]
         return result

@@ -59,5 +59,9 @@ def test_accuracy_is_maximised(rng):
 def test_history(rng):
     X, y = classification_data(rng)
     hist = fastnn.MLP([5, 6, 3], seed=0).fit(X, y, epochs=3, batch_size=10, verbose=0)
-    assert hist.epoch == [0, 1, 2] and hist.params == {"epochs": 3, "steps": 4, "batch_size": 10, "samples": 40}
+    assert hist.epoch == [0, 1, 2] and hist.params == {"epochs": 3, "steps": 4, "batch_size": 10, "samples": 40,
+                                                       "eval_every": None}
     assert len(hist.history["loss"]) == len(hist.history["accuracy"]) == 3
+    # the per-epoch rows also carry the update count, the epoch and the learning rate
+    assert hist.history["step"] == [4, 8, 12] and hist.history["epoch"] == [0, 1, 2]
+    assert hist.history["lr"] == [optim.Adam().lr] * 3

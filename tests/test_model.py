@@ -285,7 +285,7 @@ def test_outputs_for_each_loss(rng):
     assert rel_error(reg.predict(X), X @ reg.layers[0].W.T + reg.layers[0].b) < 1e-12
     assert set(reg.evaluate(X, np.zeros((12, 2)))) == {"loss"}
     hist = reg.fit(X, np.zeros((12, 2)), epochs=2, verbose=0, validation_data=(X, np.zeros((12, 2))))
-    assert set(hist.history) == {"loss", "val_loss"}
+    assert set(hist.history) == {"step", "epoch", "lr", "loss", "val_loss"}
     with pytest.raises(ValueError, match="predict_proba needs a classification loss"):
         reg.predict_proba(X)
 
@@ -294,7 +294,7 @@ def test_history_reports_loss_with_l2_and_validation(rng):
     X, y = classification_data(rng)
     model = fastnn.MLP([5, 6, 3], l2=0.1, dtype="float64", seed=0)
     hist = model.fit(X, y, epochs=3, batch_size=40, optimizer=optim.SGD(0.0), validation_data=(X, y), verbose=0)
-    assert set(hist.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert set(hist.history) == {"step", "epoch", "lr", "loss", "accuracy", "val_loss", "val_accuracy"}
     # with lr 0 and one full batch the training loss is the evaluate() loss, L2 included
     result = model.evaluate(X, y)
     penalty = 0.1 * sum(float((w ** 2).sum()) for w in (model.layers[0].W, model.layers[2].W))

@@ -35,6 +35,7 @@ import argparse
 import dataclasses
 import itertools
 import math
+import os
 import sys
 
 import numpy as np
@@ -186,48 +187,34 @@ def network(parts, hidden, lam, batch_norm, seed):
     return MLP(sizes, l2=lam, seed=seed, **options)
 
 
-def measure(model, parts):
-    """Cost, loss and accuracy on the training and validation parts (eval mode)."""
-    point = {}
-    penalty = model.l2_penalty()
-    for prefix, X, y in (("", parts.X_train, parts.y_train), ("val_", parts.X_val, parts.y_val)):
-        result = model.evaluate(X, y)
-        point[prefix + "cost"] = result["loss"]  # fastnn's reported loss includes the L2 term: the course's J
-        point[prefix + "loss"] = result["loss"] - penalty
-        point[prefix + "accuracy"] = result["accuracy"]
-    return point
+def record_every(n_s, points=5):
+    """How many updates apart the curves' points are: about ``points`` per half cycle.
+
+    The divisor of n_s nearest n_s / points, so the points fall on the ends and the peaks
+    of the cycles and the last one on the last update.
+    """
+    divisors = [k for k in range(1, n_s + 1) if n_s % k == 0]
+    return min(divisors, key=lambda k: (abs(k - n_s / points), k))
 
 
 def train(model, parts, recipe, cycles, record=True):
     """Mini-batch gradient descent with the cyclical learning rate for ``cycles`` full cycles.
 
-    Returns the curves, {"step": [...], "lr": [...], "cost": [...], "val_cost": [...], ...},
-    one point before training and one after every epoch, or None when ``record`` is False
-    (the lambda search needs only the end).
+    Returns the History of ``fit``: with ``record``, a row every :func:`record_every` updates
+    ("step", "lr", and "cost", "loss", "accuracy" on the whole training and validation
+    parts, in eval mode); without (the lambda search needs only the end), one per epoch.
     """
     n = parts.X_train.shape[0]
     n_s = step_size(n, recipe.n_batch)
     updates_per_epoch = n // recipe.n_batch
     epochs = 2 * n_s * cycles // updates_per_epoch
-    schedule = schedules.Cyclical(recipe.eta_min, recipe.eta_max, n_s)
-    optimizer = optim.SGD(lr=recipe.eta_min)
-    fit = {"batch_size": recipe.n_batch, "optimizer": optimizer, "lr_schedule": schedule, "verbose": 0}
+    fit = {"epochs": epochs, "batch_size": recipe.n_batch, "optimizer": optim.SGD(lr=recipe.eta_min),
+           "lr_schedule": schedules.Cyclical(recipe.eta_min, recipe.eta_max, n_s), "verbose": 0}
     if not record:
-        model.fit(parts.X_train, parts.y_train, epochs=epochs, **fit)
-        return None
-    # How often the curves get a point is decided here alone: once per epoch, 4 points per
-    # cycle (2 n_s updates are 4 epochs).
-    curves = {}
-
-    def add(step):
-        for key, value in {"step": step, "lr": schedule(step), **measure(model, parts)}.items():
-            curves.setdefault(key, []).append(value)
-
-    add(0)
-    for _ in range(epochs):
-        model.fit(parts.X_train, parts.y_train, epochs=1, **fit)
-        add(optimizer.iterations)
-    return curves
+        return model.fit(parts.X_train, parts.y_train, **fit)
+    # How often the curves get a point is decided here alone.
+    return model.fit(parts.X_train, parts.y_train, validation_data=(parts.X_val, parts.y_val),
+                     eval_every=record_every(n_s), **fit)
 
 
 def lambda_search(parts, recipe, rng, seed):
@@ -292,19 +279,12 @@ def check_gradients(parts, recipe, seed, dims=20, samples=10):
 
 # ------------------------------------------------------------------ figures
 
-def plot_curves(curves, title, out_dir, name):
+def plot_curves(history, title, out_dir, name):
     """The course's three figures side by side: cost, loss and accuracy against the update step."""
-    fig = _common.figure(figsize=(12, 3.6))
-    for ax, key, label in zip(fig.subplots(1, 3), ("cost", "loss", "accuracy"),
-                              ("cost (loss + lambda sum ||W||^2)", "loss (cross-entropy)", "accuracy")):
-        ax.plot(curves["step"], curves[key], label="training")
-        ax.plot(curves["step"], curves[f"val_{key}"], label="validation")
-        ax.set_xlabel("update step")
-        ax.set_ylabel(label)
-        ax.legend(fontsize=8)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return _common.save(fig, out_dir, name)
+    path = os.path.join(out_dir, name)
+    history.plot(path, title=title, dpi=90)
+    print(f"wrote {path}")
+    return path
 
 
 def plot_search(results, best, out_dir, name):
@@ -400,17 +380,17 @@ def run(args, recipe, parts):
     print(f"\n2-layer network {sizes}, lambda {recipe.two_layer_lambda:g}, "
           f"{cycles_text(recipe.two_layer_cycles)}; {schedule_text(recipe, n)}")
     model = network(parts, recipe.two_layer_hidden, recipe.two_layer_lambda, batch_norm=False, seed=args.seed)
-    curves = train(model, parts, recipe, recipe.two_layer_cycles)
-    report(curves)
-    plot_curves(curves, f"2-layer network {sizes}, lambda = {recipe.two_layer_lambda:g}", args.out, "2layer.png")
+    history = train(model, parts, recipe, recipe.two_layer_cycles)
+    report(history)
+    plot_curves(history, f"2-layer network {sizes}, lambda = {recipe.two_layer_lambda:g}", args.out, "2layer.png")
 
     sizes = f"[{d}, {', '.join(map(str, recipe.hidden))}, {CLASSES}]"
     print(f"\nk-layer network {sizes} with batch norm, lambda {recipe.k_layer_lambda:g}, "
           f"{cycles_text(recipe.k_layer_cycles)}")
     model = network(parts, recipe.hidden, recipe.k_layer_lambda, batch_norm=True, seed=args.seed)
-    curves = train(model, parts, recipe, recipe.k_layer_cycles)
-    report(curves)
-    plot_curves(curves, f"k-layer network {sizes} with batch norm, lambda = {recipe.k_layer_lambda:g}",
+    history = train(model, parts, recipe, recipe.k_layer_cycles)
+    report(history)
+    plot_curves(history, f"k-layer network {sizes} with batch norm, lambda = {recipe.k_layer_lambda:g}",
                 args.out, "klayer.png")
 
     low, high = recipe.coarse
@@ -427,19 +407,21 @@ def run(args, recipe, parts):
     lam = best[1]
     print(f"\nfinal: k-layer network {sizes} with batch norm, lambda {lam:.3e}, {cycles_text(recipe.final_cycles)}")
     model = network(parts, recipe.hidden, lam, batch_norm=True, seed=args.seed)
-    curves = train(model, parts, recipe, recipe.final_cycles)
-    report(curves)
+    history = train(model, parts, recipe, recipe.final_cycles)
+    report(history)
     test_accuracy = model.score(parts.X_test, parts.y_test)
-    plot_curves(curves, f"final: k-layer network {sizes} with batch norm, lambda = {lam:.3g}; "
+    plot_curves(history, f"final: k-layer network {sizes} with batch norm, lambda = {lam:.3g}; "
                 f"test accuracy {test_accuracy:.2%}", args.out, "final.png")
     print(f"final test accuracy: {test_accuracy:.2%}")
     return 0
 
 
-def report(curves):
-    """The last point of the curves: where training ended."""
-    print(f"  after {curves['step'][-1]} updates: cost {curves['cost'][-1]:.4f}, training accuracy "
-          f"{curves['accuracy'][-1]:.2%}, validation accuracy {curves['val_accuracy'][-1]:.2%}")
+def report(history):
+    """The last row of the curves: where training ended."""
+    h = history.history
+    print(f"  {len(h['step'])} points, every {history.params['eval_every']} updates; after {h['step'][-1]} "
+          f"updates: cost {h['cost'][-1]:.4f}, training accuracy {h['accuracy'][-1]:.2%}, validation accuracy "
+          f"{h['val_accuracy'][-1]:.2%}")
 
 
 if __name__ == "__main__":
