@@ -190,6 +190,13 @@ def test_cifar_assignment_names_data_and_the_files_it_needs(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"--data {tmp_path}" in err and "data_batch_2" in err and "test_batch" in err
     assert not out_dir.exists()
+    for name in ["data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"]:
+        (tmp_path / name).write_bytes(b"")
+    (tmp_path / "data_batch_1").write_bytes(pickle.dumps([1, 2, 3]))
+    assert cifar_assignment.main(["--data", str(tmp_path), "--small", "--out", str(out_dir)]) == 2
+    err = capsys.readouterr().err
+    assert f"--data {tmp_path}: " in err and "data_batch_1: not a CIFAR-10 python batch" in err
+    assert not out_dir.exists()
 
 
 def test_cifar_assignment_needs_one_data_source(capsys):
@@ -197,6 +204,9 @@ def test_cifar_assignment_needs_one_data_source(capsys):
         cifar_assignment.main(["--small"])
     assert exit_.value.code == 2
     assert "one of the arguments --data --synthetic --digits is required" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cifar_assignment.main(["--synthetic", "--seed", "-1"])
+    assert "--seed: must be an integer >= 0, got -1" in capsys.readouterr().err
 
 
 def test_digits_through_the_assignment_recipe_reaches_97_percent(tmp_path, capsys):

@@ -320,9 +320,21 @@ def parse_args(argv):
                         help="scikit-learn's 8x8 digits (needs scikit-learn), the recipe on a small real data set")
     parser.add_argument("--small", action="store_true",
                         help="less data, shorter searches, fewer cycles: a run of seconds")
-    parser.add_argument("--seed", type=int, default=0, help="seeds every random choice (default: 0)")
+    parser.add_argument("--seed", type=seed_value, default=0, metavar="N",
+                        help="seeds every random choice, an integer >= 0 (default: 0)")
     parser.add_argument("--out", default=".", metavar="DIR", help="folder for the PNG files (default: .)")
     return parser.parse_args(argv)
+
+
+def seed_value(text):
+    """--seed's value: an integer >= 0 (NumPy's generators take no negative seed)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
+    return value
 
 
 def recipe_for(args):
@@ -348,8 +360,8 @@ def main(argv=None):
     with _common.Stopwatch() as clock:
         try:
             parts = load(args, recipe)
-        except FileNotFoundError as exc:
-            print(f"--data {args.data}: {exc}", file=sys.stderr)
+        except (FileNotFoundError, ValueError) as exc:  # files missing, unreadable or too few samples
+            print(f"--data {args.data}: {exc}" if args.data else str(exc), file=sys.stderr)
             return 2
         except ImportError as exc:  # the digits need scikit-learn
             print(exc, file=sys.stderr)
