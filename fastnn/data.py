@@ -18,7 +18,7 @@ from . import _checks
 
 __all__ = [
     "Standardizer", "MinMaxScaler", "one_hot", "train_test_split", "batches", "batch_bounds",
-    "load_cifar10_binary", "load_cifar10_python", "load_mnist", "load_digits",
+    "load_cifar10_binary", "load_cifar10_python", "load_cifar10", "load_mnist", "load_digits",
 ]
 
 
@@ -296,6 +296,63 @@ def load_cifar10_python(paths):
         Xs.append(X)
         ys.append(y.astype(np.int64))
     return np.concatenate(Xs), np.concatenate(ys)
+
+
+CIFAR10_TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
+CIFAR10_TEST_FILE = "test_batch"
+
+
+def load_cifar10(directory):
+    """CIFAR-10 from the folder of its "python version": the five training batches and the test batch.
+
+    Reads ``data_batch_1`` ... ``data_batch_5`` and ``test_batch`` in ``directory``
+    (the files of ``cifar-10-batches-py``; each may also be gzipped, with ``.gz``
+    appended) with :func:`load_cifar10_python`.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        The folder that holds the six batch files.
+
+    Returns
+    -------
+    X_train : numpy.ndarray, uint8 (50000, 3072)
+        The training images in file order, each row the red, green and blue 32x32 planes.
+    y_train : numpy.ndarray, int64 (50000,)
+    X_test : numpy.ndarray, uint8 (10000, 3072)
+    y_test : numpy.ndarray, int64 (10000,)
+
+    Raises
+    ------
+    FileNotFoundError
+        ``directory`` is not a folder, or some of the six files are not in it (all are named).
+    ValueError
+        A file is not a CIFAR-10 python batch.
+
+    Examples
+    --------
+    >>> X_train, y_train, X_test, y_test = load_cifar10("cifar-10-batches-py")  # doctest: +SKIP
+    >>> X_train.shape, X_test.shape  # doctest: +SKIP
+    ((50000, 3072), (10000, 3072))
+    """
+    folder = os.fspath(directory)
+    expected = ", ".join(CIFAR10_TRAIN_FILES + (CIFAR10_TEST_FILE,))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"{folder!r} is not a folder; CIFAR-10's python version is a folder holding {expected} "
+                                "(cifar-10-batches-py, unpacked from cifar-10-python.tar.gz)")
+
+    def path(name):
+        plain = os.path.join(folder, name)
+        return plain if os.path.exists(plain) or not os.path.exists(plain + ".gz") else plain + ".gz"
+
+    names = CIFAR10_TRAIN_FILES + (CIFAR10_TEST_FILE,)
+    missing = [name for name in names if not os.path.isfile(path(name))]
+    if missing:
+        raise FileNotFoundError(f"{folder!r} lacks {', '.join(missing)}: CIFAR-10's python version is a folder holding "
+                                f"{expected} (cifar-10-batches-py, unpacked from cifar-10-python.tar.gz)")
+    X_train, y_train = load_cifar10_python([path(name) for name in CIFAR10_TRAIN_FILES])
+    X_test, y_test = load_cifar10_python(path(CIFAR10_TEST_FILE))
+    return X_train, y_train, X_test, y_test
 
 
 def _read_idx(path, ndim):

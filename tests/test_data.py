@@ -111,6 +111,32 @@ def test_cifar10_python(tmp_path, rng, protocol):
     assert np.array_equal(X, pixels) and np.array_equal(y, labels)
 
 
+def test_load_cifar10_reads_the_folder_of_the_python_version(tmp_path, rng):
+    written = {}
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        labels, pixels = _cifar_records(rng, 3)
+        written[name] = (labels, pixels)
+        raw = pickle.dumps({b"labels": labels.tolist(), b"data": pixels}, protocol=2)
+        if name == "data_batch_3":  # a gzipped file is found under its .gz name
+            (tmp_path / (name + ".gz")).write_bytes(gzip.compress(raw))
+        else:
+            (tmp_path / name).write_bytes(raw)
+    X_train, y_train, X_test, y_test = data.load_cifar10(tmp_path)
+    train = [written[f"data_batch_{i}"] for i in range(1, 6)]
+    assert np.array_equal(X_train, np.concatenate([p for _, p in train]))
+    assert np.array_equal(y_train, np.concatenate([lab for lab, _ in train])) and y_train.dtype == np.int64
+    assert np.array_equal(X_test, written["test_batch"][1]) and np.array_equal(y_test, written["test_batch"][0])
+
+
+def test_load_cifar10_names_the_missing_files(tmp_path):
+    (tmp_path / "data_batch_1").write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match="lacks data_batch_2, data_batch_3, data_batch_4, data_batch_5, "
+                                                "test_batch"):
+        data.load_cifar10(tmp_path)
+    with pytest.raises(FileNotFoundError, match="is not a folder.*data_batch_1"):
+        data.load_cifar10(tmp_path / "nowhere")
+
+
 class _Evil:
     def __reduce__(self):
         return (os.system, ("echo pwned > /dev/null",))

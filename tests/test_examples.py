@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import math
+import os
+import pickle
+import re
+import subprocess
 import sys
 
 import pytest
 
-from fastnn.examples import digits, hidden_units, init_study, normalization, perceptron, xor
+import fastnn
+from fastnn.examples import (
+    cifar_assignment,
+    digits,
+    hidden_units,
+    init_study,
+    normalization,
+    perceptron,
+    xor,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -90,3 +104,117 @@ def test_digits_example(tmp_path, capsys):
     assert names == ["digits.png"]
     last = [line.split() for line in out.splitlines() if line.startswith("5 ")][0]
     assert float(last[4].rstrip("%")) > 85  # held-out accuracy after 5 epochs
+
+
+ASSIGNMENT_FIGURES = ["2layer.png", "final.png", "klayer.png", "lambda_search.png"]
+
+
+def _final_accuracy(out):
+    """The percentage of the line 'final test accuracy: 75.20%', as a fraction."""
+    found = re.findall(r"^final test accuracy: (\d+\.\d\d)%$", out, flags=re.MULTILINE)
+    assert len(found) == 1, out
+    return float(found[0]) / 100
+
+
+def _search_rows(out):
+    """[(stage, lambda, validation accuracy)] from the lambda search's table."""
+    rows = re.findall(r"^  (coarse|fine) +(\S+) +(\d+\.\d\d)%", out, flags=re.MULTILINE)
+    return [(stage, float(lam), float(acc) / 100) for stage, lam, acc in rows]
+
+
+def test_cifar_assignment_runs_synthetic_small_in_a_fresh_interpreter(tmp_path):
+    pytest.importorskip("matplotlib")
+    out_dir = tmp_path / "figures"  # created by the script
+    env = dict(os.environ)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
+    env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in [env.get("PYTHONPATH")] if p])
+    run = subprocess.run([sys.executable, "-m", "fastnn.examples.cifar_assignment", "--synthetic", "--small",
+                          "--seed", "0", "--out", str(out_dir)],
+                         env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path, check=False)
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert sorted(p.name for p in out_dir.iterdir()) == ASSIGNMENT_FIGURES
+    for name in ASSIGNMENT_FIGURES:
+        assert (out_dir / name).read_bytes()[:8] == PNG, name
+    # n_s = 2 floor(n / n_batch) for the 2,000 training samples in batches of 100
+    assert "n_s = 2 floor(2000 / 100) = 40" in out
+    model_check = re.search(r"the first 20 entries of 0.W: (\S+)$", out, flags=re.MULTILINE)
+    assert float(model_check.group(1)) < 1e-6
+    # coarse: log10 lambda in [-5, -1]; fine: within 0.5 of the best coarse lambda
+    rows = _search_rows(out)
+    coarse = [r for r in rows if r[0] == "coarse"]
+    fine = [r for r in rows if r[0] == "fine"]
+    assert len(coarse) == 3 and len(fine) == 3
+    assert all(1e-5 <= lam <= 1e-1 for _, lam, _ in coarse)
+    best = max(coarse, key=lambda r: r[2])[1]
+    assert all(abs(math.log10(lam) - math.log10(best)) <= 0.5 for _, lam, _ in fine)
+    # ten overlapping classes: far above chance (10%), yet not separable
+    assert 0.5 < _final_accuracy(out) < 0.99
+
+
+def _write_cifar_folder(folder, per_file, seed):
+    """A CIFAR-10 python-version folder (five training batches and a test batch) of synthetic images."""
+    X, y = cifar_assignment.synthetic_cifar(6 * per_file, seed=seed)
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    for i, name in enumerate(names):
+        part = slice(i * per_file, (i + 1) * per_file)
+        batch = {b"batch_label": name.encode(), b"labels": y[part].tolist(), b"data": X[part],
+                 b"filenames": [b"%d.png" % j for j in range(per_file)]}
+        (folder / name).write_bytes(pickle.dumps(batch, protocol=2))
+
+
+def test_cifar_assignment_reads_cifar_batches_and_repeats_itself_with_a_seed(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    data_dir = tmp_path / "cifar-10-batches-py"
+    data_dir.mkdir()
+    _write_cifar_folder(data_dir, per_file=260, seed=5)
+    outputs = []
+    for run in range(2):
+        out_dir = tmp_path / "figures"
+        assert cifar_assignment.main(["--data", str(data_dir), "--small", "--seed", "7", "--out", str(out_dir)]) == 0
+        out = capsys.readouterr().out
+        outputs.append([line for line in out.splitlines() if not line.startswith("finished in")])
+    assert outputs[0] == outputs[1]
+    out = "\n".join(outputs[0])
+    # 1,300 training images: the last 500 validate, 800 train; the 260 test images are all used
+    assert out.startswith(f"data: CIFAR-10 from {data_dir}: 800 training, 500 validation and 260 test samples "
+                          "of 3072 features")
+    assert _final_accuracy(out) > 0.3
+    assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == ASSIGNMENT_FIGURES
+
+
+def test_cifar_assignment_names_data_and_the_files_it_needs(tmp_path, capsys):
+    (tmp_path / "data_batch_1").write_bytes(b"")
+    out_dir = tmp_path / "figures"
+    assert cifar_assignment.main(["--data", str(tmp_path), "--small", "--out", str(out_dir)]) == 2
+    err = capsys.readouterr().err
+    assert f"--data {tmp_path}" in err and "data_batch_2" in err and "test_batch" in err
+    assert not out_dir.exists()
+    for name in ["data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"]:
+        (tmp_path / name).write_bytes(b"")
+    (tmp_path / "data_batch_1").write_bytes(pickle.dumps([1, 2, 3]))
+    assert cifar_assignment.main(["--data", str(tmp_path), "--small", "--out", str(out_dir)]) == 2
+    err = capsys.readouterr().err
+    assert f"--data {tmp_path}: " in err and "data_batch_1: not a CIFAR-10 python batch" in err
+    assert not out_dir.exists()
+
+
+def test_cifar_assignment_needs_one_data_source(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cifar_assignment.main(["--small"])
+    assert exit_.value.code == 2
+    assert "one of the arguments --data --synthetic --digits is required" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cifar_assignment.main(["--synthetic", "--seed", "-1"])
+    assert "--seed: must be an integer >= 0, got -1" in capsys.readouterr().err
+
+
+def test_digits_through_the_assignment_recipe_reaches_97_percent(tmp_path, capsys):
+    """The full recipe on a real data set: [50, 50] with batch norm, cyclical rates, the lambda search."""
+    pytest.importorskip("sklearn")
+    pytest.importorskip("matplotlib")
+    assert cifar_assignment.main(["--digits", "--seed", "0", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "k-layer network [64, 50, 50, 10] with batch norm" in out
+    assert len(_search_rows(out)) == 16
+    assert _final_accuracy(out) >= 0.97
