@@ -46,14 +46,38 @@ finally:
     if _spin_set_here:
         del _os.environ["GOMP_SPINCOUNT"]
 
-from . import ops, reference
-from . import callbacks, data, diagnostics, init, io, layers, losses, optim, schedules
-from . import columns, coursework
+from . import (
+    callbacks,
+    columns,
+    coursework,
+    data,
+    diagnostics,
+    init,
+    io,
+    layers,
+    losses,
+    ops,
+    optim,
+    reference,
+    schedules,
+)
 from .callbacks import EarlyStopping, History
 from .diagnostics import gradient_check
 from .io import load
-from .layers import (ELU, Activation, BatchNorm, Dense, Dropout, Identity, LeakyReLU, Maxout, ReLU, Sigmoid,
-                     Softplus, Tanh)
+from .layers import (
+    ELU,
+    Activation,
+    BatchNorm,
+    Dense,
+    Dropout,
+    Identity,
+    LeakyReLU,
+    Maxout,
+    ReLU,
+    Sigmoid,
+    Softplus,
+    Tanh,
+)
 from .model import MLP, Sequential
 
 __version__ = "0.1.0"

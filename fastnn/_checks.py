@@ -7,7 +7,6 @@ the argument and says what was expected and what arrived.
 from __future__ import annotations
 
 import functools
-
 import numbers
 
 import numpy as np
@@ -156,7 +155,7 @@ def Choice(options):
     return Rule(choice, options=tuple(options))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def declared_settings(cls):
     """name -> Rule for every setting ``cls`` and its bases declare (classes declare them
     once, so the answer is kept per class: fit asks for it on every call)."""

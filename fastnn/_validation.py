@@ -12,6 +12,7 @@ import numbers
 import numpy as np
 
 from . import _checks
+
 # the activations and alpha's defaults, from fastnn.h's table FNN_ACTIVATIONS
 from ._ops import ACTIVATIONS, DEFAULT_ALPHA
 

@@ -158,7 +158,7 @@ class Perceptron:
         self.w: np.ndarray | None = None
         self.b: float | None = None
 
-    def fit(self, X, y) -> "Perceptron":
+    def fit(self, X, y) -> Perceptron:
         X = _check_X(X)
         signs, self.classes_ = _check_labels(y, X.shape[0])
         n = X.shape[0]
@@ -169,7 +169,7 @@ class Perceptron:
         n_updates = 0
         converged = False
         n_iter = 0
-        for n_iter in range(1, self.max_iter + 1):
+        for n_iter in range(1, self.max_iter + 1):  # noqa: B007 - n_iter_ after the loop is the last pass
             before = n_updates
             start = 0
             # The next mistake of this pass: the scores of the samples after the
@@ -243,14 +243,14 @@ class Adaline:
             raise TypeError(f"lr must be a real number, got {type(lr).__name__}")
         if not (lr > 0 and np.isfinite(lr)):
             raise ValueError(f"lr must be a finite number > 0, got {lr}")
-        self.lr = float(lr)
-        self.epochs = _positive_int(epochs, "epochs")
-        self.shuffle = bool(shuffle)
-        self.seed = seed
+        self.lr: float = float(lr)
+        self.epochs: int = _positive_int(epochs, "epochs")
+        self.shuffle: bool = bool(shuffle)
+        self.seed: int | None = seed
         self.w: np.ndarray | None = None
         self.b: float | None = None
 
-    def fit(self, X, y) -> "Adaline":
+    def fit(self, X, y) -> Adaline:
         X = _check_X(X)
         y = _check_targets(y, X.shape[0])
         rng = np.random.default_rng(self.seed)

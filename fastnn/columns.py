@@ -50,8 +50,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _checks, ops, reference
-from . import _validation as check
+from . import _checks, _validation as check, ops, reference
 
 __all__ = list(ops.__all__)
 

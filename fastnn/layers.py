@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _checks, init as _init, ops, reference
-from . import _validation
+from . import _checks, _validation, init as _init, ops, reference
 from .reference import dropout_mask
 
 __all__ = [
@@ -36,9 +35,9 @@ class Layer:
     """Base class. Subclasses set ``param_shapes``/``buffer_shapes`` and implement the passes."""
 
     #: names of parameters included in the L2 penalty
-    regularised = ()
+    regularised: tuple[str, ...] = ()
     #: names of the parameters and buffers the layer has once built
-    state_names = ()
+    state_names: tuple[str, ...] = ()
 
     def __init__(self):
         self.params = {}

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _ops, reference
-from . import _validation as check
+from . import _ops, _validation as check, reference
 
 # the kernels: the same names as the NumPy twins' (signatures compared by the tests)
 __all__ = list(reference.__all__)

@@ -98,7 +98,7 @@ class Optimizer:
         self.iterations = step
 
     #: names of the per-parameter state arrays, in the order the C engine takes them
-    state_keys = ()
+    state_keys: tuple[str, ...] = ()
 
     def _update(self, kernels, p, g, state, step):
         """Update ``p`` from ``g`` and its ``state`` dict with a kernel of ``kernels``;

@@ -38,8 +38,8 @@ torch sees the very same arrays (``torch.from_numpy`` shares their memory).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
