@@ -44,13 +44,88 @@ __all__ = [
 
 
 def linear_forward(X, W, b):
-    """S = X W^T + b: the scores of a dense layer for a mini-batch."""
+    """The scores of a dense layer for a mini-batch: S = X W^T + b.
+
+    Parameters
+    ----------
+    X : array_like of shape (N, D_in), float32 or float64
+        The inputs, one row per sample.
+    W : array_like of shape (D_out, D_in), X's dtype
+        The weights, one row per output unit (PyTorch's layout).
+    b : array_like of shape (D_out,), X's dtype
+        The biases.
+
+    Returns
+    -------
+    S : numpy.ndarray of shape (N, D_out)
+        The scores, of X's dtype.
+
+    Raises
+    ------
+    TypeError
+        An argument is not a float array, or the dtypes differ.
+    ValueError
+        An argument has the wrong number of dimensions, or the shapes do not fit.
+
+    See Also
+    --------
+    dense_forward : the same product with the activation applied in one pass.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.reference import linear_forward
+    >>> X = np.array([[1.0, 2.0], [0.0, -1.0]])
+    >>> W = np.array([[1.0, 0.0], [1.0, 1.0], [0.5, -1.0]])
+    >>> linear_forward(X, W, np.array([0.0, 1.0, 0.5]))
+    array([[ 1. ,  4. , -1. ],
+           [ 0. ,  0. ,  1.5]])
+    """
     X, W, b = check.linear_forward_args(X, W, b)
     return X @ W.T + b
 
 
 def linear_backward(dS, X, W):
-    """Gradients of a dense layer: dX = dS W, dW = dS^T X, db = sum_i dS_i."""
+    """The gradients of a dense layer: dX = dS W, dW = dS^T X, db = sum_i dS_i.
+
+    Parameters
+    ----------
+    dS : array_like of shape (N, D_out), float32 or float64
+        Gradient of the loss with respect to the scores S.
+    X : array_like of shape (N, D_in), dS's dtype
+        The layer's input in the forward pass.
+    W : array_like of shape (D_out, D_in), dS's dtype
+        The layer's weights.
+
+    Returns
+    -------
+    dX : numpy.ndarray of shape (N, D_in)
+        Gradient with respect to the input.
+    dW : numpy.ndarray of shape (D_out, D_in)
+        Gradient with respect to the weights.
+    db : numpy.ndarray of shape (D_out,)
+        Gradient with respect to the biases (the column sums of dS).
+
+    Raises
+    ------
+    TypeError
+        An argument is not a float array, or the dtypes differ.
+    ValueError
+        The shapes do not fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.reference import linear_backward
+    >>> X = np.array([[1.0, 2.0], [0.0, -1.0]])
+    >>> W = np.array([[1.0, 0.0], [1.0, 1.0], [0.5, -1.0]])
+    >>> dX, dW, db = linear_backward(np.ones((2, 3)), X, W)
+    >>> db
+    array([2., 2., 2.])
+    >>> dX
+    array([[2.5, 0. ],
+           [2.5, 0. ]])
+    """
     dS, X, W = check.linear_backward_args(dS, X, W)
     dX = dS @ W
     dW = dS.T @ X
@@ -59,10 +134,47 @@ def linear_backward(dS, X, W):
 
 
 def dense_forward(X, W, b, activation, alpha=None):
-    """A dense layer and its activation: S = X W^T + b, H = f(S). Returns (S, H).
+    """A dense layer and its activation: S = X W^T + b, H = f(S).
 
-    b may be None for a layer without bias (S = X W^T). ``activation`` and
-    ``alpha`` are as for :func:`activation_forward`.
+    Both outputs are returned because the backward pass needs H, and batch norm
+    or a loss may need S. The results equal :func:`linear_forward` followed by
+    :func:`activation_forward`.
+
+    Parameters
+    ----------
+    X : array_like of shape (N, D_in), float32 or float64
+        The inputs, one row per sample.
+    W : array_like of shape (D_out, D_in), X's dtype
+        The weights.
+    b : array_like of shape (D_out,), X's dtype, or None
+        The biases; None for a layer without bias (S = X W^T).
+    activation : str
+        The activation's name, as for :func:`activation_forward`.
+    alpha : float, optional
+        The activation's parameter, as for :func:`activation_forward`.
+
+    Returns
+    -------
+    S : numpy.ndarray of shape (N, D_out)
+        The scores.
+    H : numpy.ndarray of shape (N, D_out)
+        The activations f(S).
+
+    Raises
+    ------
+    TypeError
+        An argument is not a float array, the dtypes differ, or activation is not a string.
+    ValueError
+        The shapes do not fit, the activation is unknown, or alpha is given to an
+        activation that takes none.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.reference import dense_forward
+    >>> S, H = dense_forward(np.array([[1.0, -2.0]]), np.eye(2), None, "relu")
+    >>> H
+    array([[1., 0.]])
     """
     X, W, b, activation, _ = check.dense_forward_args(X, W, b, activation, alpha)
     S = X @ W.T
@@ -72,10 +184,45 @@ def dense_forward(X, W, b, activation, alpha=None):
 
 
 def activation_forward(name, S, alpha=None):
-    """H = f(S) elementwise for one of the lecture's activations.
+    """H = f(S) elementwise for one of the activations.
 
-    softplus(s) = log(1 + e^s) is computed as max(s, 0) + log1p(e^-|s|), whose
-    exponent is never positive: finite for any finite s.
+    The activations: ``"identity"``, ``"sigmoid"``, ``"tanh"``, ``"relu"``,
+    ``"leaky_relu"`` (f(s) = alpha s below zero, alpha 0.01 by default),
+    ``"elu"`` (f(s) = alpha (e^s - 1) below zero, alpha 1.0 by default) and
+    ``"softplus"``. softplus(s) = log(1 + e^s) is computed as
+    max(s, 0) + log1p(e^-abs(s)), whose exponent is never positive: finite for
+    any finite s.
+
+    Parameters
+    ----------
+    name : str
+        The activation.
+    S : array_like of shape (N, D), float32 or float64
+        The scores.
+    alpha : float, optional
+        The slope (leaky_relu) or scale (elu) below zero; only these two take it.
+
+    Returns
+    -------
+    H : numpy.ndarray of shape (N, D)
+        f(S), of S's dtype.
+
+    Raises
+    ------
+    TypeError
+        S is not a float array, or name is not a string.
+    ValueError
+        The activation is unknown, S is not 2-D, or alpha is given to an
+        activation that takes none.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.reference import activation_forward
+    >>> activation_forward("relu", np.array([[-1.0, 0.5]]))
+    array([[0. , 0.5]])
+    >>> activation_forward("sigmoid", np.array([[0.0, 2.0]])).round(4)
+    array([[0.5   , 0.8808]])
     """
     name, S, alpha = check.activation_forward_args(name, S, alpha)
     one = S.dtype.type(1)
@@ -102,6 +249,36 @@ def activation_backward(name, dH, H, alpha=None):
     sigmoid' = H (1 - H), tanh' = 1 - H^2, relu' = [H > 0],
     leaky_relu' = 1 or alpha, elu' = 1 or alpha e^s = H + alpha,
     softplus' = sigmoid(s) = 1 - e^-H (as -expm1(-H), accurate where H is small).
+    A NaN in H gives NaN (the slope multiplies dH rather than selecting it).
+
+    Parameters
+    ----------
+    name : str
+        The activation, as for :func:`activation_forward`.
+    dH : array_like of shape (N, D), float32 or float64
+        Gradient of the loss with respect to H.
+    H : array_like of shape (N, D), dH's dtype
+        The forward pass's output.
+    alpha : float, optional
+        As for :func:`activation_forward`.
+
+    Returns
+    -------
+    dS : numpy.ndarray of shape (N, D)
+        Gradient with respect to the scores.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`activation_forward`, and when dH and H differ in shape or dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.reference import activation_backward
+    >>> H = np.tanh(np.array([[0.0, 1.0]]))
+    >>> activation_backward("tanh", np.ones((1, 2)), H).round(4)
+    array([[1.  , 0.42]])
     """
     name, dH, H, alpha = check.activation_backward_args(name, dH, H, alpha)
     one = H.dtype.type(1)
@@ -131,11 +308,47 @@ def _slope(H, below):
 
 
 def batchnorm_forward(S, gamma, beta, eps=1e-5):
-    """Batch normalisation of the scores, per column (unit).
+    """Batch normalisation of the scores, per column (unit), with the batch's statistics.
 
-    mu_b = 1/n sum_i s_i,  v_b = 1/n sum_i (s_i - mu_b)^2  (biased),
-    s_hat_i = (v_b + eps)^(-1/2) (s_i - mu_b),  y_i = gamma * s_hat_i + beta.
-    Returns (Y, mu_b, v_b).
+    mu_b = 1/n sum_i s_i, v_b = 1/n sum_i (s_i - mu_b)^2 (biased),
+    s_hat_i = (v_b + eps)^(-1/2) (s_i - mu_b), y_i = gamma * s_hat_i + beta.
+
+    Parameters
+    ----------
+    S : array_like of shape (N, D), float32 or float64
+        The scores, N >= 1.
+    gamma, beta : array_like of shape (D,), S's dtype
+        The scale and shift.
+    eps : float, default 1e-5
+        Added to the variance, >= 0.
+
+    Returns
+    -------
+    Y : numpy.ndarray of shape (N, D)
+        The normalised, scaled and shifted scores.
+    mean : numpy.ndarray of shape (D,)
+        mu_b.
+    var : numpy.ndarray of shape (D,)
+        v_b, the biased variance.
+
+    Raises
+    ------
+    TypeError
+        An argument is not a float array, or the dtypes differ.
+    ValueError
+        The shapes do not fit, the batch is empty, or eps < 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.reference import batchnorm_forward
+    >>> S = np.array([[1.0, 2.0], [3.0, 6.0]])
+    >>> Y, mean, var = batchnorm_forward(S, np.ones(2), np.zeros(2), eps=0.0)
+    >>> Y
+    array([[-1., -1.],
+           [ 1.,  1.]])
+    >>> mean, var
+    (array([2., 4.]), array([1., 4.]))
     """
     S, gamma, beta, eps = check.batchnorm_forward_args(S, gamma, beta, eps)
     n = S.shape[0]
@@ -146,14 +359,40 @@ def batchnorm_forward(S, gamma, beta, eps=1e-5):
 
 
 def batchnorm_backward(dY, S, gamma, mean, var, eps=1e-5):
-    """The three-term batch-norm gradient of the lectures.
+    """The three-term batch-norm gradient of the lecture notes on batch norm.
 
-    With g_i = dJ/ds_hat_i = dY_i * gamma and V_b = diag(v_b + eps):
-      dJ/dv_b  = -1/2 sum_i g_i V_b^(-3/2) diag(s_i - mu_b)
-      dJ/dmu_b = -sum_i g_i V_b^(-1/2)
-      dJ/ds_i  = g_i V_b^(-1/2) + 2/n dJ/dv_b diag(s_i - mu_b) + 1/n dJ/dmu_b
+    With g_i = dJ/ds_hat_i = dY_i * gamma and V_b = diag(v_b + eps)::
+
+        dJ/dv_b  = -1/2 sum_i g_i V_b^(-3/2) diag(s_i - mu_b)
+        dJ/dmu_b = -sum_i g_i V_b^(-1/2)
+        dJ/ds_i  = g_i V_b^(-1/2) + 2/n dJ/dv_b diag(s_i - mu_b) + 1/n dJ/dmu_b
+
     and dgamma = sum_i dY_i * s_hat_i, dbeta = sum_i dY_i.
-    Returns (dS, dgamma, dbeta).
+
+    Parameters
+    ----------
+    dY : array_like of shape (N, D), float32 or float64
+        Gradient of the loss with respect to the output Y.
+    S : array_like of shape (N, D), dY's dtype
+        The forward pass's scores.
+    gamma : array_like of shape (D,)
+        The scale.
+    mean, var : array_like of shape (D,)
+        The batch statistics the forward pass returned.
+    eps : float, default 1e-5
+        As in the forward pass.
+
+    Returns
+    -------
+    dS : numpy.ndarray of shape (N, D)
+        Gradient with respect to the scores.
+    dgamma, dbeta : numpy.ndarray of shape (D,)
+        Gradients with respect to the scale and shift.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`batchnorm_forward`.
     """
     dY, S, gamma, mean, var, eps = check.batchnorm_backward_args(dY, S, gamma, mean, var, eps)
     n = S.shape[0]
@@ -190,8 +429,18 @@ def softmax(S):
 
     Raises
     ------
-    TypeError, ValueError
-        As :func:`fastnn.ops.softmax`.
+    TypeError
+        S is not a float array.
+    ValueError
+        S is not 2-D or has no column.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.reference import softmax
+    >>> softmax(np.array([[0.0, 0.0], [1000.0, 0.0]]))
+    array([[0.5, 0.5],
+           [1. , 0. ]])
     """
     S = check.softmax_args(S)
     exp = np.exp(S - S.max(axis=1, keepdims=True))
@@ -201,12 +450,46 @@ def softmax(S):
 def softmax_cross_entropy(S, y):
     """Mean cross-entropy of softmax(S) against class targets, and its gradient.
 
-    p_i = softmax(s_i). For integer labels y_i: loss = 1/n sum_i -log p_i[y_i] and
-    dJ/ds_i = (p_i - onehot(y_i)) / n. For class probabilities y_i (soft targets;
-    a one-hot row gives the same numbers as its label):
+    p_i = softmax(s_i). For integer labels y_i: loss = 1/n sum_i -log p_i[y_i]
+    and dJ/ds_i = (p_i - onehot(y_i)) / n. For class probabilities y_i (soft
+    targets; a one-hot row gives the same numbers as its label):
     loss = 1/n sum_i -y_i^T log p_i and dJ/ds_i = (p_i (1^T y_i) - y_i) / n.
     log p_i is computed from the row shifted by its maximum, so logits of any size
-    give finite results. Returns (loss, dS); loss is a scalar of S's dtype.
+    give finite results.
+
+    Parameters
+    ----------
+    S : array_like of shape (N, C), float32 or float64
+        Scores (logits), one row per sample.
+    y : array_like of shape (N,) or (N, C)
+        Integer labels in [0, C), or class probabilities (soft targets) in S's
+        dtype, entries >= 0 (rows need not sum to 1).
+
+    Returns
+    -------
+    loss : scalar of S's dtype
+        The mean cross-entropy.
+    dS : numpy.ndarray of shape (N, C)
+        Its gradient with respect to S.
+
+    Raises
+    ------
+    TypeError
+        S is not a float array; y is neither integer labels nor probabilities of S's dtype.
+    ValueError
+        Shapes do not fit, a label is out of range, a probability is negative, or the
+        batch is empty.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.reference import softmax_cross_entropy
+    >>> loss, dS = softmax_cross_entropy(np.array([[0.0, 0.0], [2.0, -2.0]]), np.array([0, 1]))
+    >>> round(float(loss), 4)
+    2.3556
+    >>> dS.round(4)
+    array([[-0.25 ,  0.25 ],
+           [ 0.491, -0.491]])
     """
     S, y = check.softmax_cross_entropy_args(S, y)
     n = S.shape[0]
@@ -525,7 +808,7 @@ def sigmoid_binary_cross_entropy(S, y):
     """Mean log-loss of sigmoid output units, and its gradient.
 
     With y_hat = sigmoid(s), the lectures' log-loss L = -[y log y_hat + (1 - y) log(1 - y_hat)]
-    is written as L = max(s, 0) - s y + log(1 + e^-|s|): e^-|s| <= 1 never overflows,
+    is written as ``L = max(s, 0) - s y + log(1 + e^-|s|)``: ``e^-|s| <= 1`` never overflows,
     so any logit gives a finite loss. Its derivative is dL/ds = y_hat - y. With K units
     (a multilabel output) a sample's loss is the sum of its K terms.
     loss = 1/n sum_i sum_k L_ik and dS = (sigmoid(S) - y) / n.
@@ -540,12 +823,27 @@ def sigmoid_binary_cross_entropy(S, y):
     Returns
     -------
     loss : scalar of S's dtype
+        The mean over the samples of the summed log-losses.
     dS : ndarray of shape (N, K)
+        (sigmoid(S) - y) / N.
 
     Raises
     ------
-    TypeError, ValueError
-        As :func:`fastnn.ops.sigmoid_binary_cross_entropy`.
+    TypeError
+        S or y is not a float array, or their dtypes differ.
+    ValueError
+        y's shape does not fit S, a target lies outside [0, 1], or the batch is empty.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.reference import sigmoid_binary_cross_entropy
+    >>> loss, dS = sigmoid_binary_cross_entropy(np.array([[0.0], [0.0]]), np.array([1.0, 0.0]))
+    >>> round(float(loss), 4)
+    0.6931
+    >>> dS
+    array([[-0.25],
+           [ 0.25]])
     """
     S, y = check.sigmoid_binary_cross_entropy_args(S, y)
     n = S.shape[0]
@@ -572,12 +870,26 @@ def mse(O, Y):
     Returns
     -------
     loss : scalar of O's dtype
+        mean_p 1/2 ||t_p - o_p||^2.
     dO : ndarray of shape (N, D)
+        (O - Y) / N.
 
     Raises
     ------
-    TypeError, ValueError
-        As :func:`fastnn.ops.mse`.
+    TypeError
+        O or Y is not a float array, or their dtypes differ.
+    ValueError
+        The shapes differ, or O has no sample or no column.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.reference import mse
+    >>> loss, dO = mse(np.array([[1.0, 2.0]]), np.array([[0.0, 0.0]]))
+    >>> float(loss)
+    2.5
+    >>> dO
+    array([[1., 2.]])
     """
     O, Y = check.mse_args(O, Y)
     n = O.shape[0]
@@ -651,7 +963,7 @@ def l2_gradient(dW, W, l2):
 
 
 def clip_grad_norm(grads, max_norm):
-    """Gradient clipping by global norm (torch.nn.utils.clip_grad_norm_), in place.
+    """Gradient clipping by global norm (``torch.nn.utils.clip_grad_norm_``), in place.
 
     The gradients of all parameters are taken as one vector g; its norm is
     ||g|| = sqrt(sum_k ||g_k||^2), and every g_k is multiplied by
