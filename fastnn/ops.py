@@ -17,8 +17,10 @@ the summary.
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from . import _ops, _validation as check, reference
 
@@ -86,7 +88,7 @@ def _in_place(names, arrays, grad):
     )
 
 
-def linear_forward(X, W, b):
+def linear_forward(X: ArrayLike, W: ArrayLike, b: ArrayLike) -> NDArray[Any]:
     """The compiled kernel: ``fnn_linear_forward`` (csrc/linear.c): the blocked, packed GEMM,
     with the bias added in its epilogue; X and W are read in place with any strides.
     """
@@ -94,7 +96,7 @@ def linear_forward(X, W, b):
     return _ops.linear_forward(_strided(X), _strided(W), _vector(b))
 
 
-def linear_backward(dS, X, W):
+def linear_backward(dS: ArrayLike, X: ArrayLike, W: ArrayLike) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
     """The compiled kernel: ``fnn_linear_backward`` (csrc/linear.c): dX and dW by the GEMM,
     which reads the transposes in place; db by a column sum.
     """
@@ -102,7 +104,8 @@ def linear_backward(dS, X, W):
     return _ops.linear_backward(_strided(dS), _strided(X), _strided(W))
 
 
-def dense_forward(X, W, b, activation, alpha=None):
+def dense_forward(X: ArrayLike, W: ArrayLike, b: ArrayLike | None, activation: str,
+                  alpha: float | None = None) -> tuple[NDArray[Any], NDArray[Any]]:
     """The compiled kernel: ``fnn_dense_forward`` (csrc/linear.c): f is applied to each tile of
     S in the GEMM's epilogue, while the tile is still in cache, instead of in a second sweep
     over S.
@@ -112,7 +115,7 @@ def dense_forward(X, W, b, activation, alpha=None):
     return _ops.dense_forward(_ops.ACTIVATION_CODES[activation], _strided(X), _strided(W), bias, alpha)
 
 
-def activation_forward(name, S, alpha=None):
+def activation_forward(name: str, S: ArrayLike, alpha: float | None = None) -> NDArray[Any]:
     """The compiled kernel: ``fnn_activation_forward`` (csrc/activation.c), with fastnn's
     vector math for the exponentials and logarithms; S is read in place with any row stride.
     """
@@ -120,7 +123,7 @@ def activation_forward(name, S, alpha=None):
     return _ops.activation_forward(_ops.ACTIVATION_CODES[name], _rows(S), alpha)
 
 
-def activation_backward(name, dH, H, alpha=None):
+def activation_backward(name: str, dH: ArrayLike, H: ArrayLike, alpha: float | None = None) -> NDArray[Any]:
     """The compiled kernel: ``fnn_activation_backward`` (csrc/activation.c); dH and H are read
     in place with any row stride.
     """
@@ -128,13 +131,15 @@ def activation_backward(name, dH, H, alpha=None):
     return _ops.activation_backward(_ops.ACTIVATION_CODES[name], _rows(dH), _rows(H), alpha)
 
 
-def batchnorm_forward(S, gamma, beta, eps=1e-5):
+def batchnorm_forward(S: ArrayLike, gamma: ArrayLike, beta: ArrayLike,
+                      eps: float = 1e-5) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
     """The compiled kernel: ``fnn_batchnorm_forward`` (csrc/batchnorm.c)."""
     S, gamma, beta, eps = check.batchnorm_forward_args(S, gamma, beta, eps)
     return _ops.batchnorm_forward(_rows(S), _vector(gamma), _vector(beta), eps)
 
 
-def batchnorm_backward(dY, S, gamma, mean, var, eps=1e-5):
+def batchnorm_backward(dY: ArrayLike, S: ArrayLike, gamma: ArrayLike, mean: ArrayLike, var: ArrayLike,
+                       eps: float = 1e-5) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
     """The compiled kernel: ``fnn_batchnorm_backward`` (csrc/batchnorm.c)."""
     dY, S, gamma, mean, var, eps = check.batchnorm_backward_args(dY, S, gamma, mean, var, eps)
     return _ops.batchnorm_backward(
@@ -142,7 +147,7 @@ def batchnorm_backward(dY, S, gamma, mean, var, eps=1e-5):
     )
 
 
-def softmax_cross_entropy(S, y):
+def softmax_cross_entropy(S: ArrayLike, y: ArrayLike) -> tuple[Any, NDArray[Any]]:
     """The compiled kernel: ``fnn_softmax_cross_entropy`` for labels,
     ``fnn_softmax_cross_entropy_soft`` for class probabilities (csrc/loss.c).
     """
@@ -152,7 +157,7 @@ def softmax_cross_entropy(S, y):
     return _ops.softmax_cross_entropy(_rows(S), _contiguous(y, dtype=np.int64))
 
 
-def dropout_forward(H, p, seed, step):
+def dropout_forward(H: ArrayLike, p: float, seed: int, step: int) -> NDArray[Any]:
     """The compiled kernel: ``fnn_dropout_forward`` (csrc/dropout.c): the mask is drawn again
     inside the kernel from the counter, element by element, and never stored.
     """
@@ -160,7 +165,7 @@ def dropout_forward(H, p, seed, step):
     return _ops.dropout_forward(_rows(H), p, seed, step)
 
 
-def dropout_backward(dY, p, seed, step):
+def dropout_backward(dY: ArrayLike, p: float, seed: int, step: int) -> NDArray[Any]:
     """The compiled kernel: ``fnn_dropout_backward`` (csrc/dropout.c), the mask drawn again as
     in the forward pass.
     """
@@ -168,19 +173,20 @@ def dropout_backward(dY, p, seed, step):
     return _ops.dropout_backward(_rows(dY), p, seed, step)
 
 
-def maxout_forward(S, k):
+def maxout_forward(S: ArrayLike, k: int) -> tuple[NDArray[Any], NDArray[Any]]:
     """The compiled kernel: ``fnn_maxout_forward`` (csrc/maxout.c)."""
     S, k = check.maxout_forward_args(S, k)
     return _ops.maxout_forward(_rows(S), k)
 
 
-def maxout_backward(dH, winner, k):
+def maxout_backward(dH: ArrayLike, winner: ArrayLike, k: int) -> NDArray[Any]:
     """The compiled kernel: ``fnn_maxout_backward`` (csrc/maxout.c)."""
     dH, winner, k = check.maxout_backward_args(dH, winner, k)
     return _ops.maxout_backward(_rows(dH), _rows(winner), k)
 
 
-def batchnorm_running_update(running_mean, running_var, mean, var, n, momentum, unbiased):
+def batchnorm_running_update(running_mean: NDArray[Any], running_var: NDArray[Any], mean: ArrayLike, var: ArrayLike,
+                             n: int, momentum: float, unbiased: bool) -> None:
     """The compiled kernel: ``fnn_batchnorm_running_update`` (csrc/batchnorm.c); a strided view
     is updated through a contiguous copy.
     """
@@ -194,7 +200,8 @@ def batchnorm_running_update(running_mean, running_var, mean, var, n, momentum, 
             target[...] = result
 
 
-def batchnorm_inference_forward(S, gamma, beta, running_mean, running_var, eps=1e-5):
+def batchnorm_inference_forward(S: ArrayLike, gamma: ArrayLike, beta: ArrayLike, running_mean: ArrayLike,
+                                running_var: ArrayLike, eps: float = 1e-5) -> NDArray[Any]:
     """The compiled kernel: ``fnn_batchnorm_inference_forward`` (csrc/batchnorm.c)."""
     S, gamma, beta, running_mean, running_var, eps = check.batchnorm_inference_forward_args(
         S, gamma, beta, running_mean, running_var, eps)
@@ -202,7 +209,9 @@ def batchnorm_inference_forward(S, gamma, beta, running_mean, running_var, eps=1
                                             _vector(running_var), eps)
 
 
-def batchnorm_inference_backward(dY, S, gamma, running_mean, running_var, eps=1e-5):
+def batchnorm_inference_backward(dY: ArrayLike, S: ArrayLike, gamma: ArrayLike, running_mean: ArrayLike,
+                                 running_var: ArrayLike,
+                                 eps: float = 1e-5) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
     """The compiled kernel: ``fnn_batchnorm_inference_backward`` (csrc/batchnorm.c)."""
     dY, S, gamma, running_mean, running_var, eps = check.batchnorm_inference_backward_args(
         dY, S, gamma, running_mean, running_var, eps)
@@ -210,19 +219,19 @@ def batchnorm_inference_backward(dY, S, gamma, running_mean, running_var, eps=1e
                                              _vector(running_var), eps)
 
 
-def sigmoid_binary_cross_entropy(S, y):
+def sigmoid_binary_cross_entropy(S: ArrayLike, y: ArrayLike) -> tuple[Any, NDArray[Any]]:
     """The compiled kernel: ``fnn_sigmoid_binary_cross_entropy`` (csrc/loss.c)."""
     S, y = check.sigmoid_binary_cross_entropy_args(S, y)
     return _ops.sigmoid_binary_cross_entropy(_rows(S), _rows(y))
 
 
-def mse(O, Y):
+def mse(O: ArrayLike, Y: ArrayLike) -> tuple[Any, NDArray[Any]]:
     """The compiled kernel: ``fnn_mse`` (csrc/loss.c)."""
     O, Y = check.mse_args(O, Y)
     return _ops.mse(_rows(O), _rows(Y))
 
 
-def softmax(S):
+def softmax(S: ArrayLike) -> NDArray[Any]:
     """The compiled kernel: ``fnn_softmax`` (csrc/loss.c)."""
     S = check.softmax_args(S)
     return _ops.softmax(_rows(S))
@@ -231,8 +240,9 @@ def softmax(S):
 # ---- optimiser updates and the L2 term: elementwise over a parameter, threads over fixed
 # ranges of its elements. Parameters are 1- or 2-dimensional; the updates work in place. ----
 
-def sgd_update(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0, nesterov=False,
-               first_step=False, l2=0.0):
+def sgd_update(param: NDArray[Any], grad: ArrayLike, momentum_buffer: NDArray[Any] | None, lr: float,
+               momentum: float = 0.0, dampening: float = 0.0, nesterov: bool = False, first_step: bool = False,
+               l2: float = 0.0) -> None:
     """The compiled kernel: ``fnn_sgd_update`` (csrc/optim.c), through views of the arrays: an
     array updated in place must have one axis along which it is contiguous, the same for all
     of them, or a ValueError says so (it is never copied).
@@ -243,7 +253,8 @@ def sgd_update(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0, ne
     _ops.sgd_update(p, g, b, lr, momentum, dampening, nesterov, first_step, l2)
 
 
-def adagrad_update(param, grad, state_sum, lr, step, lr_decay=0.0, eps=1e-10, l2=0.0):
+def adagrad_update(param: NDArray[Any], grad: ArrayLike, state_sum: NDArray[Any], lr: float, step: int,
+                   lr_decay: float = 0.0, eps: float = 1e-10, l2: float = 0.0) -> None:
     """The compiled kernel: ``fnn_adagrad_update`` (csrc/optim.c), through views of the arrays,
     as :func:`sgd_update`.
     """
@@ -253,8 +264,9 @@ def adagrad_update(param, grad, state_sum, lr, step, lr_decay=0.0, eps=1e-10, l2
     _ops.adagrad_update(p, g, s, lr, step, lr_decay, eps, l2)
 
 
-def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha=0.99, eps=1e-8,
-                   momentum=0.0, centered=False, l2=0.0):
+def rmsprop_update(param: NDArray[Any], grad: ArrayLike, square_avg: NDArray[Any], grad_avg: NDArray[Any] | None,
+                   momentum_buffer: NDArray[Any] | None, lr: float, alpha: float | None = 0.99, eps: float = 1e-8,
+                   momentum: float = 0.0, centered: bool = False, l2: float = 0.0) -> None:
     """The compiled kernel: ``fnn_rmsprop_update`` (csrc/optim.c), through views of the arrays,
     as :func:`sgd_update`.
     """
@@ -264,7 +276,8 @@ def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha
     _ops.rmsprop_update(p, g, a, m, b, lr, alpha, eps, momentum, centered, l2)
 
 
-def adam_update(param, grad, m, v, lr, step, beta1=0.9, beta2=0.999, eps=1e-8, l2=0.0):
+def adam_update(param: NDArray[Any], grad: ArrayLike, m: NDArray[Any], v: NDArray[Any], lr: float, step: int,
+                beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, l2: float = 0.0) -> None:
     """The compiled kernel: ``fnn_adam_update`` (csrc/optim.c), through views of the arrays, as
     :func:`sgd_update`.
     """
@@ -274,7 +287,7 @@ def adam_update(param, grad, m, v, lr, step, beta1=0.9, beta2=0.999, eps=1e-8, l
     _ops.adam_update(p, g, m, v, lr, step, beta1, beta2, eps, l2)
 
 
-def l2_penalty(W, l2):
+def l2_penalty(W: ArrayLike, l2: float) -> float:
     """The compiled kernel: ``fnn_l2_penalty`` (csrc/optim.c): the squares are summed in double
     in the elements' row-major order, so any layout of the same values gives the same float.
     """
@@ -282,7 +295,7 @@ def l2_penalty(W, l2):
     return _ops.l2_penalty(_rows(_matrix(W)), l2)
 
 
-def l2_gradient(dW, W, l2):
+def l2_gradient(dW: ArrayLike, W: ArrayLike, l2: float) -> NDArray[Any]:
     """The compiled kernel: ``fnn_l2_gradient`` (csrc/optim.c): element for element what the
     updates add when given l2; a copy of dW when l2 is 0.
     """
@@ -290,7 +303,7 @@ def l2_gradient(dW, W, l2):
     return _ops.l2_gradient(_rows(_matrix(dW)), _rows(_matrix(W)), l2).reshape(W.shape)
 
 
-def clip_grad_norm(grads, max_norm):
+def clip_grad_norm(grads: list[NDArray[Any]], max_norm: float) -> float:
     """The compiled kernel: ``fnn_clip_grad_norm`` (csrc/optim.c); an array that is not
     C-contiguous is copied, clipped and copied back.
     """

@@ -10,7 +10,10 @@ S = X W^T + b is (N, D_out). Results keep the input dtype.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from . import _validation as check
 
@@ -43,7 +46,7 @@ __all__ = [
 ]
 
 
-def linear_forward(X, W, b):
+def linear_forward(X: ArrayLike, W: ArrayLike, b: ArrayLike) -> NDArray[Any]:
     """The scores of a dense layer for a mini-batch: S = X W^T + b.
 
     Parameters
@@ -85,7 +88,7 @@ def linear_forward(X, W, b):
     return X @ W.T + b
 
 
-def linear_backward(dS, X, W):
+def linear_backward(dS: ArrayLike, X: ArrayLike, W: ArrayLike) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
     """The gradients of a dense layer: dX = dS W, dW = dS^T X, db = sum_i dS_i.
 
     Parameters
@@ -133,7 +136,8 @@ def linear_backward(dS, X, W):
     return dX, dW, db
 
 
-def dense_forward(X, W, b, activation, alpha=None):
+def dense_forward(X: ArrayLike, W: ArrayLike, b: ArrayLike | None, activation: str,
+                  alpha: float | None = None) -> tuple[NDArray[Any], NDArray[Any]]:
     """A dense layer and its activation: S = X W^T + b, H = f(S).
 
     Both outputs are returned because the backward pass needs H, and batch norm
@@ -183,7 +187,7 @@ def dense_forward(X, W, b, activation, alpha=None):
     return S, activation_forward(activation, S, alpha)
 
 
-def activation_forward(name, S, alpha=None):
+def activation_forward(name: str, S: ArrayLike, alpha: float | None = None) -> NDArray[Any]:
     """H = f(S) elementwise for one of the activations.
 
     The activations: ``"identity"``, ``"sigmoid"``, ``"tanh"``, ``"relu"``,
@@ -243,7 +247,7 @@ def activation_forward(name, S, alpha=None):
     return np.where(S > 0, S, a * np.expm1(np.minimum(S, 0)))
 
 
-def activation_backward(name, dH, H, alpha=None):
+def activation_backward(name: str, dH: ArrayLike, H: ArrayLike, alpha: float | None = None) -> NDArray[Any]:
     """dS = dH * f'(S), with f' written in terms of the output H = f(S).
 
     sigmoid' = H (1 - H), tanh' = 1 - H^2, relu' = [H > 0],
@@ -307,7 +311,8 @@ def _slope(H, below):
     return np.where(np.isnan(H), H, np.where(H > 0, H.dtype.type(1), below))
 
 
-def batchnorm_forward(S, gamma, beta, eps=1e-5):
+def batchnorm_forward(S: ArrayLike, gamma: ArrayLike, beta: ArrayLike,
+                      eps: float = 1e-5) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
     """Batch normalisation of the scores, per column (unit), with the batch's statistics.
 
     mu_b = 1/n sum_i s_i, v_b = 1/n sum_i (s_i - mu_b)^2 (biased),
@@ -358,7 +363,8 @@ def batchnorm_forward(S, gamma, beta, eps=1e-5):
     return gamma * S_hat + beta, mean, var
 
 
-def batchnorm_backward(dY, S, gamma, mean, var, eps=1e-5):
+def batchnorm_backward(dY: ArrayLike, S: ArrayLike, gamma: ArrayLike, mean: ArrayLike, var: ArrayLike,
+                       eps: float = 1e-5) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
     """The three-term batch-norm gradient of the lecture notes on batch norm.
 
     With g_i = dJ/ds_hat_i = dY_i * gamma and V_b = diag(v_b + eps)::
@@ -411,7 +417,7 @@ def batchnorm_backward(dY, S, gamma, mean, var, eps=1e-5):
     return dS, dgamma, dbeta
 
 
-def softmax(S):
+def softmax(S: ArrayLike) -> NDArray[Any]:
     """The SoftMax of each row: p = exp(s) / 1^T exp(s).
 
     Each row is shifted by its maximum first: p does not change, every exponent
@@ -447,7 +453,7 @@ def softmax(S):
     return exp / exp.sum(axis=1, keepdims=True)
 
 
-def softmax_cross_entropy(S, y):
+def softmax_cross_entropy(S: ArrayLike, y: ArrayLike) -> tuple[Any, NDArray[Any]]:
     """Mean cross-entropy of softmax(S) against class targets, and its gradient.
 
     p_i = softmax(s_i). For integer labels y_i: loss = 1/n sum_i -log p_i[y_i]
@@ -523,7 +529,7 @@ def _mix64(z):
     return z ^ (z >> np.uint64(31))
 
 
-def dropout_mask(seed, step, shape, p):
+def dropout_mask(seed: int, step: int, shape: tuple[int, ...], p: float) -> NDArray[Any]:
     """Keep-mask of inverted dropout, a pure function of (seed, step, element index).
 
     For element i (row-major index in the (N, D) batch)::
@@ -551,15 +557,14 @@ def dropout_mask(seed, step, shape, p):
         Boolean array of ``shape``, True where the element is kept.
     """
     with np.errstate(over="ignore"):
-        seed = np.array([seed], dtype=np.uint64)
-        key = _mix64(seed + _GOLDEN * np.uint64(step + 1))
+        key = _mix64(np.array([seed], dtype=np.uint64) + _GOLDEN * np.uint64(step + 1))
         index = np.arange(1, int(np.prod(shape)) + 1, dtype=np.uint64)
         r = _mix64(key + _GOLDEN * index)
     u = (r >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
     return (u >= p).reshape(shape)
 
 
-def dropout_forward(H, p, seed, step):
+def dropout_forward(H: ArrayLike, p: float, seed: int, step: int) -> NDArray[Any]:
     """Inverted dropout: drop each unit with probability p, scale the kept ones by 1/(1 - p).
 
     Y = H * m / (1 - p), with m = dropout_mask(seed, step, H.shape, p): the expected
@@ -594,7 +599,7 @@ def dropout_forward(H, p, seed, step):
     return H * (m * H.dtype.type(1 / (1 - p)))
 
 
-def dropout_backward(dY, p, seed, step):
+def dropout_backward(dY: ArrayLike, p: float, seed: int, step: int) -> NDArray[Any]:
     """Gradient of inverted dropout: dH = dY * m / (1 - p), the forward pass's mask.
 
     Parameters
@@ -621,7 +626,7 @@ def dropout_backward(dY, p, seed, step):
 
 # --- maxout -------------------------------------------------------------------------
 
-def maxout_forward(S, k):
+def maxout_forward(S: ArrayLike, k: int) -> tuple[NDArray[Any], NDArray[Any]]:
     """Maxout units: h_j = max_r s_(j k + r) over each unit's k linear pieces.
 
     S holds the k pieces of unit j in its columns j*k .. j*k+k-1 (the output of a
@@ -658,7 +663,7 @@ def maxout_forward(S, k):
     return H, winner.astype(np.int64)
 
 
-def maxout_backward(dH, winner, k):
+def maxout_backward(dH: ArrayLike, winner: ArrayLike, k: int) -> NDArray[Any]:
     """Gradient of maxout: each unit's gradient goes to the piece that won, 0 to the others.
 
     dS[i, j*k + winner[i, j]] = dH[i, j]; every other element of dS is 0 (a piece that
@@ -692,7 +697,8 @@ def maxout_backward(dH, winner, k):
     return dS.reshape(n, d * k)
 
 
-def batchnorm_running_update(running_mean, running_var, mean, var, n, momentum, unbiased):
+def batchnorm_running_update(running_mean: NDArray[Any], running_var: NDArray[Any], mean: ArrayLike, var: ArrayLike,
+                             n: int, momentum: float, unbiased: bool) -> None:
     """The running averages that batch norm normalises with at test time, updated in place.
 
     running_mean = (1 - momentum) running_mean + momentum mu_b,
@@ -736,7 +742,8 @@ def batchnorm_running_update(running_mean, running_var, mean, var, n, momentum, 
     running_var[...] = (t(1) - m) * running_var + m * v_b
 
 
-def batchnorm_inference_forward(S, gamma, beta, running_mean, running_var, eps=1e-5):
+def batchnorm_inference_forward(S: ArrayLike, gamma: ArrayLike, beta: ArrayLike, running_mean: ArrayLike,
+                                running_var: ArrayLike, eps: float = 1e-5) -> NDArray[Any]:
     """Batch normalisation at test time: the running statistics take the batch's place.
 
     s_hat = (running_var + eps)^(-1/2) (s - running_mean),  y = gamma * s_hat + beta:
@@ -771,7 +778,9 @@ def batchnorm_inference_forward(S, gamma, beta, running_mean, running_var, eps=1
     return gamma * S_hat + beta
 
 
-def batchnorm_inference_backward(dY, S, gamma, running_mean, running_var, eps=1e-5):
+def batchnorm_inference_backward(dY: ArrayLike, S: ArrayLike, gamma: ArrayLike, running_mean: ArrayLike,
+                                 running_var: ArrayLike,
+                                 eps: float = 1e-5) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
     """Gradients of :func:`batchnorm_inference_forward`: the statistics are constants here.
 
     dJ/ds_i = dY_i * gamma (running_var + eps)^(-1/2),
@@ -804,7 +813,7 @@ def batchnorm_inference_backward(dY, S, gamma, running_mean, running_var, eps=1e
     return dS, (dY * S_hat).sum(axis=0), dY.sum(axis=0)
 
 
-def sigmoid_binary_cross_entropy(S, y):
+def sigmoid_binary_cross_entropy(S: ArrayLike, y: ArrayLike) -> tuple[Any, NDArray[Any]]:
     """Mean log-loss of sigmoid output units, and its gradient.
 
     With y_hat = sigmoid(s), the lectures' log-loss L = -[y log y_hat + (1 - y) log(1 - y_hat)]
@@ -855,7 +864,7 @@ def sigmoid_binary_cross_entropy(S, y):
     return t(loss), dS
 
 
-def mse(O, Y):
+def mse(O: ArrayLike, Y: ArrayLike) -> tuple[Any, NDArray[Any]]:
     """Mean over the samples of the lectures' E_p = 1/2 sum_j (t_pj - o_pj)^2, and its gradient.
 
     loss = 1/n sum_p E_p and dJ/dO = (O - Y) / n.
@@ -911,7 +920,7 @@ def _with_l2(g, W, l2):
     return g + W.dtype.type(2.0 * l2) * W
 
 
-def l2_penalty(W, l2):
+def l2_penalty(W: ArrayLike, l2: float) -> float:
     """The L2 penalty of one weight array: l2 ||W||^2.
 
     Parameters
@@ -936,7 +945,7 @@ def l2_penalty(W, l2):
     return l2 * float(np.sum(W64 * W64))
 
 
-def l2_gradient(dW, W, l2):
+def l2_gradient(dW: ArrayLike, W: ArrayLike, l2: float) -> NDArray[Any]:
     """The gradient of L + l2 ||W||^2 from that of L: dW + 2 l2 W.
 
     Parameters
@@ -962,7 +971,7 @@ def l2_gradient(dW, W, l2):
     return _with_l2(dW, W, l2)
 
 
-def clip_grad_norm(grads, max_norm):
+def clip_grad_norm(grads: list[NDArray[Any]], max_norm: float) -> float:
     """Gradient clipping by global norm (``torch.nn.utils.clip_grad_norm_``), in place.
 
     The gradients of all parameters are taken as one vector g; its norm is
@@ -1009,8 +1018,9 @@ def clip_grad_norm(grads, max_norm):
 # l2_gradient and passes l2 = 0). Scalars stay Python floats, which NumPy
 # applies in the arrays' dtype.
 
-def sgd_update(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0, nesterov=False,
-               first_step=False, l2=0.0):
+def sgd_update(param: NDArray[Any], grad: ArrayLike, momentum_buffer: NDArray[Any] | None, lr: float,
+               momentum: float = 0.0, dampening: float = 0.0, nesterov: bool = False, first_step: bool = False,
+               l2: float = 0.0) -> None:
     """One step of stochastic gradient descent, with momentum when ``momentum`` is not 0.
 
     b = g on the first step, b = momentum b + (1 - dampening) g afterwards;
@@ -1055,11 +1065,13 @@ def sgd_update(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0, ne
     if momentum == 0.0:
         param -= lr * g
         return
+    assert b is not None  # the check requires the buffer when momentum > 0
     b[...] = g if first_step else momentum * b + (1.0 - dampening) * g
     param -= lr * (g + momentum * b if nesterov else b)
 
 
-def adagrad_update(param, grad, state_sum, lr, step, lr_decay=0.0, eps=1e-10, l2=0.0):
+def adagrad_update(param: NDArray[Any], grad: ArrayLike, state_sum: NDArray[Any], lr: float, step: int,
+                   lr_decay: float = 0.0, eps: float = 1e-10, l2: float = 0.0) -> None:
     """One AdaGrad step: each element's learning rate shrinks with its accumulated squared gradients.
 
     s += g^2;  param -= lr / (1 + (step - 1) lr_decay) * g / (sqrt(s) + eps).
@@ -1099,8 +1111,9 @@ def adagrad_update(param, grad, state_sum, lr, step, lr_decay=0.0, eps=1e-10, l2
     param -= lr / (1.0 + (step - 1) * lr_decay) * (g / (np.sqrt(s) + eps))
 
 
-def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha=0.99, eps=1e-8,
-                   momentum=0.0, centered=False, l2=0.0):
+def rmsprop_update(param: NDArray[Any], grad: ArrayLike, square_avg: NDArray[Any], grad_avg: NDArray[Any] | None,
+                   momentum_buffer: NDArray[Any] | None, lr: float, alpha: float | None = 0.99, eps: float = 1e-8,
+                   momentum: float = 0.0, centered: bool = False, l2: float = 0.0) -> None:
     """One RMSProp step: the gradient divided by a running root mean square of its past values.
 
     a = alpha a + (1 - alpha) g^2;  centered: m = alpha m + (1 - alpha) g and
@@ -1146,18 +1159,21 @@ def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha
     g = _with_l2(grad, param, l2)
     a[...] = alpha * a + (1.0 - alpha) * g * g
     if centered:
+        assert m is not None  # the check requires grad_avg when centered
         m[...] = alpha * m + (1.0 - alpha) * g
         d = np.sqrt(a - m * m) + eps
     else:
         d = np.sqrt(a) + eps
     if momentum > 0.0:
+        assert b is not None  # the check requires the buffer when momentum > 0
         b[...] = momentum * b + g / d
         param -= lr * b
     else:
         param -= lr * (g / d)
 
 
-def adam_update(param, grad, m, v, lr, step, beta1=0.9, beta2=0.999, eps=1e-8, l2=0.0):
+def adam_update(param: NDArray[Any], grad: ArrayLike, m: NDArray[Any], v: NDArray[Any], lr: float, step: int,
+                beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, l2: float = 0.0) -> None:
     """One Adam step: momentum on the gradient, scaled by the root of a running mean of its square.
 
     m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2;
