@@ -166,15 +166,15 @@ class MinMaxScaler(_Scaler):
     feature_range : tuple of float, default (0.0, 1.0)
         (low, high) with low < high.
 
-    Raises
-    ------
-    TypeError, ValueError
-        feature_range is not two numbers with low < high.
-
     Attributes
     ----------
     min_, max_ : numpy.ndarray of shape (D,)
         The fitted data's column minima and maxima.
+
+    Raises
+    ------
+    TypeError, ValueError
+        feature_range is not two numbers with low < high.
     """
 
     def __init__(self, feature_range: tuple[float, float] = (0.0, 1.0)) -> None:

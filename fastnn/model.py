@@ -1089,18 +1089,18 @@ def MLP(sizes: Sequence[int], activation: str = "relu", batch_norm: bool = False
     -------
     Sequential
 
+    Raises
+    ------
+    TypeError, ValueError
+        An argument of the wrong type or out of range, or a batch-norm option set
+        without ``batch_norm=True``.
+
     Examples
     --------
     >>> import fastnn
     >>> model = fastnn.MLP([64, 100, 10], batch_norm=True, seed=0)
     >>> [type(layer).__name__ for layer in model.layers]
     ['Dense', 'BatchNorm', 'Activation', 'Dense']
-
-    Raises
-    ------
-    TypeError, ValueError
-        An argument of the wrong type or out of range, or a batch-norm option set
-        without ``batch_norm=True``.
     """
     if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
         raise TypeError(f"sizes must be a list of layer widths, got {type(sizes).__name__}")
