@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike, NDArray
 
 from . import _checks, _validation, init as _init, ops, reference
 from .reference import dropout_mask
@@ -73,7 +74,7 @@ class Layer:
         """Whether :meth:`build` has created the layer's arrays."""
         return self.dtype is not None
 
-    def build(self, rng, dtype):
+    def build(self, rng: np.random.Generator, dtype: DTypeLike) -> None:
         """Create the parameters and buffers, the initial values drawn from ``rng``.
 
         Parameters
@@ -86,7 +87,7 @@ class Layer:
         self.dtype = _checks.dtype(dtype)
         self.params, self.buffers, self.grads, self._cache = {}, {}, {}, None
 
-    def output_features(self, in_features):
+    def output_features(self, in_features: int) -> int:
         """The number of output columns for ``in_features`` input columns.
 
         Parameters
@@ -104,7 +105,7 @@ class Layer:
         """
         return in_features
 
-    def to_config(self):
+    def to_config(self) -> dict[str, Any]:
         """The layer's description: its type and constructor arguments, JSON-able.
 
         Returns
@@ -157,7 +158,7 @@ class Layer:
         return f"{type(self).__name__}({args})"
 
     # -- passes ----------------------------------------------------------------------
-    def forward(self, X, training=False):
+    def forward(self, X: NDArray[Any], training: bool = False) -> NDArray[Any]:
         """The layer's output for a batch; in training, keep what :meth:`backward` needs.
 
         Parameters
@@ -173,7 +174,7 @@ class Layer:
         """
         raise NotImplementedError
 
-    def backward(self, dOut):
+    def backward(self, dOut: NDArray[Any]) -> NDArray[Any]:
         """The gradient with respect to the input; the parameters' gradients go to :attr:`grads`.
 
         Parameters
@@ -242,7 +243,7 @@ class Dense(Layer):
         self.init = _init.get(init)
         self.bias = _checks.boolean(bias, "bias")
 
-    def build(self, rng, dtype):
+    def build(self, rng: np.random.Generator, dtype: DTypeLike) -> None:
         super().build(rng, dtype)
         self.params["W"] = _init.draw(self.init, (self.out_features, self.in_features), rng, self.dtype)
         if self.bias:
@@ -254,24 +255,24 @@ class Dense(Layer):
             return None
         return super().__getattr__(name)
 
-    def output_features(self, in_features):
+    def output_features(self, in_features: int) -> int:
         if in_features != self.in_features:
             raise ValueError(f"{type(self).__name__} expects {self.in_features} input features, "
                              f"but the previous layer gives {in_features}")
         return self.out_features
 
-    def to_config(self):
+    def to_config(self) -> dict[str, Any]:
         return {"type": "Dense", "in_features": self.in_features, "out_features": self.out_features,
                 "init": _init.to_config(self.init), "bias": self.bias}
 
     def _bias(self):
         return self.params["b"] if self.bias else self._zero_bias
 
-    def forward(self, X, training=False):
+    def forward(self, X: NDArray[Any], training: bool = False) -> NDArray[Any]:
         self._cache = X
         return self._k.linear_forward(X, self.params["W"], self._bias())
 
-    def forward_fused(self, X, activation):
+    def forward_fused(self, X: NDArray[Any], activation: Activation) -> NDArray[Any]:
         """This layer's forward pass and that of the :class:`Activation` layer after it, in one call.
 
         One ``dense_forward`` kernel (the fused kernel the C engine runs) computes
@@ -301,7 +302,7 @@ class Dense(Layer):
         activation._cache = H
         return H
 
-    def backward(self, dOut):
+    def backward(self, dOut: NDArray[Any]) -> NDArray[Any]:
         X = self._need_cache()
         dX, dW, db = self._k.linear_backward(dOut, X, self.params["W"])
         self.grads = {"W": dW, "b": db} if self.bias else {"W": dW}
@@ -348,23 +349,23 @@ class BatchNorm(Layer):
         self.running_var_mode = _checks.choice(running_var, "running_var", ("unbiased", "biased"))
         _checks.apply_settings(self)
 
-    def build(self, rng, dtype):
+    def build(self, rng: np.random.Generator, dtype: DTypeLike) -> None:
         super().build(rng, dtype)
         self.params["gamma"] = np.ones(self.n, dtype=self.dtype)
         self.params["beta"] = np.zeros(self.n, dtype=self.dtype)
         self.buffers["running_mean"] = np.zeros(self.n, dtype=self.dtype)
         self.buffers["running_var"] = np.ones(self.n, dtype=self.dtype)
 
-    def output_features(self, in_features):
+    def output_features(self, in_features: int) -> int:
         if in_features != self.n:
             raise ValueError(f"BatchNorm expects {self.n} features, but the previous layer gives {in_features}")
         return self.n
 
-    def to_config(self):
+    def to_config(self) -> dict[str, Any]:
         return {"type": "BatchNorm", "n": self.n, "eps": self.eps, "momentum": self.momentum,
                 "running_var": self.running_var_mode}
 
-    def forward(self, X, training=False):
+    def forward(self, X: NDArray[Any], training: bool = False) -> NDArray[Any]:
         gamma, beta = self.params["gamma"], self.params["beta"]
         if not training:
             # the statistics of this pass, kept for its backward (assigning the buffers
@@ -378,7 +379,7 @@ class BatchNorm(Layer):
                                          var, X.shape[0], self.momentum, self.running_var_mode == "unbiased")
         return Y
 
-    def backward(self, dOut):
+    def backward(self, dOut: NDArray[Any]) -> NDArray[Any]:
         mode, X, mean, var = self._need_cache()
         gamma = self.params["gamma"]
         backward = self._k.batchnorm_inference_backward if mode == "eval" else self._k.batchnorm_backward
@@ -430,15 +431,15 @@ class Activation(Layer):
             raise type(exc)(f"{prefix.rstrip('.')}: {exc}") from None
         values.update(name=name, alpha=alpha if name in _validation.DEFAULT_ALPHA else None)
 
-    def to_config(self):
+    def to_config(self) -> dict[str, Any]:
         return {"type": "Activation", "name": self.name, "alpha": self.alpha}
 
-    def forward(self, X, training=False):
+    def forward(self, X: NDArray[Any], training: bool = False) -> NDArray[Any]:
         H = self._k.activation_forward(self.name, X, self.alpha)
         self._cache = H
         return H
 
-    def backward(self, dOut):
+    def backward(self, dOut: NDArray[Any]) -> NDArray[Any]:
         return self._k.activation_backward(self.name, dOut, self._need_cache(), self.alpha)
 
 
@@ -560,15 +561,15 @@ class Dropout(Layer):
         self.step = 0
         _checks.apply_settings(self)
 
-    def build(self, rng, dtype):
+    def build(self, rng: np.random.Generator, dtype: DTypeLike) -> None:
         super().build(rng, dtype)
         self.seed = int(rng.integers(0, 2 ** 63))
         self.step = 0
 
-    def to_config(self):
+    def to_config(self) -> dict[str, Any]:
         return {"type": "Dropout", "p": self.p, "seed": self.seed, "step": self.step}
 
-    def forward(self, X, training=False):
+    def forward(self, X: NDArray[Any], training: bool = False) -> NDArray[Any]:
         if not training or self.p == 0.0:
             self._cache = None
             return X
@@ -577,7 +578,7 @@ class Dropout(Layer):
         self.step += 1
         return Y
 
-    def backward(self, dOut):
+    def backward(self, dOut: NDArray[Any]) -> NDArray[Any]:
         step = self._cache
         return dOut if step is None else self._k.dropout_backward(dOut, self.p, self.seed, step)
 
@@ -618,7 +619,7 @@ class Maxout(Layer):
         self.k = _checks.integer(k, "k", minimum=1)
         self.init = _init.get(init)
 
-    def build(self, rng, dtype):
+    def build(self, rng: np.random.Generator, dtype: DTypeLike) -> None:
         super().build(rng, dtype)
         rows = self.out_features * self.k
         self.params["W"] = _init.draw(self.init, (rows, self.in_features), rng, self.dtype)
@@ -626,17 +627,17 @@ class Maxout(Layer):
 
     output_features = Dense.output_features
 
-    def to_config(self):
+    def to_config(self) -> dict[str, Any]:
         return {"type": "Maxout", "in_features": self.in_features, "out_features": self.out_features,
                 "k": self.k, "init": _init.to_config(self.init)}
 
-    def forward(self, X, training=False):
+    def forward(self, X: NDArray[Any], training: bool = False) -> NDArray[Any]:
         S = self._k.linear_forward(X, self.params["W"], self.params["b"])
         H, winner = self._k.maxout_forward(S, self.k)
         self._cache = (X, winner)
         return H
 
-    def backward(self, dOut):
+    def backward(self, dOut: NDArray[Any]) -> NDArray[Any]:
         X, winner = self._need_cache()
         dS = self._k.maxout_backward(dOut, winner, self.k)
         dX, dW, db = self._k.linear_backward(dS, X, self.params["W"])
