@@ -41,6 +41,10 @@ autodoc_member_order = "bysource"
 autodoc_default_options = {"members": True, "show-inheritance": True}
 # the signatures show the annotations; the Parameters sections describe them
 autodoc_typehints = "signature"
+# numpy.typing's aliases by their names, not expanded into the unions they stand for
+autodoc_type_aliases = {"ArrayLike": "numpy.typing.ArrayLike", "DTypeLike": "numpy.typing.DTypeLike",
+                        "NDArray": "numpy.typing.NDArray"}
+autodoc_typehints_format = "short"
 
 # numpydoc: the class pages list their methods through autodoc, not again
 # through numpydoc's autosummary tables
