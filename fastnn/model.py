@@ -34,7 +34,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -111,7 +111,7 @@ class Sequential:
         self.backend = _checks.choice(backend, "backend", tuple(_layers.BACKENDS))
         seed = _checks.seed(seed)
         # a SeedSequence drawn from the OS has an int entropy (the stubs also allow a sequence or None)
-        self.seed = int(np.random.SeedSequence().entropy % 2 ** 63) if seed is None else seed  # type: ignore[operator]
+        self.seed = int(cast(int, np.random.SeedSequence().entropy) % 2 ** 63) if seed is None else seed
         self.in_features, self.out_features = _infer_sizes(layers)
         self.loss.check_outputs(self.out_features)
 
