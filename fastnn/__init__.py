@@ -8,6 +8,11 @@ them, ``Sequential``/``MLP`` models built from ``fastnn.layers`` train with
 ``fit`` on either backend. ``fastnn.columns`` holds the same kernels with
 samples as columns, and ``fastnn.coursework`` a course's k-layer helpers
 built on them.
+
+The most used names are here: :class:`~fastnn.model.Sequential`,
+:func:`~fastnn.model.MLP`, the layers of :mod:`fastnn.layers`, :func:`load`,
+:func:`gradient_check`, the callbacks :class:`History` and
+:class:`EarlyStopping`, and the thread controls below.
 """
 
 from __future__ import annotations
@@ -46,14 +51,39 @@ finally:
     if _spin_set_here:
         del _os.environ["GOMP_SPINCOUNT"]
 
-from . import ops, reference
-from . import callbacks, data, diagnostics, init, io, layers, losses, optim, plot, schedules
-from . import columns, coursework
+from . import (
+    callbacks,
+    columns,
+    coursework,
+    data,
+    diagnostics,
+    init,
+    io,
+    layers,
+    losses,
+    ops,
+    optim,
+    plot,
+    reference,
+    schedules,
+)
 from .callbacks import EarlyStopping, History
 from .diagnostics import gradient_check
 from .io import load
-from .layers import (ELU, Activation, BatchNorm, Dense, Dropout, Identity, LeakyReLU, Maxout, ReLU, Sigmoid,
-                     Softplus, Tanh)
+from .layers import (
+    ELU,
+    Activation,
+    BatchNorm,
+    Dense,
+    Dropout,
+    Identity,
+    LeakyReLU,
+    Maxout,
+    ReLU,
+    Sigmoid,
+    Softplus,
+    Tanh,
+)
 from .model import MLP, Sequential
 
 __version__ = "0.1.0"
@@ -96,6 +126,27 @@ def set_num_threads(n: int) -> None:
 
     Results do not depend on this number: reductions over the batch are split
     the same way for any thread count.
+
+    Parameters
+    ----------
+    n : int
+        The number of threads, >= 1.
+
+    Raises
+    ------
+    TypeError
+        n is not an integer.
+    ValueError
+        n < 1.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> before = fastnn.get_num_threads()
+    >>> fastnn.set_num_threads(1)
+    >>> fastnn.get_num_threads()
+    1
+    >>> fastnn.set_num_threads(before)
     """
     if isinstance(n, bool) or not isinstance(n, _numbers.Integral):
         raise TypeError(f"n must be an integer, got {type(n).__name__}")
@@ -105,17 +156,32 @@ def set_num_threads(n: int) -> None:
 
 
 def get_num_threads() -> int:
-    """The number of threads the kernels use (1 in a build without OpenMP)."""
+    """The number of threads the kernels use.
+
+    Returns
+    -------
+    int
+        1 in a build without OpenMP.
+    """
     return _ops.get_num_threads()
 
 
-def build_info() -> dict:
+def build_info() -> dict[str, object]:
     """How the compiled kernels were built and what they use on this machine.
 
-    Keys: ``openmp`` (bool), ``max_threads`` (threads the kernels use now),
-    ``compiler``, ``cflags``, ``simd`` (the GEMM micro-kernel level chosen for
-    this CPU: "avx512", "avx2" or "generic"; FASTNN_SIMD=generic|avx2 caps it),
-    ``simd_supported`` (levels this CPU can run).
+    Returns
+    -------
+    dict
+        ``openmp`` (bool), ``max_threads`` (threads the kernels use now),
+        ``compiler``, ``cflags``, ``simd`` (the GEMM micro-kernel level chosen
+        for this CPU: "avx512", "avx2" or "generic"; FASTNN_SIMD=generic|avx2
+        caps it), ``simd_supported`` (levels this CPU can run), ``version``.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> sorted(fastnn.build_info())
+    ['cflags', 'compiler', 'max_threads', 'openmp', 'simd', 'simd_supported', 'version']
     """
     return {
         "openmp": _ops.has_openmp(),

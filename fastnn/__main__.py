@@ -28,7 +28,7 @@ import numpy as np
 import fastnn
 
 from . import bench
-from .bench import FULL, QUICK, TRAIN_ROUNDS, BENCH_ENVIRONMENT
+from .bench import BENCH_ENVIRONMENT, FULL, QUICK, TRAIN_ROUNDS
 from .bench.kernels import BACKENDS, kernel_competitors, make_args, shape_label
 from .bench.report import format_table
 from .bench.timing import time_interleaved
@@ -109,7 +109,8 @@ def _build_parser() -> argparse.ArgumentParser:
                        "with --quick; training cases run a fixed number of rounds, see --rounds)")
     bench.add_argument("--rounds", type=_positive_int, metavar="R",
                        help=f"at least this many rounds per case (default {FULL[1]}, {QUICK[1]} with --quick); "
-                       f"exactly this many for the training cases (default {TRAIN_ROUNDS[0]}, {TRAIN_ROUNDS[1]} with --quick)")
+                       f"exactly this many for the training cases "
+                       f"(default {TRAIN_ROUNDS[0]}, {TRAIN_ROUNDS[1]} with --quick)")
     bench.add_argument("--cases", metavar="SUBSTRING",
                        help="only the cases whose name contains SUBSTRING (case-insensitive), e.g. 'batchnorm' "
                        "or 'linear_forward 100x3072'; a full case name selects that case alone")

@@ -7,7 +7,6 @@ the argument and says what was expected and what arrived.
 from __future__ import annotations
 
 import functools
-
 import numbers
 
 import numpy as np
@@ -15,7 +14,7 @@ import numpy as np
 DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64)}
 
 
-def integer(value, name, minimum=None):
+def integer(value, name, minimum=None) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
     value = int(value)
@@ -24,7 +23,7 @@ def integer(value, name, minimum=None):
     return value
 
 
-def real(value, name, low=None, high=None, low_open=False, high_open=False):
+def real(value, name, low=None, high=None, low_open=False, high_open=False) -> float:
     """A finite real number in [low, high] (or open at either end)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
@@ -42,7 +41,7 @@ def real(value, name, low=None, high=None, low_open=False, high_open=False):
     return value
 
 
-def boolean(value, name):
+def boolean(value, name) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {type(value).__name__}")
     return bool(value)
@@ -56,7 +55,7 @@ def choice(value, name, options):
     return value
 
 
-def dtype(value, name="dtype"):
+def dtype(value, name="dtype") -> np.dtype:
     """'float32'/'float64' (or the NumPy types) -> np.dtype."""
     try:
         dt = np.dtype(value) if value is not None else None
@@ -73,7 +72,7 @@ def seed(value, name="seed"):
     return integer(value, name, minimum=0)
 
 
-def numeric_array(value, name):
+def numeric_array(value, name) -> np.ndarray:
     """An ndarray of real numbers (ints, unsigned or floats); bools, strings, objects refused."""
     if value is None:
         raise TypeError(f"{name} must be an array of numbers, got None")
@@ -157,7 +156,7 @@ def Choice(options):
     return Rule(choice, options=tuple(options))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def declared_settings(cls):
     """name -> Rule for every setting ``cls`` and its bases declare (classes declare them
     once, so the answer is kept per class: fit asks for it on every call)."""

@@ -44,6 +44,7 @@ def register() -> bool:
         return False  # threadpoolctl < 3.2 takes no controllers from other packages
 
     import fastnn
+
     from . import _ops
 
     module_path = os.path.realpath(_ops.__file__)

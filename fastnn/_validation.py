@@ -8,12 +8,18 @@ messages, and nothing reaches C that C would have to second-guess.
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from . import _checks
+
 # the activations and alpha's defaults, from fastnn.h's table FNN_ACTIVATIONS
 from ._ops import ACTIVATIONS, DEFAULT_ALPHA
+
+# what a check hands back for an array argument
+_Array = NDArray[Any]
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -113,7 +119,7 @@ def check_activation(name, alpha, arg="name"):
 
 # --- one checker per kernel: returns the converted arrays -----------------
 
-def linear_forward_args(X, W, b):
+def linear_forward_args(X, W, b) -> tuple[_Array, _Array, _Array]:
     X = as_float_array(X, "X", 2)
     W = as_float_array(W, "W", 2)
     b = as_float_array(b, "b", 1)
@@ -123,7 +129,8 @@ def linear_forward_args(X, W, b):
     return X, W, b
 
 
-def dense_forward_args(X, W, b, activation, alpha):
+def dense_forward_args(X, W, b, activation,
+                       alpha) -> tuple[_Array, _Array, _Array | None, str, float]:
     """Checks of the fused layer: those of linear_forward (b may be None) and of the activation."""
     activation, alpha = check_activation(activation, alpha, "activation")
     X = as_float_array(X, "X", 2)
@@ -144,7 +151,7 @@ def _features_match(X, W):
         )
 
 
-def linear_backward_args(dS, X, W):
+def linear_backward_args(dS, X, W) -> tuple[_Array, _Array, _Array]:
     dS = as_float_array(dS, "dS", 2)
     X = as_float_array(X, "X", 2)
     W = as_float_array(W, "W", 2)
@@ -154,13 +161,13 @@ def linear_backward_args(dS, X, W):
     return dS, X, W
 
 
-def activation_forward_args(name, S, alpha):
+def activation_forward_args(name, S, alpha) -> tuple[str, _Array, float]:
     name, alpha = check_activation(name, alpha)
     S = as_float_array(S, "S", 2)
     return name, S, alpha
 
 
-def activation_backward_args(name, dH, H, alpha):
+def activation_backward_args(name, dH, H, alpha) -> tuple[str, _Array, _Array, float]:
     name, alpha = check_activation(name, alpha)
     dH = as_float_array(dH, "dH", 2)
     H = as_float_array(H, "H", 2)
@@ -176,7 +183,7 @@ def _batch_of_at_least_two(S, name):
         )
 
 
-def batchnorm_forward_args(S, gamma, beta, eps):
+def batchnorm_forward_args(S, gamma, beta, eps) -> tuple[_Array, _Array, _Array, float]:
     S = as_float_array(S, "S", 2)
     gamma = as_float_array(gamma, "gamma", 1)
     beta = as_float_array(beta, "beta", 1)
@@ -187,7 +194,8 @@ def batchnorm_forward_args(S, gamma, beta, eps):
     return S, gamma, beta, check_eps(eps)
 
 
-def batchnorm_backward_args(dY, S, gamma, mean, var, eps):
+def batchnorm_backward_args(dY, S, gamma, mean, var,
+                            eps) -> tuple[_Array, _Array, _Array, _Array, _Array, float]:
     dY = as_float_array(dY, "dY", 2)
     S = as_float_array(S, "S", 2)
     gamma = as_float_array(gamma, "gamma", 1)
@@ -211,7 +219,7 @@ def _at_least_one_class(S, name):
         raise ValueError(f"{name} must have at least one column (class), got shape (N, 0)")
 
 
-def softmax_cross_entropy_args(S, y):
+def softmax_cross_entropy_args(S, y) -> tuple[_Array, _Array]:
     """Returns (S, y): y as integer labels (N,) of dtype intp, or as class probabilities
     (N, C) of S's dtype with entries >= 0 (soft targets; a NaN passes, to propagate)."""
     S = as_float_array(S, "S", 2)
@@ -250,7 +258,7 @@ _UINT64_END = 2 ** 64
 _INT64_END = 2 ** 63
 
 
-def dropout_args(A, p, seed, step, name):
+def dropout_args(A, p, seed, step, name) -> tuple[_Array, float, int, int]:
     """Checks of dropout_forward (A is H) and dropout_backward (A is dY)."""
     A = as_float_array(A, name, 2)
     p = _checks.real(p, "p", low=0.0, high=1.0, high_open=True)
@@ -267,7 +275,7 @@ def _pieces(k):
     return _checks.integer(k, "k", minimum=1)
 
 
-def maxout_forward_args(S, k):
+def maxout_forward_args(S, k) -> tuple[_Array, int]:
     S = as_float_array(S, "S", 2)
     k = _pieces(k)
     if S.shape[1] % k:
@@ -278,7 +286,7 @@ def maxout_forward_args(S, k):
     return S, k
 
 
-def maxout_backward_args(dH, winner, k):
+def maxout_backward_args(dH, winner, k) -> tuple[_Array, _Array, int]:
     dH = as_float_array(dH, "dH", 2)
     k = _pieces(k)
     if winner is None:
@@ -295,7 +303,8 @@ def maxout_backward_args(dH, winner, k):
     return dH, winner.astype(np.int64, copy=False), k
 
 
-def batchnorm_running_update_args(running_mean, running_var, mean, var, n, momentum, unbiased):
+def batchnorm_running_update_args(running_mean, running_var, mean, var, n, momentum,
+                                  unbiased) -> tuple[_Array, _Array, _Array, _Array, int, float, bool]:
     for name, arr in (("running_mean", running_mean), ("running_var", running_var)):
         if not isinstance(arr, np.ndarray):
             raise TypeError(f"{name} must be a float32 or float64 NumPy array (it is updated "
@@ -320,7 +329,8 @@ def batchnorm_running_update_args(running_mean, running_var, mean, var, n, momen
     return running_mean, running_var, mean, var, n, momentum, unbiased
 
 
-def batchnorm_inference_forward_args(S, gamma, beta, running_mean, running_var, eps):
+def batchnorm_inference_forward_args(S, gamma, beta, running_mean, running_var,
+                                     eps) -> tuple[_Array, _Array, _Array, _Array, _Array, float]:
     S = as_float_array(S, "S", 2)
     vectors = [(name, as_float_array(v, name, 1)) for name, v in
                (("gamma", gamma), ("beta", beta), ("running_mean", running_mean), ("running_var", running_var))]
@@ -330,7 +340,8 @@ def batchnorm_inference_forward_args(S, gamma, beta, running_mean, running_var, 
     return (S, *(arr for _, arr in vectors), check_eps(eps))
 
 
-def batchnorm_inference_backward_args(dY, S, gamma, running_mean, running_var, eps):
+def batchnorm_inference_backward_args(dY, S, gamma, running_mean, running_var,
+                                      eps) -> tuple[_Array, _Array, _Array, _Array, _Array, float]:
     dY = as_float_array(dY, "dY", 2)
     S = as_float_array(S, "S", 2)
     vectors = [(name, as_float_array(v, name, 1)) for name, v in
@@ -363,7 +374,7 @@ def _float_array_of_ndim(value, name, ndims):
     return as_float_array(value, name, ndim if ndim in ndims else ndims[0])
 
 
-def sigmoid_binary_cross_entropy_args(S, y):
+def sigmoid_binary_cross_entropy_args(S, y) -> tuple[_Array, _Array]:
     """Returns (S, y) with y as an (N, K) array (a view of y) of S's dtype in [0, 1]."""
     S = as_float_array(S, "S", 2)
     n, k = S.shape
@@ -382,7 +393,7 @@ def sigmoid_binary_cross_entropy_args(S, y):
     return S, y.reshape(n, k)
 
 
-def mse_args(O, Y):
+def mse_args(O, Y) -> tuple[_Array, _Array]:
     O = as_float_array(O, "O", 2)
     Y = as_float_array(Y, "Y", 2)
     same_dtype([("O", O), ("Y", Y)])
@@ -393,7 +404,7 @@ def mse_args(O, Y):
     return O, Y
 
 
-def softmax_args(S):
+def softmax_args(S) -> NDArray[Any]:
     S = as_float_array(S, "S", 2)
     _at_least_one_class(S, "S")
     return S
@@ -452,7 +463,7 @@ def _l2(l2):
     return _checks.real(l2, "l2", low=0.0)
 
 
-def clip_grad_norm_args(grads, max_norm):
+def clip_grad_norm_args(grads, max_norm) -> tuple[list[_Array], float]:
     """Returns (grads as a list of writeable float arrays of one dtype, max_norm as a float > 0)."""
     if isinstance(grads, np.ndarray) or not isinstance(grads, (list, tuple)):
         raise TypeError(f"grads must be a list of NumPy arrays, got {_describe(grads)}")
@@ -467,7 +478,8 @@ def _step(step):
     return _checks.integer(step, "step (the 1-based update count)", minimum=1)
 
 
-def sgd_update_args(param, grad, momentum_buffer, lr, momentum, dampening, nesterov, first_step, l2):
+def sgd_update_args(param, grad, momentum_buffer, lr, momentum, dampening, nesterov, first_step,
+                    l2) -> tuple[_Array, _Array, _Array | None, float, float, float, bool, bool, float]:
     param, grad = _update_arrays(param, grad)
     lr = _checks.real(lr, "lr", low=0.0)
     momentum = _checks.real(momentum, "momentum", low=0.0)
@@ -481,7 +493,8 @@ def sgd_update_args(param, grad, momentum_buffer, lr, momentum, dampening, neste
     return param, grad, buf, lr, momentum, dampening, nesterov, first_step, _l2(l2)
 
 
-def adagrad_update_args(param, grad, state_sum, lr, step, lr_decay, eps, l2):
+def adagrad_update_args(param, grad, state_sum, lr, step, lr_decay, eps,
+                        l2) -> tuple[_Array, _Array, _Array, float, int, float, float, float]:
     param, grad = _update_arrays(param, grad)
     state_sum = _state(state_sum, "state_sum", param, "AdaGrad's sum of squared gradients")
     _apart([("param", param), ("grad", grad), ("state_sum", state_sum)])
@@ -489,8 +502,9 @@ def adagrad_update_args(param, grad, state_sum, lr, step, lr_decay, eps, l2):
             _checks.real(lr_decay, "lr_decay", low=0.0), _checks.real(eps, "eps", low=0.0), _l2(l2))
 
 
-def rmsprop_update_args(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, momentum,
-                        centered, l2):
+def rmsprop_update_args(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, momentum, centered, l2,
+                        ) -> tuple[_Array, _Array, _Array, _Array | None, _Array | None,
+                                   float, float, float, float, bool, float]:
     param, grad = _update_arrays(param, grad)
     lr = _checks.real(lr, "lr", low=0.0)
     alpha = _checks.real(alpha, "alpha", low=0.0, high=1.0)
@@ -505,7 +519,8 @@ def rmsprop_update_args(param, grad, square_avg, grad_avg, momentum_buffer, lr, 
     return param, grad, square_avg, grad_avg, buf, lr, alpha, eps, momentum, centered, _l2(l2)
 
 
-def adam_update_args(param, grad, m, v, lr, step, beta1, beta2, eps, l2):
+def adam_update_args(param, grad, m, v, lr, step, beta1, beta2, eps,
+                     l2) -> tuple[_Array, _Array, _Array, _Array, float, int, float, float, float, float]:
     param, grad = _update_arrays(param, grad)
     m = _state(m, "m", param, "Adam's first moment")
     v = _state(v, "v", param, "Adam's second moment")
@@ -516,11 +531,11 @@ def adam_update_args(param, grad, m, v, lr, step, beta1, beta2, eps, l2):
             _checks.real(eps, "eps", low=0.0), _l2(l2))
 
 
-def l2_penalty_args(W, l2):
+def l2_penalty_args(W, l2) -> tuple[_Array, float]:
     return as_float_array(W, "W", PARAM_NDIM), _l2(l2)
 
 
-def l2_gradient_args(dW, W, l2):
+def l2_gradient_args(dW, W, l2) -> tuple[_Array, _Array, float]:
     W = as_float_array(W, "W", PARAM_NDIM)
     dW = as_float_array(dW, "dW", W.ndim)
     same_dtype([("dW", dW), ("W", W)])

@@ -18,19 +18,62 @@ __all__ = ["Callback", "History", "EarlyStopping"]
 
 
 class Callback:
+    """Base class of the callbacks: each hook does nothing until a subclass overrides it.
+
+    Examples
+    --------
+    >>> from fastnn.callbacks import Callback
+    >>> class PrintLoss(Callback):
+    ...     def on_epoch_end(self, model, epoch, logs):
+    ...         print(epoch, round(logs["loss"], 2))
+    """
+
     def on_train_begin(self, model, logs_available):
-        """Called before the first update; ``logs_available`` names the metrics fit will report.
-        Raising here aborts fit before any parameter changes."""
+        """Called by ``fit`` before the first update.
+
+        Raising here aborts fit before any parameter changes.
+
+        Parameters
+        ----------
+        model : Sequential
+            The model being trained.
+        logs_available : tuple of str
+            The metrics fit will report at the end of each epoch.
+        """
 
     def on_epoch_end(self, model, epoch, logs):
-        pass
+        """Called by ``fit`` at the end of each epoch.
+
+        Setting ``model.stop_training = True`` ends training after this epoch.
+
+        Parameters
+        ----------
+        model : Sequential
+            The model being trained.
+        epoch : int
+            The epoch's index, from 0.
+        logs : dict of str to float
+            The epoch's metrics: "loss", "accuracy", "val_loss", "val_accuracy"
+            as available.
+        """
 
     def on_train_end(self, model):
-        pass
+        """Called by ``fit`` when training ends, by stopping early or after the last epoch.
+
+        Parameters
+        ----------
+        model : Sequential
+            The model trained.
+        """
 
 
 class History(Callback):
     """What ``fit`` returns: the learning curves, one row per epoch or per ``eval_every`` updates.
+
+    Parameters
+    ----------
+    params : dict, optional
+        The settings of the fit, kept as ``params``.
 
     Attributes
     ----------
@@ -142,6 +185,24 @@ class EarlyStopping(Callback):
     ``stopped_epoch`` is the epoch training stopped at (None if it did not),
     ``best_epoch`` the best one. Monitoring a validation metric without
     ``validation_data`` is refused before training starts.
+
+    Parameters
+    ----------
+    monitor : str, default "val_loss"
+        The metric watched: a key of the epoch's logs.
+    patience : int, default 0
+        Epochs without improvement before training stops, >= 0.
+    min_delta : float, default 0.0
+        The smallest change that counts as an improvement, >= 0.
+    mode : {"auto", "min", "max"}, default "auto"
+        Whether the metric should fall or rise.
+    restore_best : bool, default True
+        Put back the best epoch's parameters when training ends.
+
+    Raises
+    ------
+    TypeError, ValueError
+        An argument of the wrong type or value.
     """
 
     def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, mode="auto", restore_best=True):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["Perceptron", "Adaline", "margin"]
 
@@ -114,9 +115,34 @@ def margin(X, y, w, b) -> float:
 
     ``min_i y_i (w . x_i + b)`` if (w, b) separates the data, that is if every
     sample is strictly on its own side (y_i (w . x_i + b) > 0), and ``-inf``
-    otherwise. Labels are -1/+1 or 0/1. Note that this margin is not divided
-    by ||w||: it grows when w and b are scaled, as in the convergence theorem
-    of the notes, which assumes ||x|| <= 1.
+    otherwise. This margin is not divided by ||w||: it grows when w and b are
+    scaled, as in the convergence theorem of the notes, which assumes ||x|| <= 1.
+
+    Parameters
+    ----------
+    X : array_like of shape (N, D)
+        The samples, as rows, finite.
+    y : array_like of shape (N,)
+        Labels, -1/+1 or 0/1.
+    w : array_like of shape (D,)
+        The weights.
+    b : float
+        The bias.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    TypeError, ValueError
+        Arrays of the wrong kind or shape, or labels that are not two classes.
+
+    Examples
+    --------
+    >>> from fastnn.classic import margin
+    >>> margin([[0.0, 0.0], [1.0, 1.0]], [-1, 1], [1.0, 1.0], -1.0)
+    1.0
     """
     X = _check_X(X)
     signs, _ = _check_labels(y, X.shape[0])
@@ -132,33 +158,80 @@ def margin(X, y, w, b) -> float:
 class Perceptron:
     """Rosenblatt's perceptron, trained by the lecture's PERCEPTRONTRAIN algorithm.
 
-    ``fit`` starts from w = 0, b = 0 and passes over the samples in their
-    order; on each sample with ``y (w . x + b) <= 0`` (a mistake, including a
-    score of exactly 0) it updates ``w += y x`` and ``b += y``. It stops after
-    a full pass without an update (``converged_ = True``) or after
-    ``max_iter`` passes (``converged_ = False``: the data may not be linearly
-    separable, as XOR is not). There is no learning rate: with a zero start,
-    scaling the updates would only scale w and b, not move the boundary.
-    Unlike scikit-learn's Perceptron, samples are not shuffled.
+    ``fit`` starts from w = 0, b = 0 and passes over the samples in their order;
+    on each sample with ``y (w . x + b) <= 0`` (a mistake, including a score of
+    exactly 0) it updates ``w += y x`` and ``b += y``. It stops after a full pass
+    without an update (``converged_ = True``) or after ``max_iter`` passes
+    (``converged_ = False``: the data may not be linearly separable, as XOR is
+    not). There is no learning rate: with a zero start, scaling the updates would
+    only scale w and b, not move the boundary. Unlike scikit-learn's Perceptron,
+    samples are not shuffled.
 
     Labels are -1/+1 or 0/1 (0 is treated as -1); ``predict`` answers in the
     coding it was fitted with, positive when ``w . x + b > 0``.
 
-    Attributes after ``fit``: ``w`` (features,), ``b`` (float),
-    ``converged_``, ``n_updates_`` (total updates), ``n_iter_`` (passes made,
-    the final clean pass included), ``updates_per_pass_`` (a list, one count
-    per pass), ``classes_`` (the two labels), and with
-    ``record_updates=True``, ``updates_``: (index of the sample, w, b) after
-    each update, for drawing how the boundary moves.
+    Parameters
+    ----------
+    max_iter : int, default 100
+        The most passes over the data, >= 1.
+    record_updates : bool, default False
+        Keep every update in ``updates_``, for drawing how the boundary moves.
+
+    Attributes
+    ----------
+    w : numpy.ndarray of shape (D,)
+        The weights after ``fit``.
+    b : float
+        The bias after ``fit``.
+    converged_ : bool
+        Whether the last pass made no update.
+    n_updates_ : int
+        The updates made.
+    n_iter_ : int
+        The passes made, the final clean pass included.
+    updates_per_pass_ : list of int
+        One count per pass.
+    classes_ : numpy.ndarray of shape (2,)
+        The two labels.
+    updates_ : list of tuple
+        With ``record_updates=True``: (index of the sample, w, b) after each update.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.classic import Perceptron
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> p = Perceptron().fit(X, [0, 0, 0, 1])
+    >>> p.predict(X), p.converged_
+    (array([0, 0, 0, 1]), True)
     """
 
-    def __init__(self, max_iter: int = 100, record_updates: bool = False):
+    def __init__(self, max_iter: int = 100, record_updates: bool = False) -> None:
         self.max_iter = _positive_int(max_iter, "max_iter")
         self.record_updates = bool(record_updates)
         self.w: np.ndarray | None = None
         self.b: float | None = None
 
-    def fit(self, X, y) -> "Perceptron":
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Perceptron:
+        """Train on (X, y) from w = 0, b = 0.
+
+        Parameters
+        ----------
+        X : array_like of shape (N, D)
+            The samples, as rows, finite.
+        y : array_like of shape (N,)
+            Labels, -1/+1 or 0/1.
+
+        Returns
+        -------
+        Perceptron
+            self.
+
+        Raises
+        ------
+        TypeError, ValueError
+            Arrays of the wrong kind or shape, or labels that are not two classes.
+        """
         X = _check_X(X)
         signs, self.classes_ = _check_labels(y, X.shape[0])
         n = X.shape[0]
@@ -169,7 +242,7 @@ class Perceptron:
         n_updates = 0
         converged = False
         n_iter = 0
-        for n_iter in range(1, self.max_iter + 1):
+        for n_iter in range(1, self.max_iter + 1):  # noqa: B007 - n_iter_ after the loop is the last pass
             before = n_updates
             start = 0
             # The next mistake of this pass: the scores of the samples after the
@@ -199,16 +272,58 @@ class Perceptron:
             self.updates_ = updates
         return self
 
-    def decision_function(self, X) -> np.ndarray:
-        """The activation ``w . x + b`` of each sample (positive: the positive class)."""
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
+        """The activation ``w . x + b`` of each sample (positive: the positive class).
+
+        Parameters
+        ----------
+        X : array_like of shape (N, D)
+            The samples, as rows, finite.
+
+        Returns
+        -------
+        numpy.ndarray of shape (N,)
+
+        Raises
+        ------
+        RuntimeError
+            The model is not fitted.
+        """
         return _fitted_input(self, X) @ self.w + self.b
 
-    def predict(self, X) -> np.ndarray:
-        """The label of each sample, in the coding of the labels given to fit."""
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """The label of each sample, in the coding of the labels given to ``fit``.
+
+        Parameters
+        ----------
+        X : array_like of shape (N, D)
+            The samples, as rows, finite.
+
+        Returns
+        -------
+        numpy.ndarray of shape (N,)
+
+        Raises
+        ------
+        RuntimeError
+            The model is not fitted.
+        """
         return np.where(self.decision_function(X) > 0, self.classes_[1], self.classes_[0])
 
-    def score(self, X, y) -> float:
-        """Fraction of samples classified correctly."""
+    def score(self, X: ArrayLike, y: ArrayLike) -> float:
+        """The fraction of samples classified correctly.
+
+        Parameters
+        ----------
+        X : array_like of shape (N, D)
+            The samples, as rows, finite.
+        y : array_like of shape (N,)
+            Labels, -1/+1 or 0/1.
+
+        Returns
+        -------
+        float
+        """
         X = _check_X(X)
         signs, _ = _check_labels(y, X.shape[0])
         return float(np.mean(np.where(self.decision_function(X) > 0, 1.0, -1.0) == signs))
@@ -219,38 +334,85 @@ class Perceptron:
 class Adaline:
     """ADALINE: a linear unit trained by the Widrow-Hoff (LMS) rule.
 
-    For each sample in turn, ``e = y - (w . x + b)``, then ``w += lr e x``
-    and ``b += lr e``: stochastic gradient descent on the squared error
-    ``(y - w . x - b)^2`` (the factor 2 of its gradient is folded into lr, as
-    in the notes). w and b start at zero. Each epoch visits the samples in a
-    new random order drawn from ``numpy.random.default_rng(seed)`` (the same
-    seed gives the same run; ``seed=None`` draws a fresh order each run), or
-    in their given order with ``shuffle=False``.
+    For each sample in turn, ``e = y - (w . x + b)``, then ``w += lr e x`` and
+    ``b += lr e``: stochastic gradient descent on the squared error
+    ``(y - w . x - b)^2`` (the factor 2 of its gradient is folded into lr, as in
+    the notes). w and b start at zero. Each epoch visits the samples in a new
+    random order drawn from ``numpy.random.default_rng(seed)``, or in their given
+    order with ``shuffle=False``.
 
-    Targets are real numbers (it is a linear regression); to classify, train
-    on -1/+1 labels and take the sign of ``predict``. With a small enough lr
-    it approaches the least-squares solution; with a constant lr it keeps
-    moving around it by an amount that shrinks with lr, unless the targets
-    are exactly linear in X. Too large an lr (above about 2 / ||x||^2 for the
-    largest sample) makes the updates diverge: ``fit`` then raises ValueError.
+    Targets are real numbers (it is a linear regression); to classify, train on
+    -1/+1 labels and take the sign of ``predict``. With a small enough lr it
+    approaches the least-squares solution; with a constant lr it keeps moving
+    around it by an amount that shrinks with lr, unless the targets are exactly
+    linear in X. Too large an lr (above about 2 / ||x||^2 for the largest sample)
+    makes the updates diverge: ``fit`` then raises ValueError.
 
-    Attributes after ``fit``: ``w``, ``b``, ``loss_`` (the mean squared error
-    over the training set after each epoch).
+    Parameters
+    ----------
+    lr : float, default 0.01
+        The learning rate, > 0.
+    epochs : int, default 50
+        Passes over the data, >= 1.
+    shuffle : bool, default True
+        Visit the samples in a new random order each epoch.
+    seed : int or None, default 0
+        The seed of the orders (the same seed gives the same run; None draws a
+        fresh order each run).
+
+    Attributes
+    ----------
+    w : numpy.ndarray of shape (D,)
+        The weights after ``fit``.
+    b : float
+        The bias after ``fit``.
+    loss_ : list of float
+        The mean squared error over the training set after each epoch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.classic import Adaline
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> Adaline(lr=0.1, epochs=100).fit(X, [1.0, 2.0, 3.0, 4.0]).predict(X).round(2)
+    array([1., 2., 3., 4.])
     """
 
-    def __init__(self, lr: float = 0.01, epochs: int = 50, shuffle: bool = True, seed: int | None = 0):
+    def __init__(self, lr: float = 0.01, epochs: int = 50, shuffle: bool = True, seed: int | None = 0) -> None:
         if isinstance(lr, (bool, np.bool_)) or not isinstance(lr, numbers.Real):
             raise TypeError(f"lr must be a real number, got {type(lr).__name__}")
         if not (lr > 0 and np.isfinite(lr)):
             raise ValueError(f"lr must be a finite number > 0, got {lr}")
-        self.lr = float(lr)
-        self.epochs = _positive_int(epochs, "epochs")
-        self.shuffle = bool(shuffle)
-        self.seed = seed
+        self.lr: float = float(lr)
+        self.epochs: int = _positive_int(epochs, "epochs")
+        self.shuffle: bool = bool(shuffle)
+        self.seed: int | None = seed
         self.w: np.ndarray | None = None
         self.b: float | None = None
 
-    def fit(self, X, y) -> "Adaline":
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Adaline:
+        """Train on (X, y) from w = 0, b = 0.
+
+        Parameters
+        ----------
+        X : array_like of shape (N, D)
+            The samples, as rows, finite.
+        y : array_like of shape (N,)
+            Real-valued targets.
+
+        Returns
+        -------
+        Adaline
+            self.
+
+        Raises
+        ------
+        TypeError
+            Arrays of the wrong kind.
+        ValueError
+            Arrays of the wrong shape or not finite, or an lr that makes the updates
+            diverge.
+        """
         X = _check_X(X)
         y = _check_targets(y, X.shape[0])
         rng = np.random.default_rng(self.seed)
@@ -277,6 +439,21 @@ class Adaline:
         self.w, self.b, self.loss_ = w, float(b), losses
         return self
 
-    def predict(self, X) -> np.ndarray:
-        """The linear output ``w . x + b`` of each sample."""
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """The linear output ``w . x + b`` of each sample.
+
+        Parameters
+        ----------
+        X : array_like of shape (N, D)
+            The samples, as rows, finite.
+
+        Returns
+        -------
+        numpy.ndarray of shape (N,)
+
+        Raises
+        ------
+        RuntimeError
+            The model is not fitted.
+        """
         return _fitted_input(self, X) @ self.w + self.b

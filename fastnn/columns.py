@@ -48,10 +48,12 @@ for one-hot targets the columns, not the rows, must each sum to 1.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Any
 
-from . import _checks, ops, reference
-from . import _validation as check
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from . import _checks, _validation as check, ops, reference
 
 __all__ = list(ops.__all__)
 
@@ -80,7 +82,7 @@ def _float(value, name):
     return check.as_float_array(arr, name, arr.ndim)
 
 
-def _matrix(value, name, what):
+def _matrix(value, name, what) -> NDArray[Any]:
     """A 2-D float array; ``what`` describes its shape in words, e.g. "(d, n)"."""
     arr = _float(value, name)
     if arr.ndim == 1:
@@ -91,7 +93,7 @@ def _matrix(value, name, what):
     return arr
 
 
-def _column(value, name, m, why):
+def _column(value, name, m, why) -> NDArray[Any]:
     """A per-unit vector given as (m, 1) or (m,), returned as a 1-D view of length m."""
     arr = _float(value, name)
     if arr.ndim == 2 and arr.shape[1] == 1 and arr.shape[0] == m:
@@ -118,8 +120,9 @@ def _same_shape(arr, name, shape, of):
     raise ValueError(f"{name} must have shape {tuple(shape)} as {of}, got shape {arr.shape}")
 
 
-def _weights(W, b, bias_name="b"):
-    """W (m, d) with its bias (m, 1)/(m,) or None; a W whose columns match b is named as transposed."""
+def _weights(W, b, bias_name="b") -> tuple[NDArray[Any], Any]:
+    """W (m, d) with its bias (m, 1)/(m,), or None when b is None (hence Any: a 1-D array or None);
+    a W whose columns match b is named as transposed."""
     W = _matrix(W, "W", "(m, d): one row per output unit")
     if b is None:
         return W, None
@@ -133,7 +136,7 @@ def _weights(W, b, bias_name="b"):
     return W, _column(b_arr, bias_name, m, f"to match W's {m} rows (output units)")
 
 
-def _inputs(X, W):
+def _inputs(X, W) -> NDArray[Any]:
     """X (d, n) for W (m, d): samples as rows are named."""
     X = _matrix(X, "X", "(d, n)")
     d = W.shape[1]
@@ -175,7 +178,7 @@ def _elementwise_orientation(*arrays):
     return not all(rows_ok(a.T) for a in arrays)
 
 
-def _targets(S, Y, name="Y"):
+def _targets(S, Y, name="Y") -> NDArray[Any]:
     """Class targets for scores S (K, n): labels (n,), or one-hot/probabilities (K, n) in S's dtype."""
     K, n = S.shape
     Y_arr = np.asarray(Y) if Y is not None else None
@@ -208,7 +211,7 @@ def _targets(S, Y, name="Y"):
 
 # ---------------------------------------------------------------- the dense layer
 
-def linear_forward(X, W, b, *, backend="c"):
+def linear_forward(X: ArrayLike, W: ArrayLike, b: ArrayLike, *, backend: str = "c") -> NDArray[Any]:
     """S = W X + b: the scores of a dense layer, one column per sample.
 
     Parameters
@@ -241,7 +244,8 @@ def linear_forward(X, W, b, *, backend="c"):
     return k.linear_forward(X.T, W, b).T
 
 
-def linear_backward(dS, X, W, *, backend="c"):
+def linear_backward(dS: ArrayLike, X: ArrayLike, W: ArrayLike, *,
+                    backend: str = "c") -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
     """Gradients of a dense layer: dX = W^T dS, dW = dS X^T, db = dS 1 (the row sums).
 
     Parameters
@@ -278,7 +282,8 @@ def linear_backward(dS, X, W, *, backend="c"):
     return dX.T, dW, db[:, None]
 
 
-def dense_forward(X, W, b, activation, alpha=None, *, backend="c"):
+def dense_forward(X: ArrayLike, W: ArrayLike, b: ArrayLike | None, activation: str, alpha: float | None = None, *,
+                  backend: str = "c") -> tuple[NDArray[Any], NDArray[Any]]:
     """A dense layer and its activation in one pass: S = W X + b, H = f(S). Returns (S, H).
 
     Parameters
@@ -316,7 +321,7 @@ def dense_forward(X, W, b, activation, alpha=None, *, backend="c"):
 
 # ---------------------------------------------------------------- activations
 
-def activation_forward(name, S, alpha=None, *, backend="c"):
+def activation_forward(name: str, S: ArrayLike, alpha: float | None = None, *, backend: str = "c") -> NDArray[Any]:
     """H = f(S) elementwise.
 
     Parameters
@@ -346,7 +351,8 @@ def activation_forward(name, S, alpha=None, *, backend="c"):
     return k.activation_forward(name, S.T, alpha).T
 
 
-def activation_backward(name, dH, H, alpha=None, *, backend="c"):
+def activation_backward(name: str, dH: ArrayLike, H: ArrayLike, alpha: float | None = None, *,
+                        backend: str = "c") -> NDArray[Any]:
     """dS = dH * f'(S), with f' written in terms of the output H = f(S).
 
     Parameters
@@ -382,7 +388,8 @@ def activation_backward(name, dH, H, alpha=None, *, backend="c"):
 
 # ---------------------------------------------------------------- batch normalisation
 
-def batchnorm_forward(S, gamma, beta, eps=1e-5, *, backend="c"):
+def batchnorm_forward(S: ArrayLike, gamma: ArrayLike, beta: ArrayLike, eps: float = 1e-5, *,
+                      backend: str = "c") -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
     """Batch normalisation of each row (unit) over the batch (the columns).
 
     mu = S 1 / n and v = ((S - mu)^2) 1 / n per row (the biased variance),
@@ -420,7 +427,8 @@ def batchnorm_forward(S, gamma, beta, eps=1e-5, *, backend="c"):
     return Y.T, _like(mean, gamma), _like(var, gamma)
 
 
-def batchnorm_backward(dY, S, gamma, mean, var, eps=1e-5, *, backend="c"):
+def batchnorm_backward(dY: ArrayLike, S: ArrayLike, gamma: ArrayLike, mean: ArrayLike, var: ArrayLike,
+                       eps: float = 1e-5, *, backend: str = "c") -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
     """The three-term batch-norm gradient, per row (unit) over the batch.
 
     With G = dY * gamma, dJ/dv = -1/2 sum_i G_i (v + eps)^(-3/2) (s_i - mu),
@@ -466,7 +474,8 @@ def batchnorm_backward(dY, S, gamma, mean, var, eps=1e-5, *, backend="c"):
     return dS.T, _like(dgamma, gamma), _like(dbeta, gamma)
 
 
-def batchnorm_running_update(running_mean, running_var, mean, var, n, momentum, unbiased, *, backend="c"):
+def batchnorm_running_update(running_mean: NDArray[Any], running_var: NDArray[Any], mean: ArrayLike, var: ArrayLike,
+                             n: int, momentum: float, unbiased: bool, *, backend: str = "c") -> None:
     """Update the running statistics in place: running = (1 - momentum) running + momentum batch.
 
     The course's mu_av = alpha mu_av + (1 - alpha) mu is ``momentum = 1 - alpha``;
@@ -509,7 +518,8 @@ def batchnorm_running_update(running_mean, running_var, mean, var, n, momentum, 
     k.batchnorm_running_update(views[0], views[1], mu, v, n, momentum, unbiased)
 
 
-def batchnorm_inference_forward(S, gamma, beta, running_mean, running_var, eps=1e-5, *, backend="c"):
+def batchnorm_inference_forward(S: ArrayLike, gamma: ArrayLike, beta: ArrayLike, running_mean: ArrayLike,
+                                running_var: ArrayLike, eps: float = 1e-5, *, backend: str = "c") -> NDArray[Any]:
     """Batch normalisation at test time: each row normalised with the running statistics.
 
     Parameters
@@ -539,7 +549,9 @@ def batchnorm_inference_forward(S, gamma, beta, running_mean, running_var, eps=1
     return k.batchnorm_inference_forward(S.T, *vectors, eps).T
 
 
-def batchnorm_inference_backward(dY, S, gamma, running_mean, running_var, eps=1e-5, *, backend="c"):
+def batchnorm_inference_backward(dY: ArrayLike, S: ArrayLike, gamma: ArrayLike, running_mean: ArrayLike,
+                                 running_var: ArrayLike, eps: float = 1e-5, *,
+                                 backend: str = "c") -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
     """Gradients of test-time batch norm, where the statistics are constants.
 
     Parameters
@@ -577,7 +589,7 @@ def batchnorm_inference_backward(dY, S, gamma, running_mean, running_var, eps=1e
 
 # ---------------------------------------------------------------- losses and softmax
 
-def softmax(S, *, backend="c"):
+def softmax(S: ArrayLike, *, backend: str = "c") -> NDArray[Any]:
     """P = softmax of each column: p = exp(s) / 1^T exp(s), one column per sample.
 
     Parameters
@@ -602,7 +614,7 @@ def softmax(S, *, backend="c"):
     return k.softmax(S.T).T
 
 
-def softmax_cross_entropy(S, Y, *, backend="c"):
+def softmax_cross_entropy(S: ArrayLike, Y: ArrayLike, *, backend: str = "c") -> tuple[Any, NDArray[Any]]:
     """Mean cross-entropy of P = softmax(S) against the targets, and its gradient.
 
     L = -1/n sum_i y_i^T log p_i; dL/dS = (P - Y) / n for one-hot Y (labels give the same
@@ -638,7 +650,7 @@ def softmax_cross_entropy(S, Y, *, backend="c"):
     return loss, dS.T
 
 
-def sigmoid_binary_cross_entropy(S, y, *, backend="c"):
+def sigmoid_binary_cross_entropy(S: ArrayLike, y: ArrayLike, *, backend: str = "c") -> tuple[Any, NDArray[Any]]:
     """Mean log-loss of sigmoid outputs, and its gradient, one column per sample.
 
     Parameters
@@ -675,7 +687,7 @@ def sigmoid_binary_cross_entropy(S, y, *, backend="c"):
     return loss, dS.T
 
 
-def mse(O, Y, *, backend="c"):
+def mse(O: ArrayLike, Y: ArrayLike, *, backend: str = "c") -> tuple[Any, NDArray[Any]]:
     """Mean over the samples (columns) of half the squared error, and its gradient (O - Y) / n.
 
     Parameters
@@ -707,7 +719,7 @@ def mse(O, Y, *, backend="c"):
 
 # ---------------------------------------------------------------- dropout and maxout
 
-def dropout_forward(H, p, seed, step, *, backend="c"):
+def dropout_forward(H: ArrayLike, p: float, seed: int, step: int, *, backend: str = "c") -> NDArray[Any]:
     """Inverted dropout of H (m, n): each sample (column) gets the mask the row kernel gives its row.
 
     Parameters
@@ -738,7 +750,7 @@ def dropout_forward(H, p, seed, step, *, backend="c"):
     return k.dropout_forward(H.T, p, seed, step).T
 
 
-def dropout_backward(dY, p, seed, step, *, backend="c"):
+def dropout_backward(dY: ArrayLike, p: float, seed: int, step: int, *, backend: str = "c") -> NDArray[Any]:
     """Gradient of :func:`dropout_forward` with the same (p, seed, step), hence the same mask.
 
     Parameters
@@ -764,7 +776,7 @@ def dropout_backward(dY, p, seed, step, *, backend="c"):
     return k.dropout_backward(dY.T, p, seed, step).T
 
 
-def maxout_forward(S, k, *, backend="c"):
+def maxout_forward(S: ArrayLike, k: int, *, backend: str = "c") -> tuple[NDArray[Any], NDArray[Any]]:
     """Maxout units: row j of H is the maximum of rows j k .. j k + k - 1 of S.
 
     Parameters
@@ -793,7 +805,7 @@ def maxout_forward(S, k, *, backend="c"):
     return H.T, winner.T
 
 
-def maxout_backward(dH, winner, k, *, backend="c"):
+def maxout_backward(dH: ArrayLike, winner: ArrayLike, k: int, *, backend: str = "c") -> NDArray[Any]:
     """Gradient of maxout: each unit's gradient goes to the piece that won, 0 to the others.
 
     Parameters
@@ -828,7 +840,7 @@ def maxout_backward(dH, winner, k, *, backend="c"):
 # A parameter has the same shape in both conventions (W (m, d); b as (m, 1) or (m,)), and these
 # kernels work element by element on it: each function passes its arguments through.
 
-def l2_penalty(W, l2, *, backend="c"):
+def l2_penalty(W: ArrayLike, l2: float, *, backend: str = "c") -> float:
     """l2 ||W||^2, summed in float64.
 
     Parameters
@@ -852,7 +864,7 @@ def l2_penalty(W, l2, *, backend="c"):
     return _kernels(backend).l2_penalty(W, l2)
 
 
-def l2_gradient(dW, W, l2, *, backend="c"):
+def l2_gradient(dW: ArrayLike, W: ArrayLike, l2: float, *, backend: str = "c") -> NDArray[Any]:
     """dW + 2 l2 W: the gradient of the cost from that of the loss.
 
     Parameters
@@ -879,8 +891,9 @@ def l2_gradient(dW, W, l2, *, backend="c"):
     return _kernels(backend).l2_gradient(dW, W, l2)
 
 
-def sgd_update(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0, nesterov=False,
-               first_step=False, l2=0.0, *, backend="c"):
+def sgd_update(param: NDArray[Any], grad: ArrayLike, momentum_buffer: NDArray[Any] | None, lr: float,
+               momentum: float = 0.0, dampening: float = 0.0, nesterov: bool = False, first_step: bool = False,
+               l2: float = 0.0, *, backend: str = "c") -> None:
     """One SGD step, in place: :func:`fastnn.ops.sgd_update` (the layout does not matter).
 
     Parameters
@@ -902,7 +915,8 @@ def sgd_update(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0, ne
     _kernels(backend).sgd_update(param, grad, momentum_buffer, lr, momentum, dampening, nesterov, first_step, l2)
 
 
-def adagrad_update(param, grad, state_sum, lr, step, lr_decay=0.0, eps=1e-10, l2=0.0, *, backend="c"):
+def adagrad_update(param: NDArray[Any], grad: ArrayLike, state_sum: NDArray[Any], lr: float, step: int,
+                   lr_decay: float = 0.0, eps: float = 1e-10, l2: float = 0.0, *, backend: str = "c") -> None:
     """One AdaGrad step, in place: :func:`fastnn.ops.adagrad_update`.
 
     Parameters
@@ -924,8 +938,9 @@ def adagrad_update(param, grad, state_sum, lr, step, lr_decay=0.0, eps=1e-10, l2
     _kernels(backend).adagrad_update(param, grad, state_sum, lr, step, lr_decay, eps, l2)
 
 
-def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha=0.99, eps=1e-8,
-                   momentum=0.0, centered=False, l2=0.0, *, backend="c"):
+def rmsprop_update(param: NDArray[Any], grad: ArrayLike, square_avg: NDArray[Any], grad_avg: NDArray[Any] | None,
+                   momentum_buffer: NDArray[Any] | None, lr: float, alpha: float | None = 0.99, eps: float = 1e-8,
+                   momentum: float = 0.0, centered: bool = False, l2: float = 0.0, *, backend: str = "c") -> None:
     """One RMSProp step, in place: :func:`fastnn.ops.rmsprop_update`.
 
     Parameters
@@ -948,7 +963,9 @@ def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha
                                      momentum, centered, l2)
 
 
-def adam_update(param, grad, m, v, lr, step, beta1=0.9, beta2=0.999, eps=1e-8, l2=0.0, *, backend="c"):
+def adam_update(param: NDArray[Any], grad: ArrayLike, m: NDArray[Any], v: NDArray[Any], lr: float, step: int,
+                beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, l2: float = 0.0, *,
+                backend: str = "c") -> None:
     """One Adam step, in place: :func:`fastnn.ops.adam_update`.
 
     Parameters
@@ -970,7 +987,7 @@ def adam_update(param, grad, m, v, lr, step, beta1=0.9, beta2=0.999, eps=1e-8, l
     _kernels(backend).adam_update(param, grad, m, v, lr, step, beta1, beta2, eps, l2)
 
 
-def clip_grad_norm(grads, max_norm, *, backend="c"):
+def clip_grad_norm(grads: list[NDArray[Any]], max_norm: float, *, backend: str = "c") -> float:
     """Gradient clipping by global norm, in place: :func:`fastnn.ops.clip_grad_norm`.
 
     The norm runs over every element of every gradient, so the layout (dW (m, d),

@@ -28,7 +28,7 @@ Which helper serves which step of the assignments:
 - :func:`compute_gradients_numerical` -- centred-difference gradients of J,
   for chosen parameters and their first entries, to check the analytic ones.
 - :func:`relative_errors` -- the comparison of the two, entry by entry,
-  |g_a - g_n| / max(floor, |g_a| + |g_n|).
+  ``|g_a - g_n| / max(floor, |g_a| + |g_n|)``.
 
 Gradients are dictionaries of lists, ``{"W": [...], "b": [...]}`` with
 ``"gamma"`` and ``"beta"`` when the network has batch norm; each entry has
@@ -386,7 +386,7 @@ def compute_gradients_numerical(X, Y, Ws, bs, lam, gammas=None, betas=None, *, h
 
 
 def relative_errors(analytic, numerical, floor=1e-6):
-    """The largest elementwise relative error |g_a - g_n| / max(floor, |g_a| + |g_n|) per parameter.
+    """The largest elementwise relative error ``|g_a - g_n| / max(floor, |g_a| + |g_n|)`` per parameter.
 
     Parameters
     ----------

@@ -11,10 +11,16 @@ import io as _io
 import numbers
 import os
 import pickle
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from . import _checks
+
+# what the image loaders return: uint8 pixels, one row per image, and int64 labels
+_Images = tuple[NDArray[np.uint8], NDArray[np.int64]]
 
 __all__ = [
     "Standardizer", "MinMaxScaler", "one_hot", "train_test_split", "batches", "batch_bounds",
@@ -38,29 +44,106 @@ class _Scaler:
         return X
 
     def fit_transform(self, X):
+        """Fit to X, then transform it.
+
+        Parameters
+        ----------
+        X : array_like of shape (N, D)
+
+        Returns
+        -------
+        numpy.ndarray of shape (N, D)
+        """
         return self.fit(X).transform(X)
 
     def _out_dtype(self, X):
         return X.dtype if X.dtype.kind == "f" else np.float64
 
     def transform(self, X):
+        """Scale X with the statistics of the fitted data.
+
+        Parameters
+        ----------
+        X : array_like of shape (N, D)
+            D must be the fitted data's number of columns.
+
+        Returns
+        -------
+        numpy.ndarray of shape (N, D)
+            Of X's dtype when X is float, else float64.
+
+        Raises
+        ------
+        RuntimeError
+            The scaler is not fitted.
+        ValueError
+            X has the wrong shape or is not finite.
+        """
         X = self._check(X)
         return ((X - self.offset_) / self.scale_).astype(self._out_dtype(X), copy=False)
 
     def inverse_transform(self, Z):
+        """Undo :meth:`transform`.
+
+        Parameters
+        ----------
+        Z : array_like of shape (N, D)
+
+        Returns
+        -------
+        numpy.ndarray of shape (N, D)
+
+        Raises
+        ------
+        RuntimeError
+            The scaler is not fitted.
+        ValueError
+            Z has the wrong shape or is not finite.
+        """
         Z = self._check(Z, "Z")
         return (Z * self.scale_ + self.offset_).astype(self._out_dtype(Z), copy=False)
 
 
 class Standardizer(_Scaler):
-    """z = (x - mean) / std per column, std the population standard deviation.
+    """Standardise each column: z = (x - mean) / std, std the population standard deviation.
 
-    The standard normalisation of the lecture notes on data normalisation.
-    A constant column has std 0: it is divided by 1 instead (it becomes 0), as
+    The standard normalisation of the lecture notes on data normalisation. A
+    constant column has std 0: it is divided by 1 instead (it becomes 0), as
     scikit-learn's StandardScaler does. Statistics are computed in float64.
+
+    Attributes
+    ----------
+    mean_, std_ : numpy.ndarray of shape (D,)
+        The fitted data's column means and standard deviations.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.data import Standardizer
+    >>> X = np.array([[1.0, 10.0], [3.0, 30.0]])
+    >>> Standardizer().fit(X).transform(X)
+    array([[-1., -1.],
+           [ 1.,  1.]])
     """
 
     def fit(self, X):
+        """Compute each column's mean and standard deviation.
+
+        Parameters
+        ----------
+        X : array_like of shape (N, D)
+            The data, samples as rows, finite, N >= 1.
+
+        Returns
+        -------
+        self
+            The fitted scaler.
+
+        Raises
+        ------
+        ValueError
+            X is not 2-D, holds a NaN or an infinity, or has no sample.
+        """
         X = self._check(X, fitted=False)
         if X.shape[0] == 0:
             raise ValueError("X must hold at least one sample to fit a Standardizer")
@@ -73,19 +156,51 @@ class Standardizer(_Scaler):
 
 
 class MinMaxScaler(_Scaler):
-    """z = (x - min) / (max - min) per column, mapped into ``feature_range`` (default [0, 1]).
+    """Scale each column into ``feature_range``: z = (x - min) / (max - min), then stretched.
 
     A constant column has range 0: it is divided by 1 instead (it maps to the
-    lower end of the range), as scikit-learn does.
+    lower end of the range), as scikit-learn's MinMaxScaler does.
+
+    Parameters
+    ----------
+    feature_range : tuple of float, default (0.0, 1.0)
+        (low, high) with low < high.
+
+    Attributes
+    ----------
+    min_, max_ : numpy.ndarray of shape (D,)
+        The fitted data's column minima and maxima.
+
+    Raises
+    ------
+    TypeError, ValueError
+        feature_range is not two numbers with low < high.
     """
 
-    def __init__(self, feature_range=(0.0, 1.0)):
+    def __init__(self, feature_range: tuple[float, float] = (0.0, 1.0)) -> None:
         lo, hi = (_checks.real(v, "feature_range") for v in feature_range)
         if not lo < hi:
             raise ValueError(f"feature_range must be (low, high) with low < high, got {feature_range}")
         self.feature_range = (lo, hi)
 
     def fit(self, X):
+        """Compute each column's minimum and maximum.
+
+        Parameters
+        ----------
+        X : array_like of shape (N, D)
+            The data, samples as rows, finite, N >= 1.
+
+        Returns
+        -------
+        self
+            The fitted scaler.
+
+        Raises
+        ------
+        ValueError
+            X is not 2-D, holds a NaN or an infinity, or has no sample.
+        """
         X = self._check(X, fitted=False)
         if X.shape[0] == 0:
             raise ValueError("X must hold at least one sample to fit a MinMaxScaler")
@@ -100,8 +215,35 @@ class MinMaxScaler(_Scaler):
 
 
 # ------------------------------------------------------------------ labels and splits
-def one_hot(y, num_classes=None, dtype=np.float64):
-    """(N, num_classes) array with a 1 in column y[i] of row i; num_classes defaults to max(y) + 1."""
+def one_hot(y: ArrayLike, num_classes: int | None = None, dtype: DTypeLike = np.float64) -> NDArray[Any]:
+    """One-hot rows: a 1 in column y[i] of row i, 0 elsewhere.
+
+    Parameters
+    ----------
+    y : array_like of shape (N,)
+        Integer class labels (a float array of whole numbers is accepted).
+    num_classes : int, optional
+        The number of columns; by default max(y) + 1.
+    dtype : dtype, default numpy.float64
+        The result's dtype.
+
+    Returns
+    -------
+    numpy.ndarray of shape (N, num_classes)
+
+    Raises
+    ------
+    ValueError
+        y is not 1-D, holds a non-integral value, or a label outside [0, num_classes).
+
+    Examples
+    --------
+    >>> from fastnn.data import one_hot
+    >>> one_hot([0, 2, 1])
+    array([[1., 0., 0.],
+           [0., 0., 1.],
+           [0., 1., 0.]])
+    """
     y = _checks.numeric_array(y, "y")
     if y.ndim != 1:
         raise ValueError(f"y must be 1-dimensional, got shape {y.shape}")
@@ -120,13 +262,43 @@ def one_hot(y, num_classes=None, dtype=np.float64):
     return out
 
 
-def train_test_split(X, y, test_size=0.25, stratify=False, shuffle=True, seed=None):
-    """(X_train, X_test, y_train, y_test), in scikit-learn's order.
+def train_test_split(X: ArrayLike, y: ArrayLike, test_size: float = 0.25, stratify: bool = False, shuffle: bool = True,
+                     seed: int | None = None) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]:
+    """Split samples into a training and a test set, in scikit-learn's order of results.
 
-    ``test_size`` is a fraction in (0, 1) or a number of samples. The test set
-    gets ceil(test_size * N) samples (as scikit-learn). ``stratify=True``
-    keeps each class's share of y in both parts (per-class test counts by
-    largest remainder); ``shuffle=False`` takes the last samples as the test set.
+    Parameters
+    ----------
+    X : array_like of shape (N, ...)
+        The samples, as rows.
+    y : array_like of shape (N, ...)
+        Their targets.
+    test_size : float or int, default 0.25
+        A fraction in (0, 1), of which the test set gets ceil(test_size * N)
+        samples (as scikit-learn), or a number of samples.
+    stratify : bool, default False
+        Keep each class's share of y in both parts (per-class test counts by
+        largest remainder).
+    shuffle : bool, default True
+        Draw the split at random; False takes the last samples as the test set.
+    seed : int, optional
+        The seed of the random split.
+
+    Returns
+    -------
+    X_train, X_test, y_train, y_test : numpy.ndarray
+
+    Raises
+    ------
+    TypeError, ValueError
+        X and y of different lengths, or a test_size that leaves either part empty.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.data import train_test_split
+    >>> X_tr, X_te, y_tr, y_te = train_test_split(np.zeros((10, 2)), np.arange(10), test_size=0.3, seed=0)
+    >>> X_tr.shape, X_te.shape
+    ((7, 2), (3, 2))
     """
     X = np.asarray(X)
     y = np.asarray(y)
@@ -173,11 +345,30 @@ def _stratified_test_indices(y, n_test, rng):
 
 
 # ------------------------------------------------------------------ mini-batches
-def batch_bounds(n, batch_size, merge_last=False):
-    """[(start, stop), ...] covering range(n) in batches of batch_size.
+def batch_bounds(n: int, batch_size: int, merge_last: bool = False) -> list[tuple[int, int]]:
+    """The (start, stop) bounds of the mini-batches covering range(n).
 
-    With ``merge_last`` a short last batch joins the one before it (models with
-    batch norm use this, so no batch is tiny), unless it is the only batch.
+    Parameters
+    ----------
+    n : int
+        The number of samples.
+    batch_size : int
+        The batch size, >= 1.
+    merge_last : bool, default False
+        A short last batch joins the one before it, unless it is the only batch
+        (models with batch norm use this, so that no batch is tiny).
+
+    Returns
+    -------
+    list of tuple of int
+
+    Examples
+    --------
+    >>> from fastnn.data import batch_bounds
+    >>> batch_bounds(10, 4)
+    [(0, 4), (4, 8), (8, 10)]
+    >>> batch_bounds(10, 4, merge_last=True)
+    [(0, 4), (4, 10)]
     """
     starts = list(range(0, n, batch_size))
     bounds = [(s, min(s + batch_size, n)) for s in starts]
@@ -187,11 +378,36 @@ def batch_bounds(n, batch_size, merge_last=False):
     return bounds
 
 
-def batches(X, y=None, batch_size=32, shuffle=False, seed=None, drop_last=False):
-    """Yield (X_batch, y_batch) (or X_batch when y is None) over the rows of X.
+def batches(X: ArrayLike, y: ArrayLike | None = None, batch_size: int = 32, shuffle: bool = False,
+            seed: int | None = None, drop_last: bool = False) -> Iterator[Any]:
+    """Iterate over the rows of X (and y) in mini-batches.
 
-    The last batch may be short unless ``drop_last``; ``shuffle`` draws one
-    permutation per call from ``seed``.
+    Parameters
+    ----------
+    X : array_like of shape (N, ...)
+        The samples, as rows.
+    y : array_like of shape (N, ...), optional
+        Their targets.
+    batch_size : int, default 32
+        Rows per batch, >= 1.
+    shuffle : bool, default False
+        Visit the rows in an order drawn from ``seed`` (one permutation per call).
+    seed : int, optional
+        The seed of the order.
+    drop_last : bool, default False
+        Leave out a last batch shorter than batch_size.
+
+    Yields
+    ------
+    X_batch or (X_batch, y_batch) : numpy.ndarray
+        A tuple when y is given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.data import batches
+    >>> [len(xb) for xb in batches(np.zeros((5, 2)), batch_size=2)]
+    [2, 2, 1]
     """
     X = np.asarray(X)
     batch_size = _checks.integer(batch_size, "batch_size", minimum=1)
@@ -231,10 +447,30 @@ def _paths(paths):
     return paths
 
 
-def load_cifar10_binary(paths):
-    """CIFAR-10 binary batches (data_batch_1.bin ...): each record is 1 label byte and 3072 pixel bytes.
+def load_cifar10_binary(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> _Images:
+    """Read CIFAR-10 binary batches (data_batch_1.bin ...).
 
-    Returns (X uint8 (N, 3072) as red, green, blue 32x32 planes; y int64). Several files are concatenated.
+    Each record is 1 label byte and 3072 pixel bytes. Several files are
+    concatenated in the order given.
+
+    Parameters
+    ----------
+    paths : str or os.PathLike, or a list of them
+        The batch files.
+
+    Returns
+    -------
+    X : numpy.ndarray of shape (N, 3072), uint8
+        The red, green and blue 32x32 planes of each image.
+    y : numpy.ndarray of shape (N,), int64
+        The labels.
+
+    Raises
+    ------
+    ValueError
+        A file is not a whole number of records, or holds a label above 9.
+    OSError
+        A file cannot be read.
     """
     Xs, ys = [], []
     for path in _paths(paths):
@@ -268,13 +504,29 @@ class _ArraysOnlyUnpickler(pickle.Unpickler):
                                      "str, bytes and numbers are allowed")
 
 
-def load_cifar10_python(paths):
-    """CIFAR-10 "python version" batches (pickled dicts with data and labels).
+def load_cifar10_python(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> _Images:
+    """Read CIFAR-10 "python version" batches (pickled dicts with data and labels).
 
     The pickle is read with a restricted unpickler that can build only NumPy
-    arrays, lists, dicts, str, bytes and numbers: a file that asks for any
-    other object is refused with a ValueError, so loading cannot run code.
-    Returns (X uint8 (N, 3072), y int64).
+    arrays, lists, dicts, str, bytes and numbers: a file that asks for any other
+    object is refused with a ValueError, so loading cannot run code.
+
+    Parameters
+    ----------
+    paths : str or os.PathLike, or a list of them
+        The batch files.
+
+    Returns
+    -------
+    X : numpy.ndarray of shape (N, 3072), uint8
+    y : numpy.ndarray of shape (N,), int64
+
+    Raises
+    ------
+    ValueError
+        A file is not such a batch, or asks for another kind of object.
+    OSError
+        A file cannot be read.
     """
     Xs, ys = [], []
     for path in _paths(paths):
@@ -367,8 +619,29 @@ def _read_idx(path, ndim):
     return body.reshape(dims)
 
 
-def load_mnist(images_path, labels_path):
-    """MNIST IDX files (optionally .gz): returns (X uint8 (N, rows*cols), y int64)."""
+def load_mnist(images_path: str | os.PathLike[str],
+               labels_path: str | os.PathLike[str]) -> _Images:
+    """Read MNIST IDX files (optionally gzip-compressed).
+
+    Parameters
+    ----------
+    images_path : str or os.PathLike
+        The images file (train-images-idx3-ubyte[.gz] ...).
+    labels_path : str or os.PathLike
+        The labels file.
+
+    Returns
+    -------
+    X : numpy.ndarray of shape (N, rows * cols), uint8
+    y : numpy.ndarray of shape (N,), int64
+
+    Raises
+    ------
+    ValueError
+        A file is not an IDX file of the expected kind, or the counts differ.
+    OSError
+        A file cannot be read.
+    """
     images = _read_idx(images_path, 3)
     labels = _read_idx(labels_path, 1)
     if labels.shape[0] != images.shape[0]:
@@ -377,10 +650,22 @@ def load_mnist(images_path, labels_path):
     return images.reshape(images.shape[0], -1).copy(), labels.astype(np.int64)
 
 
-def load_digits():
-    """scikit-learn's 8x8 digits: (X float64 (1797, 64) with values 0..16, y int64).
+def load_digits() -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """scikit-learn's 8x8 handwritten digits.
 
-    Needs scikit-learn (``pip install fastnn-mlp[datasets]``).
+    Needs scikit-learn (the ``datasets`` extra: ``pip install ".[datasets]"``
+    from the source tree).
+
+    Returns
+    -------
+    X : numpy.ndarray of shape (1797, 64), float64
+        Pixel values 0..16.
+    y : numpy.ndarray of shape (1797,), int64
+
+    Raises
+    ------
+    ImportError
+        scikit-learn is not installed.
     """
     try:
         from sklearn.datasets import load_digits as _sk_load_digits

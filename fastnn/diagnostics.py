@@ -1,15 +1,31 @@
-"""Diagnostics: numerical gradient checking, per-layer activation and gradient statistics, their plot."""
+"""Diagnostics: numerical gradient checking, per-layer activation and gradient statistics, their plot.
+
+:func:`gradient_check` compares a model's backward pass with centred finite
+differences; :func:`layer_statistics` and :func:`plot_layer_histograms` show
+how the activations and their gradients are spread, layer by layer, as the
+lecture notes' histograms do.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _checks, _plotting, layers as _layers
+
+if TYPE_CHECKING:
+    from .model import Sequential
 
 __all__ = ["gradient_check", "relative_error", "layer_statistics", "plot_layer_histograms"]
 
 
-def gradient_check(model, X, y, eps=None, params=None, max_entries=None, relative="max", floor=1e-6):
+def gradient_check(model: Sequential, X: ArrayLike, y: ArrayLike, eps: float | None = None,
+                   params: Iterable[str] | None = None, max_entries: int | None = None, relative: str = "max",
+                   floor: float = 1e-6) -> dict[str, float]:
     """Compare the model's analytic gradients with centred finite differences.
 
     Works on a float64 copy of ``model`` (the model itself is not touched), in
@@ -39,8 +55,8 @@ def gradient_check(model, X, y, eps=None, params=None, max_entries=None, relativ
         Check only the first ``max_entries`` entries of each parameter (row-major order:
         for "0.W", the first unit's weights on the first inputs); None checks every entry.
     relative : {"max", "elementwise"}, optional
-        "max": max|a - n| / max(max|a|, max|n|, 1e-12) over the entries checked.
-        "elementwise": the largest |a - n| / max(floor, |a| + |n|), entry by entry, where
+        "max": ``max|a - n| / max(max|a|, max|n|, 1e-12)`` over the entries checked.
+        "elementwise": the largest ``|a - n| / max(floor, |a| + |n|)``, entry by entry, where
         a is the analytic and n the numerical gradient.
     floor : float, optional
         The denominator's lower bound of ``relative="elementwise"``, > 0: where both
@@ -58,6 +74,18 @@ def gradient_check(model, X, y, eps=None, params=None, max_entries=None, relativ
         max_entries < 1, relative is unknown, or X and y do not fit the model.
     TypeError
         An argument has the wrong type.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastnn
+    >>> model = fastnn.MLP([3, 4, 2], seed=0)
+    >>> X = np.random.default_rng(0).standard_normal((5, 3))
+    >>> errors = fastnn.gradient_check(model, X, np.array([0, 1, 0, 1, 1]))
+    >>> sorted(errors)
+    ['0.W', '0.b', '2.W', '2.b']
+    >>> max(errors.values()) < 1e-7
+    True
     """
     relative = _checks.choice(relative, "relative", ("max", "elementwise"))
     eps = (1e-6 if relative == "max" else 1e-4) if eps is None else _checks.real(eps, "eps", low=0.0, low_open=True)
@@ -96,7 +124,7 @@ def gradient_check(model, X, y, eps=None, params=None, max_entries=None, relativ
     return errors
 
 
-def relative_error(analytic, numeric, relative="max", floor=1e-6):
+def relative_error(analytic: ArrayLike, numeric: ArrayLike, relative: str = "max", floor: float = 1e-6) -> float:
     """How far two gradients are apart, relative to their size.
 
     Parameters
@@ -105,8 +133,8 @@ def relative_error(analytic, numeric, relative="max", floor=1e-6):
         The two gradients, of one shape (NaN entries in ``numeric``, entries not
         computed, are left out).
     relative : {"max", "elementwise"}, optional
-        "max": max|a - n| / max(max|a|, max|n|, 1e-12).
-        "elementwise": max over the entries of |a - n| / max(floor, |a| + |n|).
+        "max": ``max|a - n| / max(max|a|, max|n|, 1e-12)``.
+        "elementwise": max over the entries of ``|a - n| / max(floor, |a| + |n|)``.
     floor : float, optional
         The elementwise denominator's lower bound, > 0.
 
@@ -119,6 +147,12 @@ def relative_error(analytic, numeric, relative="max", floor=1e-6):
     ------
     ValueError
         The shapes differ, relative is unknown or floor is not > 0.
+
+    Examples
+    --------
+    >>> from fastnn.diagnostics import relative_error
+    >>> relative_error([1.0, 2.0], [1.0, 2.5])
+    0.2
     """
     relative = _checks.choice(relative, "relative", ("max", "elementwise"))
     floor = _checks.real(floor, "floor", low=0.0, low_open=True)
@@ -182,12 +216,14 @@ def _summary(values, bins, skip_zeros):
     return float(values.mean()), float(values.std()), float(zero.mean()), (counts, edges)
 
 
-def layer_statistics(model, X, y=None, bins=50, gradient_bins=50, skip_zeros=False, training=None):
+def layer_statistics(model: Sequential, X: ArrayLike, y: ArrayLike | None = None, bins: int | ArrayLike = 50,
+                     gradient_bins: int | ArrayLike = 50, skip_zeros: bool = False,
+                     training: bool | None = None) -> list[dict[str, Any]]:
     """Statistics of every activation layer's output for the inputs X, and of the loss gradient there.
 
     "Activation layers" are the :class:`~fastnn.layers.Activation` layers (and
     their shortcuts ``Tanh()``, ``ReLU()``...) and :class:`~fastnn.layers.Maxout`,
-    in model order. Returns one dict per such layer:
+    in model order. The statistics of each such layer are a dict:
 
     - ``"layer"`` (its index in ``model.layers``), ``"name"`` ("tanh", "relu", "maxout"...);
     - ``"activation_mean"``, ``"activation_std"`` (population std over all N x D values),
@@ -199,14 +235,37 @@ def layer_statistics(model, X, y=None, bins=50, gradient_bins=50, skip_zeros=Fal
       (as in ``fit``), so these gradients are 1/N of the per-sample ones; the L2 term has no
       gradient with respect to activations.
 
-    ``bins``/``gradient_bins``: a number of bins spanning each layer's own range, or an array
-    of edges (the same for every layer; values outside are not counted). Histograms count only
-    finite values; with ``skip_zeros=True`` they also leave out exact zeros (as the lecture's
-    ReLU figures: ``fraction_zero`` says how many). Means and stds are over all values.
-
+    Histograms count only finite values. Means and stds are over all values.
     The model is not changed: the passes run on a copy (its parameters, batch-norm running
-    statistics, dropout counters and last gradients stay as they were). ``training``: run in
-    training mode (batch statistics, dropout) or not; None uses the model's current mode.
+    statistics, dropout counters and last gradients stay as they were).
+
+    Parameters
+    ----------
+    model : Sequential
+        The model.
+    X : array_like of shape (N, D)
+        The inputs.
+    y : array_like, optional
+        Targets, as for ``fit``; with them the loss gradients are reported too.
+    bins, gradient_bins : int or array_like, default 50
+        A number of bins spanning each layer's own range, or an array of edges
+        (the same for every layer; values outside are not counted).
+    skip_zeros : bool, default False
+        Leave exact zeros out of the histograms (as the lecture's ReLU figures;
+        ``fraction_zero`` says how many).
+    training : bool, optional
+        Run in training mode (batch statistics, dropout) or not; None uses the
+        model's current mode.
+
+    Returns
+    -------
+    list of dict
+        One dict per activation layer, in model order.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Arguments of the wrong type or value, or X and y that do not fit the model.
     """
     bins = _bins(bins, "bins")
     gradient_bins = _bins(gradient_bins, "gradient_bins")
@@ -241,14 +300,40 @@ def layer_statistics(model, X, y=None, bins=50, gradient_bins=50, skip_zeros=Fal
     return stats
 
 
-def plot_layer_histograms(stats, path, title=None, dpi=100):
+def plot_layer_histograms(stats: Iterable[dict[str, Any]], path: str | os.PathLike[str], title: str | None = None,
+                          dpi: int = 100) -> str | os.PathLike[str]:
     """Draw ``layer_statistics`` output as in the lecture: one histogram per layer, side by side.
 
     The top row shows the activations, the bottom row (when the statistics have gradients) the
     loss gradients with a logarithmic count axis, as the lecture's gradient figures. Each panel
-    is titled with the layer's number, name, mean and std. Written atomically to ``path``
-    (format from the extension, PNG without one); returns the path. Needs matplotlib
-    (``pip install matplotlib``).
+    is titled with the layer's number, name, mean and std. Needs matplotlib (the ``plot``
+    extra: ``pip install ".[plot]"`` from the source tree).
+
+    Parameters
+    ----------
+    stats : list of dict
+        What :func:`layer_statistics` returned.
+    path : str or os.PathLike
+        The image file, written atomically; the format comes from the extension
+        (PNG without one).
+    title : str, optional
+        The figure's title.
+    dpi : int, default 100
+        The image's resolution.
+
+    Returns
+    -------
+    str or os.PathLike
+        ``path``.
+
+    Raises
+    ------
+    ValueError
+        stats is empty.
+    TypeError
+        An entry of stats is not a layer's statistics.
+    ImportError
+        matplotlib is not installed.
     """
     stats = list(stats)
     if not stats:

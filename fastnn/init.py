@@ -26,6 +26,8 @@ name                         distribution
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +37,25 @@ __all__ = ["Initializer", "get", "constant", "normal", "uniform", "NAMES"]
 
 
 class Initializer:
-    """A named, picklable initialiser; ``config`` is its JSON-able description."""
+    """A named, picklable initialiser: a callable ``(shape, rng, dtype) -> array``.
+
+    Parameters
+    ----------
+    name : str
+        Its name (a name of :data:`NAMES`, or "constant", "custom").
+    draw : callable
+        ``draw(shape, rng, fan_in, fan_out, **params)``: the values, in float64.
+    **params
+        The initialiser's parameters (std, limit, value).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn import init
+    >>> init.constant(0.5)((2, 2), np.random.default_rng(0), np.float64)
+    array([[0.5, 0.5],
+           [0.5, 0.5]])
+    """
 
     def __init__(self, name, draw, **params):
         self.name = name
@@ -43,6 +63,21 @@ class Initializer:
         self.params = params
 
     def __call__(self, shape, rng, dtype):
+        """Draw initial values.
+
+        Parameters
+        ----------
+        shape : tuple of int
+            (fan_out, fan_in), as a dense layer's W; a 1-D shape has fan_in = fan_out.
+        rng : numpy.random.Generator
+            Where the values come from.
+        dtype : numpy.dtype
+            The dtype they are rounded to.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         shape = tuple(int(s) for s in shape)
         fan_out, fan_in = (shape[0], shape[1]) if len(shape) == 2 else (shape[0], shape[0])
         values = self._draw(shape, rng, fan_in, fan_out, **self.params)
@@ -50,6 +85,7 @@ class Initializer:
 
     @property
     def config(self):
+        """The initialiser's JSON-able description (``from_config`` builds it again)."""
         return {"name": self.name, **self.params}
 
     def __repr__(self):
@@ -101,25 +137,85 @@ _NAMED = {
 NAMES = ("zeros", "ones", "normal", "uniform", *_NAMED)
 
 
-def constant(value):
-    """Every weight equal to ``value`` (the lectures' warning: symmetry is never broken)."""
+def constant(value: float) -> Initializer:
+    """Every weight equal to ``value``.
+
+    The lecture notes' warning applies: equal weights are never made different
+    by training, so the units of a layer stay copies of each other.
+
+    Parameters
+    ----------
+    value : float
+
+    Returns
+    -------
+    Initializer
+    """
     return Initializer("constant", _constant, value=_checks.real(value, "value"))
 
 
-def normal(std=0.01):
-    """N(0, std^2); the default 0.01 is the lecture's small random initialisation."""
+def normal(std: float = 0.01) -> Initializer:
+    """Weights drawn from N(0, std^2).
+
+    Parameters
+    ----------
+    std : float, default 0.01
+        The standard deviation, >= 0 (0.01 is the lecture notes' small random
+        initialisation).
+
+    Returns
+    -------
+    Initializer
+    """
     return Initializer("normal", _normal, std=_checks.real(std, "std", low=0.0))
 
 
-def uniform(limit=None):
-    """U(-limit, limit); the default limit is 1/sqrt(n_in)."""
+def uniform(limit: float | None = None) -> Initializer:
+    """Weights drawn from U(-limit, limit).
+
+    Parameters
+    ----------
+    limit : float, optional
+        >= 0; by default 1/sqrt(n_in).
+
+    Returns
+    -------
+    Initializer
+    """
     if limit is not None:
         limit = _checks.real(limit, "limit", low=0.0)
     return Initializer("uniform", _uniform, limit=limit)
 
 
-def get(spec, name="init"):
-    """An initialiser from a name in :data:`NAMES` or a callable (returned as is)."""
+def get(spec: str | Callable[..., Any], name: str = "init") -> Callable[..., Any]:
+    """An initialiser from its name, or a callable as given.
+
+    Parameters
+    ----------
+    spec : str or callable
+        A name of :data:`NAMES` (see the table above), or a callable
+        ``(shape, rng, dtype) -> array``, returned as it is.
+    name : str, default "init"
+        The argument's name in error messages.
+
+    Returns
+    -------
+    callable
+
+    Raises
+    ------
+    TypeError
+        spec is neither a name nor a callable.
+    ValueError
+        An unknown name.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn import init
+    >>> init.get("he")((3, 4), np.random.default_rng(0), np.float32).shape
+    (3, 4)
+    """
     if isinstance(spec, str):
         if spec == "zeros":
             return constant(0.0)
@@ -145,12 +241,35 @@ def _unsaved_custom(shape, rng, fan_in, fan_out, repr):
 
 
 def placeholder(init):
-    """Stands in for a user callable in saved or pickled models: config "custom", draws zeros."""
+    """The stand-in for a user's callable in a saved or pickled model.
+
+    Its config is "custom" and it draws zeros: a file holds data, not code, and a
+    loaded model uses the saved parameter values.
+
+    Parameters
+    ----------
+    init : callable
+        The user's initialiser (only its repr is kept).
+
+    Returns
+    -------
+    Initializer
+    """
     return Initializer("custom", _unsaved_custom, repr=repr(init))
 
 
 def from_config(config):
-    """Inverse of ``Initializer.config`` ("custom" gives the placeholder of a user callable)."""
+    """An initialiser from its description, the inverse of :attr:`Initializer.config`.
+
+    Parameters
+    ----------
+    config : dict
+        The description; "custom" gives the :func:`placeholder` of a user's callable.
+
+    Returns
+    -------
+    Initializer
+    """
     config = dict(config)
     name = config.pop("name")
     if name == "custom":
@@ -165,14 +284,48 @@ def from_config(config):
 
 
 def to_config(init):
-    """JSON-able description: the Initializer's config, or {"name": "custom"} for a user callable."""
+    """The JSON-able description of an initialiser.
+
+    Parameters
+    ----------
+    init : Initializer or callable
+
+    Returns
+    -------
+    dict
+        The Initializer's config, or ``{"name": "custom", "repr": ...}`` for a
+        user's callable.
+    """
     if isinstance(init, Initializer):
         return init.config
     return {"name": "custom", "repr": repr(init)}
 
 
 def draw(init, shape, rng, dtype, name="init"):
-    """Call ``init`` and check that it returned finite values of the right shape."""
+    """Call ``init`` and check that it returned finite real values of the right shape.
+
+    Parameters
+    ----------
+    init : callable
+        ``(shape, rng, dtype) -> array``.
+    shape : tuple of int
+    rng : numpy.random.Generator
+    dtype : numpy.dtype
+    name : str, default "init"
+        The initialiser's name in error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        A new array of ``dtype``.
+
+    Raises
+    ------
+    TypeError
+        The values are not real numbers.
+    ValueError
+        The shape is wrong or a value is not finite.
+    """
     values = np.asarray(init(shape, rng, dtype))
     if values.shape != tuple(shape):
         raise ValueError(f"{name} returned shape {values.shape}, expected {tuple(shape)}")

@@ -17,10 +17,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._files import atomic_write
+
+if TYPE_CHECKING:
+    from .model import Sequential
 
 __all__ = ["save", "load", "FORMAT", "VERSION"]
 
@@ -43,8 +47,34 @@ def _as_uint8(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
 
 
-def save(model, path):
-    """Write ``model`` to ``path`` atomically (temporary file + os.replace)."""
+def save(model: Sequential, path: str | os.PathLike[str]) -> None:
+    """Write a model to a file, atomically.
+
+    The file is written to a temporary file in the target's directory, renamed
+    over the target (``os.replace``) only when complete.
+
+    Parameters
+    ----------
+    model : Sequential
+        The model; its optimiser state is not saved.
+    path : str or os.PathLike
+        The file, used exactly as given (no ".npz" is added).
+
+    Raises
+    ------
+    OSError
+        The file cannot be written (the target is then left as it was).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import fastnn
+    >>> model = fastnn.MLP([4, 8, 3], seed=0)
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+    >>> fastnn.io.save(model, path)
+    >>> fastnn.load(path).to_config() == model.to_config()
+    True
+    """
     name = os.fspath(path)
     arrays = {f"param/{k}": v for k, v in model.parameters().items()}
     arrays.update({f"buffer/{k}": v for k, v in model.buffers().items()})
@@ -77,8 +107,27 @@ def _read(name):
     return header.tobytes(), digest.tobytes().decode("ascii", "replace"), contents
 
 
-def load(path):
-    """Read a model written by :func:`save` (or ``model.save``)."""
+def load(path: str | os.PathLike[str]) -> Sequential:
+    """Read a model written by :func:`save` (or ``model.save``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+
+    Returns
+    -------
+    Sequential
+        The model, in the mode (training or evaluation) it was saved in.
+
+    Raises
+    ------
+    FileNotFoundError, IsADirectoryError, PermissionError
+        The file cannot be opened.
+    ValueError
+        The file is truncated, corrupted, edited, of another format or
+        version, or not a model file; the message names it.
+    """
     from .model import Sequential
 
     name = os.fspath(path)
@@ -98,7 +147,7 @@ def load(path):
         model = Sequential.from_config(record["config"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{name}: invalid model description: {exc}") from None
-    state = {"params": {}, "buffers": {}}
+    state: dict[str, dict[str, np.ndarray]] = {"params": {}, "buffers": {}}
     for key, arr in arrays.items():
         kind, _, pname = key.partition("/")
         if kind not in ("param", "buffer"):

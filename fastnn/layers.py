@@ -18,10 +18,13 @@ for "numpy"), which the layers call as ``self._k.<kernel>``.
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Callable
+from typing import Any
 
-from . import _checks, init as _init, ops, reference
-from . import _validation
+import numpy as np
+from numpy.typing import DTypeLike, NDArray
+
+from . import _checks, _validation, init as _init, ops, reference
 from .reference import dropout_mask
 
 __all__ = [
@@ -33,12 +36,29 @@ BACKENDS = {"c": ops, "numpy": reference}
 
 
 class Layer:
-    """Base class. Subclasses set ``param_shapes``/``buffer_shapes`` and implement the passes."""
+    """Base class of the layers: parameters, buffers, gradients and the two passes.
+
+    Subclasses create their arrays in :meth:`build` and implement
+    :meth:`forward` and :meth:`backward`.
+
+    Attributes
+    ----------
+    params : dict of str to numpy.ndarray
+        The trainable parameters, by name (also attributes: ``layer.W``).
+    grads : dict of str to numpy.ndarray
+        Their gradients after :meth:`backward`, keyed like ``params``.
+    buffers : dict of str to numpy.ndarray
+        State that is not trained (batch norm's running statistics).
+    backend : {"c", "numpy"}
+        Whose kernels the passes call; the model sets it.
+    dtype : numpy.dtype or None
+        The parameters' dtype; None until the layer is built.
+    """
 
     #: names of parameters included in the L2 penalty
-    regularised = ()
+    regularised: tuple[str, ...] = ()
     #: names of the parameters and buffers the layer has once built
-    state_names = ()
+    state_names: tuple[str, ...] = ()
 
     def __init__(self):
         self.params = {}
@@ -51,18 +71,48 @@ class Layer:
     # -- building and description ------------------------------------------------
     @property
     def built(self):
+        """Whether :meth:`build` has created the layer's arrays."""
         return self.dtype is not None
 
-    def build(self, rng, dtype):
-        """Allocate and initialise parameters of ``dtype`` from the Generator ``rng``."""
+    def build(self, rng: np.random.Generator, dtype: DTypeLike) -> None:
+        """Create the parameters and buffers, the initial values drawn from ``rng``.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            Where the initial values come from (the model's seed).
+        dtype : str or numpy.dtype
+            float32 or float64.
+        """
         self.dtype = _checks.dtype(dtype)
         self.params, self.buffers, self.grads, self._cache = {}, {}, {}, None
 
-    def output_features(self, in_features):
-        """Number of output columns for ``in_features`` input columns (ValueError if incompatible)."""
+    def output_features(self, in_features: int) -> int:
+        """The number of output columns for ``in_features`` input columns.
+
+        Parameters
+        ----------
+        in_features : int
+
+        Returns
+        -------
+        int
+
+        Raises
+        ------
+        ValueError
+            The layer cannot take ``in_features`` inputs.
+        """
         return in_features
 
-    def to_config(self):
+    def to_config(self) -> dict[str, Any]:
+        """The layer's description: its type and constructor arguments, JSON-able.
+
+        Returns
+        -------
+        dict
+            :func:`from_config` builds the layer again from it.
+        """
         return {"type": type(self).__name__}
 
     # -- parameter access -----------------------------------------------------------
@@ -108,10 +158,39 @@ class Layer:
         return f"{type(self).__name__}({args})"
 
     # -- passes ----------------------------------------------------------------------
-    def forward(self, X, training=False):
+    def forward(self, X: NDArray[Any], training: bool = False) -> NDArray[Any]:
+        """The layer's output for a batch; in training, keep what :meth:`backward` needs.
+
+        Parameters
+        ----------
+        X : numpy.ndarray of shape (N, in_features)
+            The input, of the layer's dtype.
+        training : bool, default False
+            Training mode (batch statistics, dropout) rather than evaluation.
+
+        Returns
+        -------
+        numpy.ndarray of shape (N, out_features)
+        """
         raise NotImplementedError
 
-    def backward(self, dOut):
+    def backward(self, dOut: NDArray[Any]) -> NDArray[Any]:
+        """The gradient with respect to the input; the parameters' gradients go to :attr:`grads`.
+
+        Parameters
+        ----------
+        dOut : numpy.ndarray of shape (N, out_features)
+            Gradient of the loss with respect to the layer's output.
+
+        Returns
+        -------
+        numpy.ndarray of shape (N, in_features)
+
+        Raises
+        ------
+        RuntimeError
+            No training forward pass came before.
+        """
         raise NotImplementedError
 
     def _need_cache(self):
@@ -121,19 +200,50 @@ class Layer:
 
 
 class Dense(Layer):
-    """S = X W^T + b. W is (out_features, in_features) as in PyTorch; b is None without bias."""
+    """A fully connected layer: S = X W^T + b.
+
+    W is (out_features, in_features) as in PyTorch; b is (out_features,), or
+    None without bias. W is in the L2 penalty, b is not.
+
+    Parameters
+    ----------
+    in_features : int
+        Input columns, >= 1.
+    out_features : int
+        Output units, >= 1.
+    init : str or callable, default "he"
+        W's initialiser: a name of :data:`fastnn.init.NAMES` or a callable
+        ``(shape, rng, dtype) -> array`` (see :mod:`fastnn.init`). b starts at 0.
+    bias : bool, default True
+        Whether the layer has a bias (an MLP with batch norm leaves it out).
+
+    Raises
+    ------
+    TypeError, ValueError
+        An argument of the wrong type or out of range, or an unknown initialiser.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastnn
+    >>> from fastnn import layers
+    >>> model = fastnn.Sequential([layers.Dense(2, 3, init="ones")], dtype="float64")
+    >>> model.layers[0].forward(np.array([[1.0, -2.0]]))
+    array([[-1., -1., -1.]])
+    """
 
     regularised = ("W",)
     state_names = ("W", "b")
 
-    def __init__(self, in_features, out_features, init="he", bias=True):
+    def __init__(self, in_features: int, out_features: int, init: str | Callable[..., Any] = "he",
+                 bias: bool = True) -> None:
         super().__init__()
         self.in_features = _checks.integer(in_features, "in_features", minimum=1)
         self.out_features = _checks.integer(out_features, "out_features", minimum=1)
         self.init = _init.get(init)
         self.bias = _checks.boolean(bias, "bias")
 
-    def build(self, rng, dtype):
+    def build(self, rng: np.random.Generator, dtype: DTypeLike) -> None:
         super().build(rng, dtype)
         self.params["W"] = _init.draw(self.init, (self.out_features, self.in_features), rng, self.dtype)
         if self.bias:
@@ -145,24 +255,24 @@ class Dense(Layer):
             return None
         return super().__getattr__(name)
 
-    def output_features(self, in_features):
+    def output_features(self, in_features: int) -> int:
         if in_features != self.in_features:
             raise ValueError(f"{type(self).__name__} expects {self.in_features} input features, "
                              f"but the previous layer gives {in_features}")
         return self.out_features
 
-    def to_config(self):
+    def to_config(self) -> dict[str, Any]:
         return {"type": "Dense", "in_features": self.in_features, "out_features": self.out_features,
                 "init": _init.to_config(self.init), "bias": self.bias}
 
     def _bias(self):
         return self.params["b"] if self.bias else self._zero_bias
 
-    def forward(self, X, training=False):
+    def forward(self, X: NDArray[Any], training: bool = False) -> NDArray[Any]:
         self._cache = X
         return self._k.linear_forward(X, self.params["W"], self._bias())
 
-    def forward_fused(self, X, activation):
+    def forward_fused(self, X: NDArray[Any], activation: Activation) -> NDArray[Any]:
         """This layer's forward pass and that of the :class:`Activation` layer after it, in one call.
 
         One ``dense_forward`` kernel (the fused kernel the C engine runs) computes
@@ -192,7 +302,7 @@ class Dense(Layer):
         activation._cache = H
         return H
 
-    def backward(self, dOut):
+    def backward(self, dOut: NDArray[Any]) -> NDArray[Any]:
         X = self._need_cache()
         dX, dW, db = self._k.linear_backward(dOut, X, self.params["W"])
         self.grads = {"W": dW, "b": db} if self.bias else {"W": dW}
@@ -200,15 +310,31 @@ class Dense(Layer):
 
 
 class BatchNorm(Layer):
-    """Batch normalisation of n features (BatchNorm1d).
+    """Batch normalisation of n features, as PyTorch's BatchNorm1d.
 
-    Training: normalise with the batch mean and biased variance, then update
-    running = (1 - momentum) * running + momentum * batch (momentum=0.1 is the
-    lecture's alpha=0.9 on the old value). ``running_var="unbiased"`` (default,
-    as PyTorch) feeds the running variance with the unbiased batch variance
-    (times n/(n-1)); ``"biased"`` uses the batch variance itself, as the lecture.
-    Evaluation: normalise with the running statistics (backward works there
-    too, as for any affine map). Running statistics start at mean 0, variance 1.
+    In training, each column is normalised with the batch's mean and biased
+    variance, then scaled by gamma and shifted by beta; the running statistics
+    are updated as running = (1 - momentum) running + momentum batch (momentum
+    0.1 is the lecture notes' alpha = 0.9 on the old value). In evaluation the
+    running statistics take the batch's place (an affine map; backward works
+    there too). The running statistics start at mean 0, variance 1.
+
+    Parameters
+    ----------
+    n : int
+        The number of features, >= 1.
+    eps : float, default 1e-5
+        Added to the variance, > 0.
+    momentum : float, default 0.1
+        Weight of the batch in the running statistics, in [0, 1].
+    running_var : {"unbiased", "biased"}, default "unbiased"
+        Feed the running variance with the batch's unbiased variance (times
+        n/(n - 1), as PyTorch) or with its biased variance (as the lecture notes).
+
+    Raises
+    ------
+    TypeError, ValueError
+        An argument of the wrong type or out of range.
     """
 
     state_names = ("gamma", "beta", "running_mean", "running_var")
@@ -216,30 +342,30 @@ class BatchNorm(Layer):
     settings = {"eps": _checks.Real(low=0.0, low_open=True), "momentum": _checks.Real(low=0.0, high=1.0),
                 "running_var_mode": _checks.Choice(("unbiased", "biased"))}
 
-    def __init__(self, n, eps=1e-5, momentum=0.1, running_var="unbiased"):
+    def __init__(self, n: int, eps: float = 1e-5, momentum: float = 0.1, running_var: str = "unbiased") -> None:
         super().__init__()
         self.n = _checks.integer(n, "n", minimum=1)
         self.eps, self.momentum = eps, momentum
         self.running_var_mode = _checks.choice(running_var, "running_var", ("unbiased", "biased"))
         _checks.apply_settings(self)
 
-    def build(self, rng, dtype):
+    def build(self, rng: np.random.Generator, dtype: DTypeLike) -> None:
         super().build(rng, dtype)
         self.params["gamma"] = np.ones(self.n, dtype=self.dtype)
         self.params["beta"] = np.zeros(self.n, dtype=self.dtype)
         self.buffers["running_mean"] = np.zeros(self.n, dtype=self.dtype)
         self.buffers["running_var"] = np.ones(self.n, dtype=self.dtype)
 
-    def output_features(self, in_features):
+    def output_features(self, in_features: int) -> int:
         if in_features != self.n:
             raise ValueError(f"BatchNorm expects {self.n} features, but the previous layer gives {in_features}")
         return self.n
 
-    def to_config(self):
+    def to_config(self) -> dict[str, Any]:
         return {"type": "BatchNorm", "n": self.n, "eps": self.eps, "momentum": self.momentum,
                 "running_var": self.running_var_mode}
 
-    def forward(self, X, training=False):
+    def forward(self, X: NDArray[Any], training: bool = False) -> NDArray[Any]:
         gamma, beta = self.params["gamma"], self.params["beta"]
         if not training:
             # the statistics of this pass, kept for its backward (assigning the buffers
@@ -253,7 +379,7 @@ class BatchNorm(Layer):
                                          var, X.shape[0], self.momentum, self.running_var_mode == "unbiased")
         return Y
 
-    def backward(self, dOut):
+    def backward(self, dOut: NDArray[Any]) -> NDArray[Any]:
         mode, X, mean, var = self._need_cache()
         gamma = self.params["gamma"]
         backward = self._k.batchnorm_inference_backward if mode == "eval" else self._k.batchnorm_backward
@@ -263,16 +389,40 @@ class BatchNorm(Layer):
 
 
 class Activation(Layer):
-    """H = f(S) elementwise; names as in :mod:`fastnn.reference` ("relu", "tanh", ...)."""
+    """An elementwise activation layer: H = f(S).
 
-    def __init__(self, name, alpha=None):
+    Parameters
+    ----------
+    name : str
+        One of ``"identity"``, ``"sigmoid"``, ``"tanh"``, ``"relu"``,
+        ``"leaky_relu"``, ``"elu"``, ``"softplus"`` (see
+        :func:`fastnn.reference.activation_forward`).
+    alpha : float, optional
+        The slope (leaky_relu, default 0.01) or scale (elu, default 1.0) below
+        zero; ignored by the other activations.
+
+    Raises
+    ------
+    TypeError, ValueError
+        An unknown activation or an invalid alpha.
+    """
+
+    def __init__(self, name: str, alpha: float | None = None) -> None:
         super().__init__()
         self.name, alpha = _validation.check_activation(name, alpha)
         # the kernels take alpha only for the activations that have one
         self.alpha = alpha if self.name in _validation.DEFAULT_ALPHA else None
 
     def check_together(self, values, prefix=""):
-        """name and alpha as assigned now, by the constructor's rule (no declared ``settings``)."""
+        """Check name and alpha as assigned now, by the constructor's rule.
+
+        Parameters
+        ----------
+        values : dict of str to object
+            The settings; name and alpha are replaced by their checked values.
+        prefix : str, default ""
+            Put before the names in the message.
+        """
         try:
             name, alpha = _validation.check_activation(self.name, self.alpha, arg=f"{prefix}name")
         except (TypeError, ValueError) as exc:
@@ -281,43 +431,95 @@ class Activation(Layer):
             raise type(exc)(f"{prefix.rstrip('.')}: {exc}") from None
         values.update(name=name, alpha=alpha if name in _validation.DEFAULT_ALPHA else None)
 
-    def to_config(self):
+    def to_config(self) -> dict[str, Any]:
         return {"type": "Activation", "name": self.name, "alpha": self.alpha}
 
-    def forward(self, X, training=False):
+    def forward(self, X: NDArray[Any], training: bool = False) -> NDArray[Any]:
         H = self._k.activation_forward(self.name, X, self.alpha)
         self._cache = H
         return H
 
-    def backward(self, dOut):
+    def backward(self, dOut: NDArray[Any]) -> NDArray[Any]:
         return self._k.activation_backward(self.name, dOut, self._need_cache(), self.alpha)
 
 
-def Identity():
+def Identity() -> Activation:
+    """The identity activation layer.
+
+    Returns
+    -------
+    Activation
+        ``Activation("identity")``.
+    """
     return Activation("identity")
 
 
-def Sigmoid():
+def Sigmoid() -> Activation:
+    """The sigmoid activation layer.
+
+    Returns
+    -------
+    Activation
+        ``Activation("sigmoid")``.
+    """
     return Activation("sigmoid")
 
 
-def Tanh():
+def Tanh() -> Activation:
+    """The tanh activation layer.
+
+    Returns
+    -------
+    Activation
+        ``Activation("tanh")``.
+    """
     return Activation("tanh")
 
 
-def ReLU():
+def ReLU() -> Activation:
+    """The relu activation layer.
+
+    Returns
+    -------
+    Activation
+        ``Activation("relu")``.
+    """
     return Activation("relu")
 
 
-def LeakyReLU(alpha=0.01):
+def LeakyReLU(alpha: float = 0.01) -> Activation:
+    """The leaky ReLU activation layer: s above zero, alpha s below.
+
+    Parameters
+    ----------
+    alpha : float, default 0.01
+        The slope below zero.
+
+    Returns
+    -------
+    Activation
+        ``Activation("leaky_relu", alpha)``.
+    """
     return Activation("leaky_relu", alpha)
 
 
-def ELU(alpha=1.0):
+def ELU(alpha: float = 1.0) -> Activation:
+    """The ELU activation layer: s above zero, alpha (e^s - 1) below.
+
+    Parameters
+    ----------
+    alpha : float, default 1.0
+        The scale below zero.
+
+    Returns
+    -------
+    Activation
+        ``Activation("elu", alpha)``.
+    """
     return Activation("elu", alpha)
 
 
-def Softplus():
+def Softplus() -> Activation:
     """The softplus activation, log(1 + e^s), a smooth ReLU.
 
     Returns
@@ -329,34 +531,45 @@ def Softplus():
 
 
 class Dropout(Layer):
-    """Inverted dropout: in training, zero each unit with probability p and scale the rest by 1/(1-p).
+    """Inverted dropout: in training, zero each unit with probability p and scale the rest by 1/(1 - p).
 
-    Identity in evaluation (and for p = 0). The mask of the k-th training forward
-    pass of this layer is ``dropout_mask(seed, k, X.shape, p)`` (counter-based, see
-    :func:`fastnn.reference.dropout_mask`); the kernels draw it again in the backward
-    pass rather than keep it. ``seed`` is drawn from the model's seed when the model
-    is built and ``step`` counts training passes; both are saved with the model.
+    The identity in evaluation (and for p = 0). The mask of the k-th training
+    forward pass of this layer is ``dropout_mask(seed, k, X.shape, p)``
+    (counter-based, see :func:`fastnn.reference.dropout_mask`); the kernels draw
+    it again in the backward pass rather than keep it. ``seed`` is drawn from the
+    model's seed when the model is built and ``step`` counts training passes;
+    both are saved with the model.
+
+    Parameters
+    ----------
+    p : float
+        The drop probability, in [0, 1).
+
+    Raises
+    ------
+    TypeError, ValueError
+        p of the wrong type or out of range.
     """
 
     settings = {"p": _checks.Real(low=0.0, high=1.0, high_open=True), "seed": _checks.Integer(minimum=0),
                 "step": _checks.Integer(minimum=0)}
 
-    def __init__(self, p):
+    def __init__(self, p: float) -> None:
         super().__init__()
         self.p = p
         self.seed = 0
         self.step = 0
         _checks.apply_settings(self)
 
-    def build(self, rng, dtype):
+    def build(self, rng: np.random.Generator, dtype: DTypeLike) -> None:
         super().build(rng, dtype)
         self.seed = int(rng.integers(0, 2 ** 63))
         self.step = 0
 
-    def to_config(self):
+    def to_config(self) -> dict[str, Any]:
         return {"type": "Dropout", "p": self.p, "seed": self.seed, "step": self.step}
 
-    def forward(self, X, training=False):
+    def forward(self, X: NDArray[Any], training: bool = False) -> NDArray[Any]:
         if not training or self.p == 0.0:
             self._cache = None
             return X
@@ -365,31 +578,48 @@ class Dropout(Layer):
         self.step += 1
         return Y
 
-    def backward(self, dOut):
+    def backward(self, dOut: NDArray[Any]) -> NDArray[Any]:
         step = self._cache
         return dOut if step is None else self._k.dropout_backward(dOut, self.p, self.seed, step)
 
 
 class Maxout(Layer):
-    """out_j = max_i (x W_{j,i}^T + b_{j,i}) over k linear pieces (the lecture notes on maxout).
+    """Maxout units: each output is the maximum of k linear pieces of the input.
 
-    W is (out_features * k, in_features) and b (out_features * k,): the k
-    pieces of unit j are rows j*k .. j*k+k-1. The gradient goes to the piece
+    out_j = max_i (x W_(j k + i)^T + b_(j k + i)), as in the lecture notes on
+    maxout. W is (out_features * k, in_features) and b (out_features * k,): the
+    k pieces of unit j are rows j*k .. j*k+k-1. The gradient goes to the piece
     that won (the first one on a tie; see :func:`fastnn.reference.maxout_forward`).
-    Initialisers see shape (out_features * k, in_features).
+
+    Parameters
+    ----------
+    in_features : int
+        Input columns, >= 1.
+    out_features : int
+        Output units, >= 1.
+    k : int, default 2
+        Pieces per unit, >= 1.
+    init : str or callable, default "he"
+        W's initialiser, as for :class:`Dense`; it sees shape
+        (out_features * k, in_features).
+
+    Raises
+    ------
+    TypeError, ValueError
+        An argument of the wrong type or out of range.
     """
 
     regularised = ("W",)
     state_names = ("W", "b")
 
-    def __init__(self, in_features, out_features, k=2, init="he"):
+    def __init__(self, in_features: int, out_features: int, k: int = 2, init: str | Callable[..., Any] = "he") -> None:
         super().__init__()
         self.in_features = _checks.integer(in_features, "in_features", minimum=1)
         self.out_features = _checks.integer(out_features, "out_features", minimum=1)
         self.k = _checks.integer(k, "k", minimum=1)
         self.init = _init.get(init)
 
-    def build(self, rng, dtype):
+    def build(self, rng: np.random.Generator, dtype: DTypeLike) -> None:
         super().build(rng, dtype)
         rows = self.out_features * self.k
         self.params["W"] = _init.draw(self.init, (rows, self.in_features), rng, self.dtype)
@@ -397,17 +627,17 @@ class Maxout(Layer):
 
     output_features = Dense.output_features
 
-    def to_config(self):
+    def to_config(self) -> dict[str, Any]:
         return {"type": "Maxout", "in_features": self.in_features, "out_features": self.out_features,
                 "k": self.k, "init": _init.to_config(self.init)}
 
-    def forward(self, X, training=False):
+    def forward(self, X: NDArray[Any], training: bool = False) -> NDArray[Any]:
         S = self._k.linear_forward(X, self.params["W"], self.params["b"])
         H, winner = self._k.maxout_forward(S, self.k)
         self._cache = (X, winner)
         return H
 
-    def backward(self, dOut):
+    def backward(self, dOut: NDArray[Any]) -> NDArray[Any]:
         X, winner = self._need_cache()
         dS = self._k.maxout_backward(dOut, winner, self.k)
         dX, dW, db = self._k.linear_backward(dS, X, self.params["W"])
@@ -418,15 +648,30 @@ class Maxout(Layer):
 _TYPES = {cls.__name__: cls for cls in (Dense, BatchNorm, Activation, Dropout, Maxout)}
 
 
-def from_config(config):
-    """Build an (unbuilt) layer from ``layer.to_config()``."""
+def from_config(config: dict[str, Any]) -> Layer:
+    """Build an unbuilt layer from its description.
+
+    Parameters
+    ----------
+    config : dict
+        What :meth:`Layer.to_config` returned.
+
+    Returns
+    -------
+    Layer
+
+    Raises
+    ------
+    ValueError
+        config is not a layer description.
+    """
     if not isinstance(config, dict) or config.get("type") not in _TYPES:
         raise ValueError(f"layer config must be a dict with 'type' in {tuple(_TYPES)}, got {config!r}")
     config = dict(config)
     cls = _TYPES[config.pop("type")]
     if "init" in config:
         config["init"] = _init.from_config(config["init"])
-    state = {k: config.pop(k) for k in ("seed", "step") if k in config}
+    state: dict[str, Any] = {k: config.pop(k) for k in ("seed", "step") if k in config}
     layer = cls(**config)
     layer.__dict__.update(state)
     return layer

@@ -15,7 +15,7 @@ name                               loss (mean over the N samples)
 
 The two cross-entropies take the network's raw scores (logits): the softmax
 or sigmoid is part of the loss, computed stably (shifted by the row maximum;
-log(1 + e^-|o|)). "mse" compares whatever the last layer outputs.
+``log(1 + e^-|o|)``). "mse" compares whatever the last layer outputs.
 
 A loss holds its name and its checks of the targets; the maths is the
 backend's kernels (``fastnn.ops`` or ``fastnn.reference``):
@@ -26,6 +26,7 @@ the probabilities ``softmax`` and the "sigmoid" activation.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _checks
 
@@ -33,22 +34,94 @@ __all__ = ["Loss", "SoftmaxCrossEntropy", "SigmoidBinaryCrossEntropy", "MSE", "g
 
 
 class Loss:
+    """Base class of the losses: a name, the checks of the targets, and the kernel call.
+
+    Attributes
+    ----------
+    name : str
+        The name :func:`get` knows the loss by.
+    classification : bool
+        Whether the loss is a classifier's (accuracy is then reported).
+    """
     name = ""
     classification = False
 
     def check_outputs(self, n_outputs):
-        """Raise ValueError if a network with ``n_outputs`` output units cannot use this loss."""
+        """Check that a network with ``n_outputs`` output units can use this loss.
+
+        Parameters
+        ----------
+        n_outputs : int
+
+        Raises
+        ------
+        ValueError
+            The loss needs another number of output units.
+        """
 
     def targets(self, y, n, n_outputs, dtype, name="y"):
-        """Validate and convert targets for ``n`` samples; raise before anything is trained."""
+        """Check and convert the targets of ``n`` samples, before anything is trained.
+
+        Parameters
+        ----------
+        y : array_like
+            The targets.
+        n : int
+            The number of samples.
+        n_outputs : int
+            The network's output units.
+        dtype : numpy.dtype
+            The model's dtype.
+        name : str, default "y"
+            The argument's name in error messages.
+
+        Returns
+        -------
+        numpy.ndarray
+            The targets as the loss kernel takes them.
+
+        Raises
+        ------
+        TypeError, ValueError
+            Targets of the wrong kind, shape or range.
+        """
         raise NotImplementedError
 
     def __call__(self, backend, O, y):
-        """(loss as a scalar of O's dtype, dLoss/dO), from the kernels of ``backend``."""
+        """The loss of a batch and its gradient, from the kernels of ``backend``.
+
+        Parameters
+        ----------
+        backend : module
+            :mod:`fastnn.ops` or :mod:`fastnn.reference`.
+        O : numpy.ndarray of shape (N, D_out)
+            The network's output.
+        y : numpy.ndarray
+            The targets, as :meth:`targets` returns them.
+
+        Returns
+        -------
+        loss : scalar of O's dtype
+            The mean over the batch.
+        dO : numpy.ndarray of shape (N, D_out)
+            Its gradient with respect to O.
+        """
         raise NotImplementedError
 
     def correct(self, O, y):
-        """Number of correctly classified samples (classification losses only)."""
+        """The number of samples of a batch classified correctly (classification losses only).
+
+        Parameters
+        ----------
+        O : numpy.ndarray of shape (N, D_out)
+            The network's output.
+        y : numpy.ndarray
+            The targets, as :meth:`targets` returns them.
+
+        Returns
+        -------
+        int
+        """
         raise NotImplementedError
 
     def __repr__(self):
@@ -75,6 +148,12 @@ def _real_targets(y, dtype, name):
 
 
 class SoftmaxCrossEntropy(Loss):
+    """Softmax cross-entropy on the network's scores: integer labels or class probabilities.
+
+    Needs at least 2 output units. The targets are integer labels in
+    [0, D_out), or a 2-D float array of class probabilities (one-hot or soft
+    labels; entries >= 0). The kernel is ``softmax_cross_entropy``.
+    """
     name = "softmax_cross_entropy"
     classification = True
 
@@ -110,10 +189,32 @@ class SoftmaxCrossEntropy(Loss):
         return backend.softmax_cross_entropy(O, y)
 
     def proba(self, backend, O):
-        """Class probabilities: the softmax of each row of O."""
+        """Class probabilities: the softmax of each row of O.
+
+        Parameters
+        ----------
+        backend : module
+            :mod:`fastnn.ops` or :mod:`fastnn.reference`.
+        O : numpy.ndarray of shape (N, D_out)
+            The network's output.
+
+        Returns
+        -------
+        numpy.ndarray of shape (N, D_out)
+        """
         return backend.softmax(O)
 
     def predict(self, O):
+        """The predicted labels: the index of each row's largest score.
+
+        Parameters
+        ----------
+        O : numpy.ndarray of shape (N, D_out)
+
+        Returns
+        -------
+        numpy.ndarray of shape (N,)
+        """
         return O.argmax(axis=1)
 
     def correct(self, O, y):
@@ -122,6 +223,12 @@ class SoftmaxCrossEntropy(Loss):
 
 
 class SigmoidBinaryCrossEntropy(Loss):
+    """Binary cross-entropy (log-loss) of sigmoid output units on the network's scores.
+
+    One output unit with labels 0/1 (or probabilities in [0, 1]), or K units
+    with K such labels per sample (multilabel). The kernel is
+    ``sigmoid_binary_cross_entropy``.
+    """
     name = "sigmoid_binary_cross_entropy"
     classification = True
 
@@ -144,13 +251,34 @@ class SigmoidBinaryCrossEntropy(Loss):
         return backend.sigmoid_binary_cross_entropy(O, y)
 
     def proba(self, backend, O):
-        """P(y = 1) as (N, 1): the sigmoid of the output."""
+        """P(y = 1) of each unit: the sigmoid of the output.
+
+        Parameters
+        ----------
+        backend : module
+            :mod:`fastnn.ops` or :mod:`fastnn.reference`.
+        O : numpy.ndarray of shape (N, K)
+
+        Returns
+        -------
+        numpy.ndarray of shape (N, K)
+        """
         # The reference's 1 / (1 + e^-o) overflows e^-o to inf for o below about -88 (float32)
         # or -710 (float64) and gives the right 0; NumPy's warning about it is noise here.
         with np.errstate(over="ignore"):
             return backend.activation_forward("sigmoid", O)
 
     def predict(self, O):
+        """The predicted labels: 1 where the score is positive, else 0.
+
+        Parameters
+        ----------
+        O : numpy.ndarray of shape (N, K)
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         return (O[:, 0] > 0).astype(np.intp)
 
     def correct(self, O, y):
@@ -158,6 +286,11 @@ class SigmoidBinaryCrossEntropy(Loss):
 
 
 class MSE(Loss):
+    """Half the squared error, 1/2 ||y - o||^2, averaged over the samples (regression).
+
+    The lecture notes' E_p, and scikit-learn's MLPRegressor loss. The targets are
+    real numbers of shape (N, D_out), or (N,) for one output. The kernel is ``mse``.
+    """
     name = "mse"
 
     def targets(self, y, n, n_outputs, dtype, name="y"):
@@ -174,24 +307,44 @@ class MSE(Loss):
         return backend.mse(O, y)
 
     def predict(self, O):
+        """The predictions: the output itself.
+
+        Parameters
+        ----------
+        O : numpy.ndarray of shape (N, D_out)
+
+        Returns
+        -------
+        numpy.ndarray of shape (N, D_out)
+        """
         return O
 
 
-def r2_score(y, O):
-    """The coefficient of determination of outputs O for targets y, both (N, D), as
-    :func:`sklearn.metrics.r2_score` (multioutput="uniform_average") computes it.
+def r2_score(y: ArrayLike, O: ArrayLike) -> float:
+    """The coefficient of determination of outputs O for targets y.
 
-    Per column j: R^2_j = 1 - sum_i (y_ij - o_ij)^2 / sum_i (y_ij - mean_i y_ij)^2, in float64;
-    a constant column scores 1 when O matches it exactly and 0 otherwise. Returns the mean
-    over the columns.
+    As :func:`sklearn.metrics.r2_score` (``multioutput="uniform_average"``)
+    computes it. Per column j, R^2_j = 1 - sum_i (y_ij - o_ij)^2 /
+    sum_i (y_ij - mean_i y_ij)^2, in float64; a constant column scores 1 when O
+    matches it exactly and 0 otherwise.
 
     Parameters
     ----------
-    y, O : ndarray, (N, D)
+    y : array_like of shape (N, D)
+        The targets.
+    O : array_like of shape (N, D)
+        The outputs.
 
     Returns
     -------
     float
+        The mean of R^2_j over the columns.
+
+    Examples
+    --------
+    >>> from fastnn.losses import r2_score
+    >>> r2_score([[1.0], [2.0], [3.0]], [[1.0], [2.0], [4.0]])
+    0.5
     """
     y = np.asarray(y, dtype=np.float64)
     O = np.asarray(O, dtype=np.float64)
@@ -205,6 +358,31 @@ _LOSSES = {cls.name: cls for cls in (SoftmaxCrossEntropy, SigmoidBinaryCrossEntr
 NAMES = tuple(_LOSSES)
 
 
-def get(spec, name="loss"):
-    """A loss from its name (or a Loss instance, returned as is)."""
+def get(spec: str | Loss, name: str = "loss") -> Loss:
+    """A loss from its name or as given.
+
+    Parameters
+    ----------
+    spec : str or Loss
+        One of :data:`NAMES`, or a Loss instance, returned as it is.
+    name : str, default "loss"
+        The argument's name in error messages.
+
+    Returns
+    -------
+    Loss
+
+    Raises
+    ------
+    TypeError
+        spec is neither a string nor a Loss.
+    ValueError
+        An unknown name.
+
+    Examples
+    --------
+    >>> from fastnn import losses
+    >>> losses.get("mse").name
+    'mse'
+    """
     return _checks.named(spec, name, _LOSSES, Loss)

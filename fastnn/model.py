@@ -1,6 +1,6 @@
 """Sequential models and the MLP() shortcut: forward, backward, fit, evaluate, predict, save/load.
 
-Behaviours chosen where the specification is silent (also in the README):
+Behaviours chosen where the specification is silent (also on the documentation's Models page):
 
 - A new model is in training mode (as in PyTorch). ``fit`` trains in training
   mode and puts the model back in the mode it was in; ``predict``,
@@ -39,6 +39,8 @@ import math
 import sys
 import time
 import warnings
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, cast
 
 import numpy as np
 
@@ -56,14 +58,46 @@ class Sequential:
     on a model to train it layer by layer through the same compiled kernels
     instead (the results agree to rounding; the engine is the fast path).
 
-    Parameters: ``layers`` (a list of fastnn layers), ``loss`` (a name from
-    :mod:`fastnn.losses`), ``l2`` (weight of the L2 penalty), ``dtype``
-    ("float32" or "float64"), ``backend`` ("c" for the compiled kernels,
-    "numpy" for the NumPy reference), ``seed`` (initial weights, shuffling and
-    dropout masks; None draws one, stored in ``model.seed``).
+    Parameters
+    ----------
+    layers : list of Layer
+        The layers from :mod:`fastnn.layers`, new ones: the model builds them.
+    loss : str or Loss, default "softmax_cross_entropy"
+        A name of :data:`fastnn.losses.NAMES` ("softmax_cross_entropy",
+        "sigmoid_binary_cross_entropy", "mse") or a Loss.
+    l2 : float, default 0.0
+        The weight of the L2 penalty ``l2 * sum ||W||^2`` over the Dense and
+        Maxout weights, >= 0.
+    dtype : {"float32", "float64"}, default "float32"
+        The parameters' and the computations' dtype.
+    backend : {"c", "numpy"}, default "c"
+        The compiled kernels, or the NumPy reference.
+    seed : int, optional
+        The seed of the initial weights, the shuffling and the dropout masks;
+        None draws one, kept in ``model.seed``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        An argument of the wrong type or value, layers whose sizes do not
+        chain, or a layer that already belongs to a model.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastnn
+    >>> from fastnn import layers
+    >>> model = fastnn.Sequential([layers.Dense(2, 8), layers.Tanh(), layers.Dense(8, 2)], seed=0)
+    >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+    >>> history = model.fit(X, [0, 1, 1, 0], epochs=300, batch_size=4, verbose=0,
+    ...                     optimizer=fastnn.optim.Adam(lr=0.05))
+    >>> model.predict(X)
+    array([0, 1, 1, 0])
     """
 
-    def __init__(self, layers, loss="softmax_cross_entropy", l2=0.0, dtype="float32", backend="c", seed=None):
+    def __init__(self, layers: Iterable[_layers.Layer], loss: str | _losses.Loss = "softmax_cross_entropy",
+                 l2: float = 0.0, dtype: str | np.dtype = "float32", backend: str = "c",
+                 seed: int | None = None) -> None:
         if isinstance(layers, _layers.Layer) or not hasattr(layers, "__iter__"):
             raise TypeError(f"layers must be a list of fastnn layers, got {type(layers).__name__}")
         layers = list(layers)
@@ -82,7 +116,8 @@ class Sequential:
         self.dtype = _checks.dtype(dtype)
         self.backend = _checks.choice(backend, "backend", tuple(_layers.BACKENDS))
         seed = _checks.seed(seed)
-        self.seed = int(np.random.SeedSequence().entropy % 2 ** 63) if seed is None else seed
+        # a SeedSequence drawn from the OS has an int entropy (the stubs also allow a sequence or None)
+        self.seed = int(cast(int, np.random.SeedSequence().entropy) % 2 ** 63) if seed is None else seed
         self.in_features, self.out_features = _infer_sizes(layers)
         self.loss.check_outputs(self.out_features)
 
@@ -131,7 +166,13 @@ class Sequential:
                 "buffers": {k: v.copy() for k, v in self.buffers().items()}}
 
     def set_state(self, state):
-        """Copy arrays from ``get_state()`` (or load) into the live parameters and buffers."""
+        """Copy arrays into the live parameters and buffers.
+
+        Parameters
+        ----------
+        state : dict
+            What :meth:`get_state` returned.
+        """
         for kind, live in (("params", self.parameters()), ("buffers", self.buffers())):
             given = state[kind]
             if set(given) != set(live):
@@ -160,7 +201,17 @@ class Sequential:
         return model
 
     def copy(self, dtype=None):
-        """An independent copy (optionally in another dtype) with the same parameters and buffers."""
+        """An independent copy with the same parameters and buffers.
+
+        Parameters
+        ----------
+        dtype : {"float32", "float64"}, optional
+            The copy's dtype; None keeps the model's.
+
+        Returns
+        -------
+        Sequential
+        """
         config = self.to_config()
         if dtype is not None:
             config["dtype"] = _checks.dtype(dtype).name
@@ -170,7 +221,13 @@ class Sequential:
         return clone
 
     def summary(self, print_fn=print):
-        """Print a table of layers, output shapes and parameter counts."""
+        """Print a table of layers, output shapes and parameter counts.
+
+        Parameters
+        ----------
+        print_fn : callable, default print
+            Called once with the whole table.
+        """
         rows = [("#", "layer", "output shape", "params")]
         width = self.in_features
         total = 0
@@ -195,7 +252,18 @@ class Sequential:
 
     # ------------------------------------------------------------ modes
     def train(self, mode=True):
-        """Training mode (batch statistics, dropout on); returns the model."""
+        """Switch to training mode (batch statistics, dropout on) or out of it.
+
+        Parameters
+        ----------
+        mode : bool, default True
+            False is :meth:`eval`.
+
+        Returns
+        -------
+        Sequential
+            The model.
+        """
         self.training = _checks.boolean(mode, "mode")
         return self
 
@@ -205,7 +273,18 @@ class Sequential:
         return self
 
     def to_backend(self, name):
-        """Switch every layer to ``name`` ("c" or "numpy"); parameters are untouched. Returns the model."""
+        """Run every layer on another backend; the parameters are untouched.
+
+        Parameters
+        ----------
+        name : {"c", "numpy"}
+            The compiled kernels, or the NumPy reference.
+
+        Returns
+        -------
+        Sequential
+            The model.
+        """
         self.backend = _checks.choice(name, "backend", tuple(_layers.BACKENDS))
         for layer in self.layers:
             layer.backend = self.backend
@@ -213,13 +292,35 @@ class Sequential:
 
     # ------------------------------------------------------------ passes
     def forward(self, X, training=None):
-        """The network's output for X (in the current mode unless ``training`` is given)."""
+        """The network's output for X.
+
+        Parameters
+        ----------
+        X : array_like of shape (N, in_features)
+            The inputs.
+        training : bool, optional
+            Run in training mode or not; None uses the model's current mode.
+
+        Returns
+        -------
+        numpy.ndarray of shape (N, out_features)
+        """
         X = self._input(X, "X")
         return self._forward(X, self.training if training is None else _checks.boolean(training, "training"))
 
     def backward(self, dOut):
-        """Backpropagate dLoss/dOutput through the last forward pass; returns dLoss/dX.
-        Parameter gradients are left in ``model.gradients()``."""
+        """Backpropagate through the last forward pass; the parameters' gradients go to :meth:`gradients`.
+
+        Parameters
+        ----------
+        dOut : numpy.ndarray of shape (N, out_features)
+            Gradient of the loss with respect to the output.
+
+        Returns
+        -------
+        numpy.ndarray of shape (N, in_features)
+            Gradient of the loss with respect to the input.
+        """
         dOut = _checks.numeric_array(dOut, "dOut")
         if dOut.ndim != 2 or dOut.shape[1] != self.out_features:
             raise ValueError(f"dOut must have shape (N, {self.out_features}), got shape {dOut.shape}")
@@ -273,9 +374,25 @@ class Sequential:
         return float(loss) + self.l2_penalty(), O, grads
 
     def loss_and_gradients(self, X, y):
-        """(J, gradients) for one batch in the current mode: J = loss + L2 term, gradients of J
-        keyed like parameters(). Parameters are not changed (batch-norm running statistics are,
-        in training mode, as in any training forward pass)."""
+        """The objective of one batch and its gradients, in the current mode.
+
+        Parameters are not changed (batch-norm running statistics are, in
+        training mode, as in any training forward pass).
+
+        Parameters
+        ----------
+        X : array_like of shape (N, in_features)
+            The inputs.
+        y : array_like
+            Their targets, as for :meth:`fit`.
+
+        Returns
+        -------
+        J : float
+            The loss plus the L2 term.
+        gradients : dict of str to numpy.ndarray
+            The gradients of J, keyed like :meth:`parameters`.
+        """
         X, y = self._data(X, y)
         self._nonempty(X, "X")
         J, _, grads = self._loss_and_gradients(X, y, self.training)
@@ -324,6 +441,41 @@ class Sequential:
 
         Parameters
         ----------
+        X : array_like of shape (N, in_features)
+            The training inputs, finite.
+        y : array_like
+            Their targets: integer labels (N,) or class probabilities (N, classes) for
+            "softmax_cross_entropy", 0/1 labels for "sigmoid_binary_cross_entropy", real
+            targets (N, out_features) for "mse".
+        epochs : int, default 1
+            Passes over the data, >= 1.
+        batch_size : int, default 32
+            Samples per update, >= 1.
+        optimizer : Optimizer or str, optional
+            An optimiser from :mod:`fastnn.optim` or its name; None continues with the
+            previous fit's optimiser (and its state), or starts ``Adam()``.
+        validation_data : tuple of array_like, optional
+            (X_val, y_val), evaluated in eval mode after each epoch ("val_loss", ...).
+        shuffle : bool, default True
+            Visit the samples in a new order each epoch (from the model's seed).
+        verbose : {0, 1, 2}, default 1
+            0: silent; 1: a progress bar; 2: one line per epoch.
+        callbacks : list of Callback, optional
+            Hooks called at the start and end of training and of each epoch
+            (:mod:`fastnn.callbacks`).
+        lr_schedule : callable, optional
+            ``t -> learning rate`` of the update count t over the optimiser's life
+            (:mod:`fastnn.schedules`), set before every update.
+        on_divergence : {"raise", "warn", "ignore"}, default "raise"
+            What to do when training diverges: at the first step whose update leaves a
+            parameter or batch-norm running statistic not finite, or makes the next step's
+            loss not finite (the parameters before it may still give finite outputs).
+            "raise": stop, put the parameters, batch-norm running statistics, optimiser state
+            and dropout steps back as they were before that step (not the epoch), and raise
+            FloatingPointError naming the epoch and step, the last finite loss and what to
+            try. "warn": stop and restore the same way, warn (RuntimeWarning) and return the
+            History of the updates kept (its rows up to the step undone, which they do not
+            include). "ignore": train on regardless.
         eval_every : int, optional
             Record the learning curves every ``eval_every`` updates (counted over the whole fit,
             across epochs) instead of once per epoch: after updates k, 2k, ... (no row at step 0,
@@ -337,16 +489,13 @@ class Sequential:
             every row costs a forward pass over the training (and validation) set. The C engine
             still trains the k steps between two rows in runs of steps without Python. Callbacks
             still see per-epoch logs. See :class:`~fastnn.callbacks.History` for the columns.
-        on_divergence : {"raise", "warn", "ignore"}, default "raise"
-            What to do when training diverges: at the first step whose update leaves a
-            parameter or batch-norm running statistic not finite, or makes the next step's
-            loss not finite (the parameters before it may still give finite outputs).
-            "raise": stop, put the parameters, batch-norm running statistics, optimiser state
-            and dropout steps back as they were before that step (not the epoch), and raise
-            FloatingPointError naming the epoch and step, the last finite loss and what to
-            try. "warn": stop and restore the same way, warn (RuntimeWarning) and return the
-            History of the updates kept (its rows up to the step undone, which they do not
-            include). "ignore": train on regardless.
+
+        Returns
+        -------
+        History
+            The learning curves: a row per epoch ("step", "epoch", "lr", "loss", "accuracy",
+            "val_loss", "val_accuracy" as available), or with ``eval_every`` a row every
+            ``eval_every`` updates (adding "cost" and "val_cost").
 
         Raises
         ------
@@ -829,7 +978,13 @@ class Sequential:
 
     # ------------------------------------------------------------ files
     def save(self, path):
-        """Write the model to ``path`` (.npz; see :func:`fastnn.io.save`)."""
+        """Write the model to a file, atomically (see :func:`fastnn.io.save`).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The .npz file, used exactly as given.
+        """
         from . import io
         io.save(self, path)
 
@@ -962,33 +1117,44 @@ class _Snapshot:
         self.model._shuffle_rng.bit_generator.state = self.shuffle_state
 
 
-def MLP(sizes, activation="relu", batch_norm=False, dropout=0.0, init="he", bn_momentum=0.1, bn_eps=1e-5,
-        bn_running_var="unbiased", **kw):
+def MLP(sizes: Sequence[int], activation: str = "relu", batch_norm: bool = False, dropout: float = 0.0,
+        init: str | Callable[..., Any] = "he", bn_momentum: float = 0.1, bn_eps: float = 1e-5,
+        bn_running_var: str = "unbiased", **kw: Any) -> Sequential:
     """A multilayer perceptron: ``sizes = [inputs, hidden..., outputs]``.
 
     Each hidden layer is Dense -> (BatchNorm) -> Activation -> (Dropout); the
     output layer is a plain Dense (the loss applies softmax or sigmoid). With
     batch_norm the hidden Dense layers have no bias: BN's beta is the shift.
     Other keywords (loss, l2, dtype, backend, seed) go to :class:`Sequential`.
+    Train it with ``model.fit(X, y, epochs=..., batch_size=..., optimizer=...,
+    validation_data=..., callbacks=..., lr_schedule=...)``: see
+    :meth:`Sequential.fit` for every argument.
+
+    The activations: "relu", "tanh", "sigmoid", "leaky_relu" (slope 0.01 below
+    zero), "elu" (scale 1.0), "softplus" and "identity". The initialisers
+    (:mod:`fastnn.init`): "he" (also "kaiming"), "he_uniform", "xavier" (also
+    "lecun"), "glorot_normal", "glorot_uniform", "glorot_uniform_sigmoid",
+    "normal", "uniform", "zeros", "ones", or a callable
+    ``(shape, rng, dtype) -> array``.
 
     Parameters
     ----------
     sizes : list of int
         The widths, inputs first and outputs last.
-    activation : str, optional
-        The hidden units' activation.
-    batch_norm : bool, optional
+    activation : str, default "relu"
+        The hidden units' activation, from the list above.
+    batch_norm : bool, default False
         A BatchNorm layer after each hidden Dense layer.
-    dropout : float, optional
+    dropout : float, default 0.0
         Dropout probability after each hidden activation (0: no Dropout layer).
-    init : str or Initializer, optional
-        The Dense layers' initialisation.
+    init : str or callable, default "he"
+        The Dense layers' initialisation, from the list above.
     bn_momentum, bn_eps, bn_running_var
         Every BatchNorm layer's ``momentum``, ``eps`` and ``running_var`` ("unbiased",
         as PyTorch, or "biased", as the lecture notes); see :class:`~fastnn.layers.BatchNorm`.
         Only with ``batch_norm=True``.
     **kw
-        Passed to :class:`Sequential`.
+        Passed to :class:`Sequential`: loss, l2, dtype, backend, seed.
 
     Returns
     -------
@@ -999,6 +1165,13 @@ def MLP(sizes, activation="relu", batch_norm=False, dropout=0.0, init="he", bn_m
     TypeError, ValueError
         An argument of the wrong type or out of range, or a batch-norm option set
         without ``batch_norm=True``.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> model = fastnn.MLP([64, 100, 10], batch_norm=True, seed=0)
+    >>> [type(layer).__name__ for layer in model.layers]
+    ['Dense', 'BatchNorm', 'Activation', 'Dense']
     """
     if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
         raise TypeError(f"sizes must be a list of layer widths, got {type(sizes).__name__}")
@@ -1007,7 +1180,7 @@ def MLP(sizes, activation="relu", batch_norm=False, dropout=0.0, init="he", bn_m
         raise ValueError(f"sizes must list at least the input and output widths, got {sizes}")
     batch_norm = _checks.boolean(batch_norm, "batch_norm")
     dropout = _checks.real(dropout, "dropout", low=0.0, high=1.0, high_open=True)
-    bn_options = {"momentum": bn_momentum, "eps": bn_eps, "running_var": bn_running_var}
+    bn_options: dict[str, Any] = {"momentum": bn_momentum, "eps": bn_eps, "running_var": bn_running_var}
     _layers.BatchNorm(1, **bn_options)  # checks the options, with or without batch norm
     if not batch_norm:
         for name, (value, default) in {"bn_momentum": (bn_momentum, 0.1), "bn_eps": (bn_eps, 1e-5),
@@ -1015,7 +1188,7 @@ def MLP(sizes, activation="relu", batch_norm=False, dropout=0.0, init="he", bn_m
             if value != default:
                 raise ValueError(f"{name}={value!r} sets the BatchNorm layers, but batch_norm=False adds none; "
                                  f"pass batch_norm=True")
-    layers = []
+    layers: list[_layers.Layer] = []
     for n_in, n_out in zip(sizes[:-2], sizes[1:-1]):
         layers.append(_layers.Dense(n_in, n_out, init=init, bias=not batch_norm))
         if batch_norm:

@@ -8,14 +8,21 @@ otherwise, and runs the C kernel with the GIL released, its rows split over
 OpenMP threads. Results are new C-ordered arrays of the input dtype; the
 optimiser updates change their parameter and state arrays in place (through
 views, never through copies) and return None.
+
+The docstrings are shared: each kernel's is its twin's in :mod:`fastnn.reference`
+(the maths, the arguments, the errors), with a note on the compiled version after
+the summary.
 """
 
 from __future__ import annotations
 
-import numpy as np
+import inspect
+from typing import Any
 
-from . import _ops, reference
-from . import _validation as check
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from . import _ops, _validation as check, reference
 
 # the kernels: the same names as the NumPy twins' (signatures compared by the tests)
 __all__ = list(reference.__all__)
@@ -81,81 +88,68 @@ def _in_place(names, arrays, grad):
     )
 
 
-def linear_forward(X, W, b):
-    """S = X W^T + b, computed by the blocked GEMM with the bias in its epilogue."""
+def linear_forward(X: ArrayLike, W: ArrayLike, b: ArrayLike) -> NDArray[Any]:
+    """The compiled kernel: ``fnn_linear_forward`` (csrc/linear.c): the blocked, packed GEMM,
+    with the bias added in its epilogue; X and W are read in place with any strides.
+    """
     X, W, b = check.linear_forward_args(X, W, b)
     return _ops.linear_forward(_strided(X), _strided(W), _vector(b))
 
 
-def linear_backward(dS, X, W):
-    """(dX, dW, db) = (dS W, dS^T X, column sums of dS); transposes are read in place."""
+def linear_backward(dS: ArrayLike, X: ArrayLike, W: ArrayLike) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
+    """The compiled kernel: ``fnn_linear_backward`` (csrc/linear.c): dX and dW by the GEMM,
+    which reads the transposes in place; db by a column sum.
+    """
     dS, X, W = check.linear_backward_args(dS, X, W)
     return _ops.linear_backward(_strided(dS), _strided(X), _strided(W))
 
 
-def dense_forward(X, W, b, activation, alpha=None):
-    """(S, H) = (X W^T + b, f(S)) in one pass: f is applied to each tile of S in
-    the GEMM's epilogue, while the tile is still in cache, instead of in a second
-    sweep over S. b may be None (no bias). Same results as linear_forward followed
-    by activation_forward; both outputs are returned because the backward pass
-    needs H and batch norm or a loss may need S.
+def dense_forward(X: ArrayLike, W: ArrayLike, b: ArrayLike | None, activation: str,
+                  alpha: float | None = None) -> tuple[NDArray[Any], NDArray[Any]]:
+    """The compiled kernel: ``fnn_dense_forward`` (csrc/linear.c): f is applied to each tile of
+    S in the GEMM's epilogue, while the tile is still in cache, instead of in a second sweep
+    over S.
     """
     X, W, b, activation, alpha = check.dense_forward_args(X, W, b, activation, alpha)
     bias = None if b is None else _vector(b)
     return _ops.dense_forward(_ops.ACTIVATION_CODES[activation], _strided(X), _strided(W), bias, alpha)
 
 
-def activation_forward(name, S, alpha=None):
-    """H = f(S) for "identity", "sigmoid", "tanh", "relu", "leaky_relu" (alpha 0.01), "elu" (alpha 1.0),
-    "softplus"."""
+def activation_forward(name: str, S: ArrayLike, alpha: float | None = None) -> NDArray[Any]:
+    """The compiled kernel: ``fnn_activation_forward`` (csrc/activation.c), with fastnn's
+    vector math for the exponentials and logarithms; S is read in place with any row stride.
+    """
     name, S, alpha = check.activation_forward_args(name, S, alpha)
     return _ops.activation_forward(_ops.ACTIVATION_CODES[name], _rows(S), alpha)
 
 
-def activation_backward(name, dH, H, alpha=None):
-    """dS = dH * f'(S), with f' computed from the activation's output H."""
+def activation_backward(name: str, dH: ArrayLike, H: ArrayLike, alpha: float | None = None) -> NDArray[Any]:
+    """The compiled kernel: ``fnn_activation_backward`` (csrc/activation.c); dH and H are read
+    in place with any row stride.
+    """
     name, dH, H, alpha = check.activation_backward_args(name, dH, H, alpha)
     return _ops.activation_backward(_ops.ACTIVATION_CODES[name], _rows(dH), _rows(H), alpha)
 
 
-def batchnorm_forward(S, gamma, beta, eps=1e-5):
-    """(Y, mean, var): per-column batch mean and biased variance, Y = gamma * S_hat + beta."""
+def batchnorm_forward(S: ArrayLike, gamma: ArrayLike, beta: ArrayLike,
+                      eps: float = 1e-5) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
+    """The compiled kernel: ``fnn_batchnorm_forward`` (csrc/batchnorm.c)."""
     S, gamma, beta, eps = check.batchnorm_forward_args(S, gamma, beta, eps)
     return _ops.batchnorm_forward(_rows(S), _vector(gamma), _vector(beta), eps)
 
 
-def batchnorm_backward(dY, S, gamma, mean, var, eps=1e-5):
-    """(dS, dgamma, dbeta): the lectures' three-term batch-norm gradient."""
+def batchnorm_backward(dY: ArrayLike, S: ArrayLike, gamma: ArrayLike, mean: ArrayLike, var: ArrayLike,
+                       eps: float = 1e-5) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
+    """The compiled kernel: ``fnn_batchnorm_backward`` (csrc/batchnorm.c)."""
     dY, S, gamma, mean, var, eps = check.batchnorm_backward_args(dY, S, gamma, mean, var, eps)
     return _ops.batchnorm_backward(
         _rows(dY), _rows(S), _vector(gamma), _vector(mean), _vector(var), eps
     )
 
 
-def softmax_cross_entropy(S, y):
-    """Mean cross-entropy of softmax(S) against class targets, and its gradient.
-
-    Parameters
-    ----------
-    S : ndarray of shape (N, C), float32 or float64
-        Scores (logits), one row per sample.
-    y : ndarray of shape (N,) with integer labels in [0, C), or of shape (N, C) with
-        class probabilities (soft targets) in S's dtype, entries >= 0 (rows need not sum to 1)
-
-    Returns
-    -------
-    loss : scalar of S's dtype
-        mean_i -sum_c y_ic log softmax(s_i)_c (for labels, mean_i -log softmax(s_i)[y_i]).
-    dS : ndarray of shape (N, C)
-        (softmax(S) * sum_c y_ic - y) / N.
-
-    Raises
-    ------
-    TypeError
-        S is not a float array; y is neither integer labels nor probabilities of S's dtype.
-    ValueError
-        Shapes do not fit, a label is out of range, a probability is negative, or the
-        batch is empty.
+def softmax_cross_entropy(S: ArrayLike, y: ArrayLike) -> tuple[Any, NDArray[Any]]:
+    """The compiled kernel: ``fnn_softmax_cross_entropy`` for labels,
+    ``fnn_softmax_cross_entropy_soft`` for class probabilities (csrc/loss.c).
     """
     S, y = check.softmax_cross_entropy_args(S, y)
     if y.ndim == 2:
@@ -163,132 +157,38 @@ def softmax_cross_entropy(S, y):
     return _ops.softmax_cross_entropy(_rows(S), _contiguous(y, dtype=np.int64))
 
 
-def dropout_forward(H, p, seed, step):
-    """Inverted dropout, Y = H * m / (1 - p), with m = reference.dropout_mask(seed, step, H.shape, p).
-
-    The mask is drawn again inside the kernel from the counter, element by element,
-    and never stored.
-
-    Parameters
-    ----------
-    H : array_like, (N, D), float32 or float64
-    p : float
-        Drop probability, in [0, 1).
-    seed : int
-        The layer's stream, in [0, 2**64).
-    step : int
-        The training pass, >= 0.
-
-    Returns
-    -------
-    numpy.ndarray
-        Y, (N, D), of H's dtype.
-
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`fastnn.reference.dropout_forward`.
+def dropout_forward(H: ArrayLike, p: float, seed: int, step: int) -> NDArray[Any]:
+    """The compiled kernel: ``fnn_dropout_forward`` (csrc/dropout.c): the mask is drawn again
+    inside the kernel from the counter, element by element, and never stored.
     """
     H, p, seed, step = check.dropout_args(H, p, seed, step, "H")
     return _ops.dropout_forward(_rows(H), p, seed, step)
 
 
-def dropout_backward(dY, p, seed, step):
-    """dH = dY * m / (1 - p) with the forward pass's (seed, step), hence its mask.
-
-    Parameters
-    ----------
-    dY : array_like, (N, D), float32 or float64
-    p, seed, step
-        The forward pass's arguments.
-
-    Returns
-    -------
-    numpy.ndarray
-        dH, (N, D), of dY's dtype.
-
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`fastnn.reference.dropout_backward`.
+def dropout_backward(dY: ArrayLike, p: float, seed: int, step: int) -> NDArray[Any]:
+    """The compiled kernel: ``fnn_dropout_backward`` (csrc/dropout.c), the mask drawn again as
+    in the forward pass.
     """
     dY, p, seed, step = check.dropout_args(dY, p, seed, step, "dY")
     return _ops.dropout_backward(_rows(dY), p, seed, step)
 
 
-def maxout_forward(S, k):
-    """(H, winner): the max over each unit's k pieces (columns j*k .. j*k+k-1 of S) and its index.
-
-    Parameters
-    ----------
-    S : array_like, (N, D * k), float32 or float64
-    k : int
-        Pieces per unit, >= 1.
-
-    Returns
-    -------
-    H : numpy.ndarray
-        (N, D), of S's dtype.
-    winner : numpy.ndarray
-        (N, D), int64: the first maximum on a tie, the first NaN if there is one.
-
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`fastnn.reference.maxout_forward`.
-    """
+def maxout_forward(S: ArrayLike, k: int) -> tuple[NDArray[Any], NDArray[Any]]:
+    """The compiled kernel: ``fnn_maxout_forward`` (csrc/maxout.c)."""
     S, k = check.maxout_forward_args(S, k)
     return _ops.maxout_forward(_rows(S), k)
 
 
-def maxout_backward(dH, winner, k):
-    """dS (N, D * k): dH[i, j] at column j*k + winner[i, j], 0 elsewhere.
-
-    Parameters
-    ----------
-    dH : array_like, (N, D), float32 or float64
-    winner : array_like of int, (N, D)
-        The forward pass's winners, in [0, k).
-    k : int
-        Pieces per unit, >= 1.
-
-    Returns
-    -------
-    numpy.ndarray
-        dS, (N, D * k), of dH's dtype.
-
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`fastnn.reference.maxout_backward`.
-    """
+def maxout_backward(dH: ArrayLike, winner: ArrayLike, k: int) -> NDArray[Any]:
+    """The compiled kernel: ``fnn_maxout_backward`` (csrc/maxout.c)."""
     dH, winner, k = check.maxout_backward_args(dH, winner, k)
     return _ops.maxout_backward(_rows(dH), _rows(winner), k)
 
 
-def batchnorm_running_update(running_mean, running_var, mean, var, n, momentum, unbiased):
-    """running = (1 - momentum) running + momentum batch, in place; var times n/(n-1) when unbiased.
-
-    Parameters
-    ----------
-    running_mean, running_var : numpy.ndarray, (D,), float32 or float64
-        Updated in place (a strided view is updated through a contiguous copy).
-    mean, var : array_like, (D,)
-        The batch statistics.
-    n : int
-        The batch size.
-    momentum : float
-        In [0, 1].
-    unbiased : bool
-
-    Returns
-    -------
-    None
-
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`fastnn.reference.batchnorm_running_update`.
+def batchnorm_running_update(running_mean: NDArray[Any], running_var: NDArray[Any], mean: ArrayLike, var: ArrayLike,
+                             n: int, momentum: float, unbiased: bool) -> None:
+    """The compiled kernel: ``fnn_batchnorm_running_update`` (csrc/batchnorm.c); a strided view
+    is updated through a contiguous copy.
     """
     running_mean, running_var, mean, var, n, momentum, unbiased = check.batchnorm_running_update_args(
         running_mean, running_var, mean, var, n, momentum, unbiased)
@@ -300,135 +200,39 @@ def batchnorm_running_update(running_mean, running_var, mean, var, n, momentum, 
             target[...] = result
 
 
-def batchnorm_inference_forward(S, gamma, beta, running_mean, running_var, eps=1e-5):
-    """Eval-mode batch norm, Y = gamma (S - running_mean) / sqrt(running_var + eps) + beta.
-
-    Parameters
-    ----------
-    S : array_like, (N, D), float32 or float64
-    gamma, beta, running_mean, running_var : array_like, (D,)
-    eps : float, optional
-
-    Returns
-    -------
-    numpy.ndarray
-        Y, (N, D), of S's dtype.
-
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`fastnn.reference.batchnorm_inference_forward`.
-    """
+def batchnorm_inference_forward(S: ArrayLike, gamma: ArrayLike, beta: ArrayLike, running_mean: ArrayLike,
+                                running_var: ArrayLike, eps: float = 1e-5) -> NDArray[Any]:
+    """The compiled kernel: ``fnn_batchnorm_inference_forward`` (csrc/batchnorm.c)."""
     S, gamma, beta, running_mean, running_var, eps = check.batchnorm_inference_forward_args(
         S, gamma, beta, running_mean, running_var, eps)
     return _ops.batchnorm_inference_forward(_rows(S), _vector(gamma), _vector(beta), _vector(running_mean),
                                             _vector(running_var), eps)
 
 
-def batchnorm_inference_backward(dY, S, gamma, running_mean, running_var, eps=1e-5):
-    """(dS, dgamma, dbeta) of eval-mode batch norm: dS = dY gamma / sqrt(running_var + eps).
-
-    Parameters
-    ----------
-    dY, S : array_like, (N, D), float32 or float64
-    gamma, running_mean, running_var : array_like, (D,)
-    eps : float, optional
-
-    Returns
-    -------
-    dS : numpy.ndarray
-        (N, D).
-    dgamma, dbeta : numpy.ndarray
-        (D,).
-
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`fastnn.reference.batchnorm_inference_backward`.
-    """
+def batchnorm_inference_backward(dY: ArrayLike, S: ArrayLike, gamma: ArrayLike, running_mean: ArrayLike,
+                                 running_var: ArrayLike,
+                                 eps: float = 1e-5) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
+    """The compiled kernel: ``fnn_batchnorm_inference_backward`` (csrc/batchnorm.c)."""
     dY, S, gamma, running_mean, running_var, eps = check.batchnorm_inference_backward_args(
         dY, S, gamma, running_mean, running_var, eps)
     return _ops.batchnorm_inference_backward(_rows(dY), _rows(S), _vector(gamma), _vector(running_mean),
                                              _vector(running_var), eps)
 
 
-def sigmoid_binary_cross_entropy(S, y):
-    """Mean binary cross-entropy of sigmoid(S) against targets y, and its gradient.
-
-    Parameters
-    ----------
-    S : ndarray of shape (N, K), float32 or float64
-        One logit per sample and output unit (K = 1 for a binary classifier, K labels for
-        a multilabel one).
-    y : ndarray of shape (N, K), or (N,) when K = 1, S's dtype
-        Targets in [0, 1] (labels 0/1, or probabilities).
-
-    Returns
-    -------
-    loss : scalar of S's dtype
-        mean_i sum_k max(s_ik, 0) - s_ik y_ik + log(1 + e^-|s_ik|), finite for any logit.
-    dS : ndarray of shape (N, K)
-        (sigmoid(S) - y) / N.
-
-    Raises
-    ------
-    TypeError
-        S or y is not a float array, or their dtypes differ.
-    ValueError
-        y's shape does not fit S, a target lies outside [0, 1], or the batch is empty.
-    """
+def sigmoid_binary_cross_entropy(S: ArrayLike, y: ArrayLike) -> tuple[Any, NDArray[Any]]:
+    """The compiled kernel: ``fnn_sigmoid_binary_cross_entropy`` (csrc/loss.c)."""
     S, y = check.sigmoid_binary_cross_entropy_args(S, y)
     return _ops.sigmoid_binary_cross_entropy(_rows(S), _rows(y))
 
 
-def mse(O, Y):
-    """Mean over the samples of half the squared error, and its gradient.
-
-    Parameters
-    ----------
-    O : ndarray of shape (N, D), float32 or float64
-        The network's outputs.
-    Y : ndarray of shape (N, D), O's dtype
-        The targets.
-
-    Returns
-    -------
-    loss : scalar of O's dtype
-        mean_i 1/2 ||y_i - o_i||^2.
-    dO : ndarray of shape (N, D)
-        (O - Y) / N.
-
-    Raises
-    ------
-    TypeError
-        O or Y is not a float array, or their dtypes differ.
-    ValueError
-        The shapes differ, or O has no sample or no column.
-    """
+def mse(O: ArrayLike, Y: ArrayLike) -> tuple[Any, NDArray[Any]]:
+    """The compiled kernel: ``fnn_mse`` (csrc/loss.c)."""
     O, Y = check.mse_args(O, Y)
     return _ops.mse(_rows(O), _rows(Y))
 
 
-def softmax(S):
-    """Row-wise softmax, shifted by each row's maximum (finite for logits of any size).
-
-    Parameters
-    ----------
-    S : ndarray of shape (N, C), float32 or float64
-        Scores, one row per sample (N may be 0).
-
-    Returns
-    -------
-    P : ndarray of shape (N, C)
-        exp(s_i - max s_i) / sum_c exp(s_ic - max s_i), rows summing to 1.
-
-    Raises
-    ------
-    TypeError
-        S is not a float array.
-    ValueError
-        S is not 2-D or has no column.
-    """
+def softmax(S: ArrayLike) -> NDArray[Any]:
+    """The compiled kernel: ``fnn_softmax`` (csrc/loss.c)."""
     S = check.softmax_args(S)
     return _ops.softmax(_rows(S))
 
@@ -436,36 +240,12 @@ def softmax(S):
 # ---- optimiser updates and the L2 term: elementwise over a parameter, threads over fixed
 # ranges of its elements. Parameters are 1- or 2-dimensional; the updates work in place. ----
 
-def sgd_update(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0, nesterov=False,
-               first_step=False, l2=0.0):
-    """One SGD step in place (fnn_sgd_update): b = g on the first step, else
-    b = momentum b + (1 - dampening) g; param -= lr b (Nesterov: lr (g + momentum b));
-    param -= lr g without momentum. g is grad plus 2 l2 param.
-
-    Parameters
-    ----------
-    param : ndarray of float32 or float64, 1- or 2-dimensional, writeable
-        Updated in place.
-    grad : array
-        param's shape and dtype.
-    momentum_buffer : ndarray or None
-        Updated in place; None allowed when momentum is 0.
-    lr, momentum, dampening : float
-        lr >= 0, momentum >= 0, dampening in [0, 1].
-    nesterov, first_step : bool
-        Nesterov momentum; the buffer is empty and this step sets it to g.
-    l2 : float
-        The L2 weight (>= 0).
-
-    Returns
-    -------
-    None
-
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`fastnn.reference.sgd_update`, and for in-place arrays that share no
-        contiguous axis.
+def sgd_update(param: NDArray[Any], grad: ArrayLike, momentum_buffer: NDArray[Any] | None, lr: float,
+               momentum: float = 0.0, dampening: float = 0.0, nesterov: bool = False, first_step: bool = False,
+               l2: float = 0.0) -> None:
+    """The compiled kernel: ``fnn_sgd_update`` (csrc/optim.c), through views of the arrays: an
+    array updated in place must have one axis along which it is contiguous, the same for all
+    of them, or a ValueError says so (it is never copied).
     """
     param, grad, buf, lr, momentum, dampening, nesterov, first_step, l2 = check.sgd_update_args(
         param, grad, momentum_buffer, lr, momentum, dampening, nesterov, first_step, l2)
@@ -473,34 +253,10 @@ def sgd_update(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0, ne
     _ops.sgd_update(p, g, b, lr, momentum, dampening, nesterov, first_step, l2)
 
 
-def adagrad_update(param, grad, state_sum, lr, step, lr_decay=0.0, eps=1e-10, l2=0.0):
-    """One AdaGrad step in place (fnn_adagrad_update): s += g^2;
-    param -= lr / (1 + (step - 1) lr_decay) * g / (sqrt(s) + eps). g is grad plus 2 l2 param.
-
-    Parameters
-    ----------
-    param : ndarray of float32 or float64, 1- or 2-dimensional, writeable
-        Updated in place.
-    grad : array
-        param's shape and dtype.
-    state_sum : ndarray
-        The sum of squared gradients, updated in place.
-    lr : float
-        >= 0.
-    step : int
-        The 1-based update count.
-    lr_decay, eps, l2 : float
-        >= 0.
-
-    Returns
-    -------
-    None
-
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`fastnn.reference.adagrad_update`, and for in-place arrays that share no
-        contiguous axis.
+def adagrad_update(param: NDArray[Any], grad: ArrayLike, state_sum: NDArray[Any], lr: float, step: int,
+                   lr_decay: float = 0.0, eps: float = 1e-10, l2: float = 0.0) -> None:
+    """The compiled kernel: ``fnn_adagrad_update`` (csrc/optim.c), through views of the arrays,
+    as :func:`sgd_update`.
     """
     param, grad, s, lr, step, lr_decay, eps, l2 = check.adagrad_update_args(
         param, grad, state_sum, lr, step, lr_decay, eps, l2)
@@ -508,36 +264,11 @@ def adagrad_update(param, grad, state_sum, lr, step, lr_decay=0.0, eps=1e-10, l2
     _ops.adagrad_update(p, g, s, lr, step, lr_decay, eps, l2)
 
 
-def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha=0.99, eps=1e-8,
-                   momentum=0.0, centered=False, l2=0.0):
-    """One RMSProp step in place (fnn_rmsprop_update): a = alpha a + (1 - alpha) g^2;
-    centered: m = alpha m + (1 - alpha) g, d = sqrt(a - m^2) + eps, else d = sqrt(a) + eps;
-    param -= lr g / d, or b = momentum b + g / d, param -= lr b. g is grad plus 2 l2 param.
-
-    Parameters
-    ----------
-    param : ndarray of float32 or float64, 1- or 2-dimensional, writeable
-        Updated in place.
-    grad : array
-        param's shape and dtype.
-    square_avg : ndarray
-        Updated in place.
-    grad_avg, momentum_buffer : ndarray or None
-        Updated in place; None allowed when not centered, and when momentum is 0.
-    lr, alpha, eps, momentum, l2 : float
-        lr, eps, momentum, l2 >= 0; alpha in [0, 1].
-    centered : bool
-        Divide by the running standard deviation of g.
-
-    Returns
-    -------
-    None
-
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`fastnn.reference.rmsprop_update`, and for in-place arrays that share no
-        contiguous axis.
+def rmsprop_update(param: NDArray[Any], grad: ArrayLike, square_avg: NDArray[Any], grad_avg: NDArray[Any] | None,
+                   momentum_buffer: NDArray[Any] | None, lr: float, alpha: float | None = 0.99, eps: float = 1e-8,
+                   momentum: float = 0.0, centered: bool = False, l2: float = 0.0) -> None:
+    """The compiled kernel: ``fnn_rmsprop_update`` (csrc/optim.c), through views of the arrays,
+    as :func:`sgd_update`.
     """
     param, grad, a, m, b, lr, alpha, eps, momentum, centered, l2 = check.rmsprop_update_args(
         param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, momentum, centered, l2)
@@ -545,35 +276,10 @@ def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha
     _ops.rmsprop_update(p, g, a, m, b, lr, alpha, eps, momentum, centered, l2)
 
 
-def adam_update(param, grad, m, v, lr, step, beta1=0.9, beta2=0.999, eps=1e-8, l2=0.0):
-    """One Adam step in place (fnn_adam_update): m = beta1 m + (1 - beta1) g,
-    v = beta2 v + (1 - beta2) g^2, param -= lr m_hat / (sqrt(v_hat) + eps) with the bias
-    corrections of step. g is grad plus 2 l2 param.
-
-    Parameters
-    ----------
-    param : ndarray of float32 or float64, 1- or 2-dimensional, writeable
-        Updated in place.
-    grad : array
-        param's shape and dtype.
-    m, v : ndarray
-        The moment estimates, updated in place.
-    lr, eps, l2 : float
-        >= 0.
-    step : int
-        The 1-based update count.
-    beta1, beta2 : float
-        In [0, 1).
-
-    Returns
-    -------
-    None
-
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`fastnn.reference.adam_update`, and for in-place arrays that share no
-        contiguous axis.
+def adam_update(param: NDArray[Any], grad: ArrayLike, m: NDArray[Any], v: NDArray[Any], lr: float, step: int,
+                beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, l2: float = 0.0) -> None:
+    """The compiled kernel: ``fnn_adam_update`` (csrc/optim.c), through views of the arrays, as
+    :func:`sgd_update`.
     """
     param, grad, m, v, lr, step, beta1, beta2, eps, l2 = check.adam_update_args(
         param, grad, m, v, lr, step, beta1, beta2, eps, l2)
@@ -581,74 +287,25 @@ def adam_update(param, grad, m, v, lr, step, beta1=0.9, beta2=0.999, eps=1e-8, l
     _ops.adam_update(p, g, m, v, lr, step, beta1, beta2, eps, l2)
 
 
-def l2_penalty(W, l2):
-    """l2 ||W||^2 (fnn_l2_penalty): the squares summed in double in the elements' row-major
-    order, so any layout of the same values gives the same float.
-
-    Parameters
-    ----------
-    W : array of float32 or float64, 1- or 2-dimensional
-    l2 : float
-        >= 0.
-
-    Returns
-    -------
-    float
-
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`fastnn.reference.l2_penalty`.
+def l2_penalty(W: ArrayLike, l2: float) -> float:
+    """The compiled kernel: ``fnn_l2_penalty`` (csrc/optim.c): the squares are summed in double
+    in the elements' row-major order, so any layout of the same values gives the same float.
     """
     W, l2 = check.l2_penalty_args(W, l2)
     return _ops.l2_penalty(_rows(_matrix(W)), l2)
 
 
-def l2_gradient(dW, W, l2):
-    """dW + 2 l2 W as a new C-ordered array (fnn_l2_gradient; a copy of dW when l2 is 0),
-    element for element what the updates add when given l2.
-
-    Parameters
-    ----------
-    dW : array
-        W's shape and dtype.
-    W : array of float32 or float64, 1- or 2-dimensional
-    l2 : float
-        >= 0.
-
-    Returns
-    -------
-    ndarray
-
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`fastnn.reference.l2_gradient`.
+def l2_gradient(dW: ArrayLike, W: ArrayLike, l2: float) -> NDArray[Any]:
+    """The compiled kernel: ``fnn_l2_gradient`` (csrc/optim.c): element for element what the
+    updates add when given l2; a copy of dW when l2 is 0.
     """
     dW, W, l2 = check.l2_gradient_args(dW, W, l2)
     return _ops.l2_gradient(_rows(_matrix(dW)), _rows(_matrix(W)), l2).reshape(W.shape)
 
 
-def clip_grad_norm(grads, max_norm):
-    """Clip gradients by their global norm, in place (fnn_clip_grad_norm); returns the norm.
-
-    Parameters
-    ----------
-    grads : list of ndarray
-        Writeable float32 or float64 arrays of one dtype, 1- or 2-dimensional, not sharing
-        memory. An array that is not C-contiguous is copied, clipped and copied back.
-    max_norm : float
-        > 0.
-
-    Returns
-    -------
-    float
-        The global norm before clipping.
-
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`fastnn.reference.clip_grad_norm`.
+def clip_grad_norm(grads: list[NDArray[Any]], max_norm: float) -> float:
+    """The compiled kernel: ``fnn_clip_grad_norm`` (csrc/optim.c); an array that is not
+    C-contiguous is copied, clipped and copied back.
     """
     grads, max_norm = check.clip_grad_norm_args(grads, max_norm)
     if not grads:
@@ -659,3 +316,26 @@ def clip_grad_norm(grads, max_norm):
         if w is not g:
             g[...] = w
     return norm
+
+
+def _share_docstring(kernel, twin) -> None:
+    """Give ``kernel`` the docstring of its NumPy twin, with the kernel's own note.
+
+    The maths, the arguments, the results and the errors of a kernel pair are
+    described once, in fastnn/reference.py. Each function here keeps only a note
+    on how the compiled version runs; it goes after the twin's summary, and the
+    twin's examples import from fastnn.ops instead (the same results: the tests
+    compare the pair).
+    """
+    if twin.__doc__ is None:  # python -OO: no docstrings to share
+        return
+    text = inspect.cleandoc(twin.__doc__)
+    summary, _, rest = text.partition("\n\n")
+    note = inspect.cleandoc(kernel.__doc__ or "")
+    rest = rest.replace("from fastnn.reference import", "from fastnn.ops import")
+    kernel.__doc__ = f"{summary}\n\n{note}\n\n{rest}" if rest else f"{summary}\n\n{note}"
+
+
+for _name in __all__:
+    _share_docstring(globals()[_name], getattr(reference, _name))
+del _name

@@ -25,7 +25,11 @@ Each class declares the rule of every hyper-parameter once (``settings``, see
 
 from __future__ import annotations
 
+from types import ModuleType
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from . import _checks
 from .layers import BACKENDS
@@ -53,6 +57,13 @@ class Optimizer:
         Clip the gradients of each step by their global norm: when the L2 norm of all
         gradients together exceeds ``max_grad_norm`` (> 0), every gradient is multiplied by
         ``max_grad_norm / (norm + 1e-6)`` (``torch.nn.utils.clip_grad_norm_``). None: no clipping.
+
+    Attributes
+    ----------
+    iterations : int
+        The number of updates made.
+    state : dict of str to dict
+        Per parameter name, its state arrays (momentum buffers, moment estimates).
     """
 
     settings = {"lr": _checks.Real(low=0.0),
@@ -60,17 +71,26 @@ class Optimizer:
     #: no clipping, for optimisers made without this class's __init__ (or pickled before it)
     max_grad_norm = None
 
-    def __init__(self, lr, max_grad_norm=None):
+    def __init__(self, lr: float, max_grad_norm: float | None = None) -> None:
         rules = Optimizer.settings
         self.lr = rules["lr"](lr, "lr")
         self.max_grad_norm = rules["max_grad_norm"](max_grad_norm, "max_grad_norm")
         self.iterations = 0
-        self.state = {}
+        self.state: dict[str, dict[str, NDArray[Any]]] = {}
 
     def check_together(self, values, prefix=""):
-        """Rules that join several settings (``values``: the checked settings)."""
+        """Check the rules that join several settings; raise ValueError if one fails.
 
-    def step(self, params, grads, backend="c"):
+        Parameters
+        ----------
+        values : dict of str to object
+            The settings, each already checked on its own.
+        prefix : str, default ""
+            Put before the names in the message (the owner's name for them).
+        """
+
+    def step(self, params: dict[str, NDArray[Any]], grads: dict[str, NDArray[Any]],
+             backend: str | ModuleType = "c") -> None:
         """One update of every parameter in ``grads``.
 
         Parameters
@@ -98,23 +118,40 @@ class Optimizer:
         self.iterations = step
 
     #: names of the per-parameter state arrays, in the order the C engine takes them
-    state_keys = ()
+    state_keys: tuple[str, ...] = ()
 
     def _update(self, kernels, p, g, state, step):
         """Update ``p`` from ``g`` and its ``state`` dict with a kernel of ``kernels``;
         ``step`` is the 1-based update count."""
         raise NotImplementedError
 
-    def init_state(self, p):
-        """The state of parameter array ``p`` before its first update (name -> array)."""
+    def init_state(self, p: NDArray[Any]) -> dict[str, NDArray[Any]]:
+        """The state of one parameter before its first update.
+
+        Parameters
+        ----------
+        p : numpy.ndarray
+            The parameter.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            The state arrays, named as in ``state_keys`` (empty for plain SGD).
+        """
         return {}
 
-    def reset(self):
-        """Forget all state (as a freshly constructed optimiser)."""
+    def reset(self) -> None:
+        """Forget all state and the update count, as a freshly constructed optimiser."""
         self.iterations = 0
         self.state = {}
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
+        """The hyper-parameters, as keyword arguments of the constructor.
+
+        Returns
+        -------
+        dict of str to object
+        """
         return {k: v for k, v in vars(self).items() if k not in ("iterations", "state")}
 
     def __repr__(self):
@@ -123,13 +160,47 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent with optional (Nesterov) momentum and dampening
-    (torch.optim.SGD); the update is :func:`fastnn.reference.sgd_update`."""
+    """Stochastic gradient descent with optional momentum, dampening and Nesterov momentum.
+
+    The equations and defaults of ``torch.optim.SGD``; the update is
+    :func:`fastnn.reference.sgd_update`. The momentum buffer starts as the
+    first step's gradient.
+
+    Parameters
+    ----------
+    lr : float, default 1e-3
+        The learning rate, >= 0.
+    momentum : float, default 0.0
+        The momentum factor, >= 0 (0: plain SGD).
+    dampening : float, default 0.0
+        In [0, 1]: the share of each gradient left out of the momentum buffer.
+    nesterov : bool, default False
+        Nesterov momentum (needs momentum > 0 and dampening 0).
+    max_grad_norm : float or None, default None
+        Clip the gradients of each step by their global L2 norm to at most this
+        (> 0), as ``torch.nn.utils.clip_grad_norm_``; None: no clipping.
+
+    Raises
+    ------
+    TypeError, ValueError
+        A hyper-parameter of the wrong type or out of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn import optim
+    >>> params, grads = {"W": np.array([1.0, -2.0])}, {"W": np.array([0.5, 0.5])}
+    >>> opt = optim.SGD(lr=0.1)
+    >>> opt.step(params, grads)
+    >>> params["W"], opt.iterations
+    (array([ 0.95, -2.05]), 1)
+    """
 
     settings = {"momentum": _checks.Real(low=0.0), "dampening": _checks.Real(low=0.0, high=1.0),
                 "nesterov": _checks.Boolean()}
 
-    def __init__(self, lr=1e-3, momentum=0.0, dampening=0.0, nesterov=False, max_grad_norm=None):
+    def __init__(self, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0, nesterov: bool = False,
+                 max_grad_norm: float | None = None) -> None:
         super().__init__(lr, max_grad_norm)
         self.momentum, self.dampening, self.nesterov = momentum, dampening, nesterov
         _checks.apply_settings(self)
@@ -153,13 +224,37 @@ class SGD(Optimizer):
 
 
 class AdaGrad(Optimizer):
-    """AdaGrad with learning-rate decay and an initial accumulator value (torch.optim.Adagrad);
-    the update is :func:`fastnn.reference.adagrad_update`."""
+    """AdaGrad: each element's step shrinks with its accumulated squared gradients.
+
+    The equations and defaults of ``torch.optim.Adagrad`` (also available under
+    that spelling, ``optim.Adagrad``); the update is
+    :func:`fastnn.reference.adagrad_update`.
+
+    Parameters
+    ----------
+    lr : float, default 1e-2
+        The learning rate, >= 0.
+    lr_decay : float, default 0.0
+        The learning rate at update t is lr / (1 + (t - 1) lr_decay); >= 0.
+    initial_accumulator_value : float, default 0.0
+        The starting value of the sum of squared gradients, >= 0.
+    eps : float, default 1e-10
+        Added to the root of the sum, >= 0.
+    max_grad_norm : float or None, default None
+        Clip the gradients of each step by their global L2 norm to at most this
+        (> 0), as ``torch.nn.utils.clip_grad_norm_``; None: no clipping.
+
+    Raises
+    ------
+    TypeError, ValueError
+        A hyper-parameter of the wrong type or out of range.
+    """
 
     settings = {"lr_decay": _checks.Real(low=0.0), "initial_accumulator_value": _checks.Real(low=0.0),
                 "eps": _checks.Real(low=0.0)}
 
-    def __init__(self, lr=1e-2, lr_decay=0.0, initial_accumulator_value=0.0, eps=1e-10, max_grad_norm=None):
+    def __init__(self, lr: float = 1e-2, lr_decay: float = 0.0, initial_accumulator_value: float = 0.0,
+                 eps: float = 1e-10, max_grad_norm: float | None = None) -> None:
         super().__init__(lr, max_grad_norm)
         self.lr_decay, self.initial_accumulator_value, self.eps = lr_decay, initial_accumulator_value, eps
         _checks.apply_settings(self)
@@ -176,13 +271,40 @@ class AdaGrad(Optimizer):
 
 
 class RMSProp(Optimizer):
-    """RMSProp, optionally centred and with momentum (torch.optim.RMSprop); the update is
-    :func:`fastnn.reference.rmsprop_update`."""
+    """RMSProp: the gradient divided by a running root mean square of its past values.
+
+    The equations and defaults of ``torch.optim.RMSprop`` (also available under
+    that spelling, ``optim.RMSprop``), optionally centred and with momentum; the
+    update is :func:`fastnn.reference.rmsprop_update`.
+
+    Parameters
+    ----------
+    lr : float, default 1e-2
+        The learning rate, >= 0.
+    alpha : float, default 0.99
+        The smoothing constant of the running averages, in [0, 1].
+    eps : float, default 1e-8
+        Added to the root, >= 0.
+    momentum : float, default 0.0
+        The momentum factor, >= 0.
+    centered : bool, default False
+        Divide by the running standard deviation of the gradient instead of its
+        root mean square.
+    max_grad_norm : float or None, default None
+        Clip the gradients of each step by their global L2 norm to at most this
+        (> 0), as ``torch.nn.utils.clip_grad_norm_``; None: no clipping.
+
+    Raises
+    ------
+    TypeError, ValueError
+        A hyper-parameter of the wrong type or out of range.
+    """
 
     settings = {"alpha": _checks.Real(low=0.0, high=1.0), "eps": _checks.Real(low=0.0),
                 "momentum": _checks.Real(low=0.0), "centered": _checks.Boolean()}
 
-    def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, momentum=0.0, centered=False, max_grad_norm=None):
+    def __init__(self, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8, momentum: float = 0.0,
+                 centered: bool = False, max_grad_norm: float | None = None) -> None:
         super().__init__(lr, max_grad_norm)
         self.alpha, self.eps, self.momentum, self.centered = alpha, eps, momentum, centered
         _checks.apply_settings(self)
@@ -205,13 +327,45 @@ class RMSProp(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam with bias-corrected moment estimates (torch.optim.Adam); the update is
-    :func:`fastnn.reference.adam_update`."""
+    """Adam: bias-corrected running estimates of the gradient's first and second moments.
+
+    The equations and defaults of ``torch.optim.Adam``; the update is
+    :func:`fastnn.reference.adam_update`.
+
+    Parameters
+    ----------
+    lr : float, default 1e-3
+        The learning rate, >= 0.
+    beta1 : float, default 0.9
+        Decay of the first-moment estimate, in [0, 1).
+    beta2 : float, default 0.999
+        Decay of the second-moment estimate, in [0, 1).
+    eps : float, default 1e-8
+        Added to the root of the second moment, >= 0.
+    max_grad_norm : float or None, default None
+        Clip the gradients of each step by their global L2 norm to at most this
+        (> 0), as ``torch.nn.utils.clip_grad_norm_``; None: no clipping.
+
+    Raises
+    ------
+    TypeError, ValueError
+        A hyper-parameter of the wrong type or out of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn import optim
+    >>> params, grads = {"W": np.array([1.0, -2.0])}, {"W": np.array([0.5, 0.5])}
+    >>> optim.Adam(lr=0.1).step(params, grads)
+    >>> params["W"]
+    array([ 0.9, -2.1])
+    """
 
     settings = {"beta1": _checks.Real(low=0.0, high=1.0, high_open=True),
                 "beta2": _checks.Real(low=0.0, high=1.0, high_open=True), "eps": _checks.Real(low=0.0)}
 
-    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, max_grad_norm=None):
+    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+                 max_grad_norm: float | None = None) -> None:
         super().__init__(lr, max_grad_norm)
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
         _checks.apply_settings(self)
@@ -234,6 +388,32 @@ _OPTIMIZERS = {"sgd": SGD, "adagrad": AdaGrad, "rmsprop": RMSProp, "adam": Adam}
 NAMES = tuple(_OPTIMIZERS)
 
 
-def get(spec, name="optimizer"):
-    """An optimiser from a name (case-insensitive, with default settings) or an Optimizer instance."""
+def get(spec: str | Optimizer, name: str = "optimizer") -> Optimizer:
+    """An optimiser from its name or as given.
+
+    Parameters
+    ----------
+    spec : str or Optimizer
+        One of :data:`NAMES` (case-insensitive; the optimiser gets its default
+        settings), or an Optimizer instance, returned as it is.
+    name : str, default "optimizer"
+        The argument's name in error messages.
+
+    Returns
+    -------
+    Optimizer
+
+    Raises
+    ------
+    TypeError
+        spec is neither a string nor an Optimizer.
+    ValueError
+        An unknown name.
+
+    Examples
+    --------
+    >>> from fastnn import optim
+    >>> optim.get("adam")
+    Adam(lr=0.001, max_grad_norm=None, beta1=0.9, beta2=0.999, eps=1e-08)
+    """
     return _checks.named(spec, name, _OPTIMIZERS, Optimizer, fold_case=True)

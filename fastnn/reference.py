@@ -10,7 +10,10 @@ S = X W^T + b is (N, D_out). Results keep the input dtype.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from . import _validation as check
 
@@ -43,14 +46,89 @@ __all__ = [
 ]
 
 
-def linear_forward(X, W, b):
-    """S = X W^T + b: the scores of a dense layer for a mini-batch."""
+def linear_forward(X: ArrayLike, W: ArrayLike, b: ArrayLike) -> NDArray[Any]:
+    """The scores of a dense layer for a mini-batch: S = X W^T + b.
+
+    Parameters
+    ----------
+    X : array_like of shape (N, D_in), float32 or float64
+        The inputs, one row per sample.
+    W : array_like of shape (D_out, D_in), X's dtype
+        The weights, one row per output unit (PyTorch's layout).
+    b : array_like of shape (D_out,), X's dtype
+        The biases.
+
+    Returns
+    -------
+    S : numpy.ndarray of shape (N, D_out)
+        The scores, of X's dtype.
+
+    Raises
+    ------
+    TypeError
+        An argument is not a float array, or the dtypes differ.
+    ValueError
+        An argument has the wrong number of dimensions, or the shapes do not fit.
+
+    See Also
+    --------
+    dense_forward : the same product with the activation applied in one pass.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.reference import linear_forward
+    >>> X = np.array([[1.0, 2.0], [0.0, -1.0]])
+    >>> W = np.array([[1.0, 0.0], [1.0, 1.0], [0.5, -1.0]])
+    >>> linear_forward(X, W, np.array([0.0, 1.0, 0.5]))
+    array([[ 1. ,  4. , -1. ],
+           [ 0. ,  0. ,  1.5]])
+    """
     X, W, b = check.linear_forward_args(X, W, b)
     return X @ W.T + b
 
 
-def linear_backward(dS, X, W):
-    """Gradients of a dense layer: dX = dS W, dW = dS^T X, db = sum_i dS_i."""
+def linear_backward(dS: ArrayLike, X: ArrayLike, W: ArrayLike) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
+    """The gradients of a dense layer: dX = dS W, dW = dS^T X, db = sum_i dS_i.
+
+    Parameters
+    ----------
+    dS : array_like of shape (N, D_out), float32 or float64
+        Gradient of the loss with respect to the scores S.
+    X : array_like of shape (N, D_in), dS's dtype
+        The layer's input in the forward pass.
+    W : array_like of shape (D_out, D_in), dS's dtype
+        The layer's weights.
+
+    Returns
+    -------
+    dX : numpy.ndarray of shape (N, D_in)
+        Gradient with respect to the input.
+    dW : numpy.ndarray of shape (D_out, D_in)
+        Gradient with respect to the weights.
+    db : numpy.ndarray of shape (D_out,)
+        Gradient with respect to the biases (the column sums of dS).
+
+    Raises
+    ------
+    TypeError
+        An argument is not a float array, or the dtypes differ.
+    ValueError
+        The shapes do not fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.reference import linear_backward
+    >>> X = np.array([[1.0, 2.0], [0.0, -1.0]])
+    >>> W = np.array([[1.0, 0.0], [1.0, 1.0], [0.5, -1.0]])
+    >>> dX, dW, db = linear_backward(np.ones((2, 3)), X, W)
+    >>> db
+    array([2., 2., 2.])
+    >>> dX
+    array([[2.5, 0. ],
+           [2.5, 0. ]])
+    """
     dS, X, W = check.linear_backward_args(dS, X, W)
     dX = dS @ W
     dW = dS.T @ X
@@ -58,11 +136,49 @@ def linear_backward(dS, X, W):
     return dX, dW, db
 
 
-def dense_forward(X, W, b, activation, alpha=None):
-    """A dense layer and its activation: S = X W^T + b, H = f(S). Returns (S, H).
+def dense_forward(X: ArrayLike, W: ArrayLike, b: ArrayLike | None, activation: str,
+                  alpha: float | None = None) -> tuple[NDArray[Any], NDArray[Any]]:
+    """A dense layer and its activation: S = X W^T + b, H = f(S).
 
-    b may be None for a layer without bias (S = X W^T). ``activation`` and
-    ``alpha`` are as for :func:`activation_forward`.
+    Both outputs are returned because the backward pass needs H, and batch norm
+    or a loss may need S. The results equal :func:`linear_forward` followed by
+    :func:`activation_forward`.
+
+    Parameters
+    ----------
+    X : array_like of shape (N, D_in), float32 or float64
+        The inputs, one row per sample.
+    W : array_like of shape (D_out, D_in), X's dtype
+        The weights.
+    b : array_like of shape (D_out,), X's dtype, or None
+        The biases; None for a layer without bias (S = X W^T).
+    activation : str
+        The activation's name, as for :func:`activation_forward`.
+    alpha : float, optional
+        The activation's parameter, as for :func:`activation_forward`.
+
+    Returns
+    -------
+    S : numpy.ndarray of shape (N, D_out)
+        The scores.
+    H : numpy.ndarray of shape (N, D_out)
+        The activations f(S).
+
+    Raises
+    ------
+    TypeError
+        An argument is not a float array, the dtypes differ, or activation is not a string.
+    ValueError
+        The shapes do not fit, the activation is unknown, or alpha is given to an
+        activation that takes none.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.reference import dense_forward
+    >>> S, H = dense_forward(np.array([[1.0, -2.0]]), np.eye(2), None, "relu")
+    >>> H
+    array([[1., 0.]])
     """
     X, W, b, activation, _ = check.dense_forward_args(X, W, b, activation, alpha)
     S = X @ W.T
@@ -71,11 +187,46 @@ def dense_forward(X, W, b, activation, alpha=None):
     return S, activation_forward(activation, S, alpha)
 
 
-def activation_forward(name, S, alpha=None):
-    """H = f(S) elementwise for one of the lecture's activations.
+def activation_forward(name: str, S: ArrayLike, alpha: float | None = None) -> NDArray[Any]:
+    """H = f(S) elementwise for one of the activations.
 
-    softplus(s) = log(1 + e^s) is computed as max(s, 0) + log1p(e^-|s|), whose
-    exponent is never positive: finite for any finite s.
+    The activations: ``"identity"``, ``"sigmoid"``, ``"tanh"``, ``"relu"``,
+    ``"leaky_relu"`` (f(s) = alpha s below zero, alpha 0.01 by default),
+    ``"elu"`` (f(s) = alpha (e^s - 1) below zero, alpha 1.0 by default) and
+    ``"softplus"``. softplus(s) = log(1 + e^s) is computed as
+    max(s, 0) + log1p(e^-abs(s)), whose exponent is never positive: finite for
+    any finite s.
+
+    Parameters
+    ----------
+    name : str
+        The activation.
+    S : array_like of shape (N, D), float32 or float64
+        The scores.
+    alpha : float, optional
+        The slope (leaky_relu) or scale (elu) below zero; only these two take it.
+
+    Returns
+    -------
+    H : numpy.ndarray of shape (N, D)
+        f(S), of S's dtype.
+
+    Raises
+    ------
+    TypeError
+        S is not a float array, or name is not a string.
+    ValueError
+        The activation is unknown, S is not 2-D, or alpha is given to an
+        activation that takes none.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.reference import activation_forward
+    >>> activation_forward("relu", np.array([[-1.0, 0.5]]))
+    array([[0. , 0.5]])
+    >>> activation_forward("sigmoid", np.array([[0.0, 2.0]])).round(4)
+    array([[0.5   , 0.8808]])
     """
     name, S, alpha = check.activation_forward_args(name, S, alpha)
     one = S.dtype.type(1)
@@ -96,12 +247,42 @@ def activation_forward(name, S, alpha=None):
     return np.where(S > 0, S, a * np.expm1(np.minimum(S, 0)))
 
 
-def activation_backward(name, dH, H, alpha=None):
+def activation_backward(name: str, dH: ArrayLike, H: ArrayLike, alpha: float | None = None) -> NDArray[Any]:
     """dS = dH * f'(S), with f' written in terms of the output H = f(S).
 
     sigmoid' = H (1 - H), tanh' = 1 - H^2, relu' = [H > 0],
     leaky_relu' = 1 or alpha, elu' = 1 or alpha e^s = H + alpha,
     softplus' = sigmoid(s) = 1 - e^-H (as -expm1(-H), accurate where H is small).
+    A NaN in H gives NaN (the slope multiplies dH rather than selecting it).
+
+    Parameters
+    ----------
+    name : str
+        The activation, as for :func:`activation_forward`.
+    dH : array_like of shape (N, D), float32 or float64
+        Gradient of the loss with respect to H.
+    H : array_like of shape (N, D), dH's dtype
+        The forward pass's output.
+    alpha : float, optional
+        As for :func:`activation_forward`.
+
+    Returns
+    -------
+    dS : numpy.ndarray of shape (N, D)
+        Gradient with respect to the scores.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`activation_forward`, and when dH and H differ in shape or dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.reference import activation_backward
+    >>> H = np.tanh(np.array([[0.0, 1.0]]))
+    >>> activation_backward("tanh", np.ones((1, 2)), H).round(4)
+    array([[1.  , 0.42]])
     """
     name, dH, H, alpha = check.activation_backward_args(name, dH, H, alpha)
     one = H.dtype.type(1)
@@ -130,12 +311,49 @@ def _slope(H, below):
     return np.where(np.isnan(H), H, np.where(H > 0, H.dtype.type(1), below))
 
 
-def batchnorm_forward(S, gamma, beta, eps=1e-5):
-    """Batch normalisation of the scores, per column (unit).
+def batchnorm_forward(S: ArrayLike, gamma: ArrayLike, beta: ArrayLike,
+                      eps: float = 1e-5) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
+    """Batch normalisation of the scores, per column (unit), with the batch's statistics.
 
-    mu_b = 1/n sum_i s_i,  v_b = 1/n sum_i (s_i - mu_b)^2  (biased),
-    s_hat_i = (v_b + eps)^(-1/2) (s_i - mu_b),  y_i = gamma * s_hat_i + beta.
-    Returns (Y, mu_b, v_b).
+    mu_b = 1/n sum_i s_i, v_b = 1/n sum_i (s_i - mu_b)^2 (biased),
+    s_hat_i = (v_b + eps)^(-1/2) (s_i - mu_b), y_i = gamma * s_hat_i + beta.
+
+    Parameters
+    ----------
+    S : array_like of shape (N, D), float32 or float64
+        The scores, N >= 1.
+    gamma, beta : array_like of shape (D,), S's dtype
+        The scale and shift.
+    eps : float, default 1e-5
+        Added to the variance, >= 0.
+
+    Returns
+    -------
+    Y : numpy.ndarray of shape (N, D)
+        The normalised, scaled and shifted scores.
+    mean : numpy.ndarray of shape (D,)
+        mu_b.
+    var : numpy.ndarray of shape (D,)
+        v_b, the biased variance.
+
+    Raises
+    ------
+    TypeError
+        An argument is not a float array, or the dtypes differ.
+    ValueError
+        The shapes do not fit, the batch is empty, or eps < 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.reference import batchnorm_forward
+    >>> S = np.array([[1.0, 2.0], [3.0, 6.0]])
+    >>> Y, mean, var = batchnorm_forward(S, np.ones(2), np.zeros(2), eps=0.0)
+    >>> Y
+    array([[-1., -1.],
+           [ 1.,  1.]])
+    >>> mean, var
+    (array([2., 4.]), array([1., 4.]))
     """
     S, gamma, beta, eps = check.batchnorm_forward_args(S, gamma, beta, eps)
     n = S.shape[0]
@@ -145,15 +363,42 @@ def batchnorm_forward(S, gamma, beta, eps=1e-5):
     return gamma * S_hat + beta, mean, var
 
 
-def batchnorm_backward(dY, S, gamma, mean, var, eps=1e-5):
-    """The three-term batch-norm gradient of the lectures.
+def batchnorm_backward(dY: ArrayLike, S: ArrayLike, gamma: ArrayLike, mean: ArrayLike, var: ArrayLike,
+                       eps: float = 1e-5) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
+    """The three-term batch-norm gradient of the lecture notes on batch norm.
 
-    With g_i = dJ/ds_hat_i = dY_i * gamma and V_b = diag(v_b + eps):
-      dJ/dv_b  = -1/2 sum_i g_i V_b^(-3/2) diag(s_i - mu_b)
-      dJ/dmu_b = -sum_i g_i V_b^(-1/2)
-      dJ/ds_i  = g_i V_b^(-1/2) + 2/n dJ/dv_b diag(s_i - mu_b) + 1/n dJ/dmu_b
+    With g_i = dJ/ds_hat_i = dY_i * gamma and V_b = diag(v_b + eps)::
+
+        dJ/dv_b  = -1/2 sum_i g_i V_b^(-3/2) diag(s_i - mu_b)
+        dJ/dmu_b = -sum_i g_i V_b^(-1/2)
+        dJ/ds_i  = g_i V_b^(-1/2) + 2/n dJ/dv_b diag(s_i - mu_b) + 1/n dJ/dmu_b
+
     and dgamma = sum_i dY_i * s_hat_i, dbeta = sum_i dY_i.
-    Returns (dS, dgamma, dbeta).
+
+    Parameters
+    ----------
+    dY : array_like of shape (N, D), float32 or float64
+        Gradient of the loss with respect to the output Y.
+    S : array_like of shape (N, D), dY's dtype
+        The forward pass's scores.
+    gamma : array_like of shape (D,)
+        The scale.
+    mean, var : array_like of shape (D,)
+        The batch statistics the forward pass returned.
+    eps : float, default 1e-5
+        As in the forward pass.
+
+    Returns
+    -------
+    dS : numpy.ndarray of shape (N, D)
+        Gradient with respect to the scores.
+    dgamma, dbeta : numpy.ndarray of shape (D,)
+        Gradients with respect to the scale and shift.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`batchnorm_forward`.
     """
     dY, S, gamma, mean, var, eps = check.batchnorm_backward_args(dY, S, gamma, mean, var, eps)
     n = S.shape[0]
@@ -172,7 +417,7 @@ def batchnorm_backward(dY, S, gamma, mean, var, eps=1e-5):
     return dS, dgamma, dbeta
 
 
-def softmax(S):
+def softmax(S: ArrayLike) -> NDArray[Any]:
     """The SoftMax of each row: p = exp(s) / 1^T exp(s).
 
     Each row is shifted by its maximum first: p does not change, every exponent
@@ -190,23 +435,67 @@ def softmax(S):
 
     Raises
     ------
-    TypeError, ValueError
-        As :func:`fastnn.ops.softmax`.
+    TypeError
+        S is not a float array.
+    ValueError
+        S is not 2-D or has no column.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.reference import softmax
+    >>> softmax(np.array([[0.0, 0.0], [1000.0, 0.0]]))
+    array([[0.5, 0.5],
+           [1. , 0. ]])
     """
     S = check.softmax_args(S)
     exp = np.exp(S - S.max(axis=1, keepdims=True))
     return exp / exp.sum(axis=1, keepdims=True)
 
 
-def softmax_cross_entropy(S, y):
+def softmax_cross_entropy(S: ArrayLike, y: ArrayLike) -> tuple[Any, NDArray[Any]]:
     """Mean cross-entropy of softmax(S) against class targets, and its gradient.
 
-    p_i = softmax(s_i). For integer labels y_i: loss = 1/n sum_i -log p_i[y_i] and
-    dJ/ds_i = (p_i - onehot(y_i)) / n. For class probabilities y_i (soft targets;
-    a one-hot row gives the same numbers as its label):
+    p_i = softmax(s_i). For integer labels y_i: loss = 1/n sum_i -log p_i[y_i]
+    and dJ/ds_i = (p_i - onehot(y_i)) / n. For class probabilities y_i (soft
+    targets; a one-hot row gives the same numbers as its label):
     loss = 1/n sum_i -y_i^T log p_i and dJ/ds_i = (p_i (1^T y_i) - y_i) / n.
     log p_i is computed from the row shifted by its maximum, so logits of any size
-    give finite results. Returns (loss, dS); loss is a scalar of S's dtype.
+    give finite results.
+
+    Parameters
+    ----------
+    S : array_like of shape (N, C), float32 or float64
+        Scores (logits), one row per sample.
+    y : array_like of shape (N,) or (N, C)
+        Integer labels in [0, C), or class probabilities (soft targets) in S's
+        dtype, entries >= 0 (rows need not sum to 1).
+
+    Returns
+    -------
+    loss : scalar of S's dtype
+        The mean cross-entropy.
+    dS : numpy.ndarray of shape (N, C)
+        Its gradient with respect to S.
+
+    Raises
+    ------
+    TypeError
+        S is not a float array; y is neither integer labels nor probabilities of S's dtype.
+    ValueError
+        Shapes do not fit, a label is out of range, a probability is negative, or the
+        batch is empty.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.reference import softmax_cross_entropy
+    >>> loss, dS = softmax_cross_entropy(np.array([[0.0, 0.0], [2.0, -2.0]]), np.array([0, 1]))
+    >>> round(float(loss), 4)
+    2.3556
+    >>> dS.round(4)
+    array([[-0.25 ,  0.25 ],
+           [ 0.491, -0.491]])
     """
     S, y = check.softmax_cross_entropy_args(S, y)
     n = S.shape[0]
@@ -240,7 +529,7 @@ def _mix64(z):
     return z ^ (z >> np.uint64(31))
 
 
-def dropout_mask(seed, step, shape, p):
+def dropout_mask(seed: int, step: int, shape: tuple[int, ...], p: float) -> NDArray[Any]:
     """Keep-mask of inverted dropout, a pure function of (seed, step, element index).
 
     For element i (row-major index in the (N, D) batch)::
@@ -268,15 +557,14 @@ def dropout_mask(seed, step, shape, p):
         Boolean array of ``shape``, True where the element is kept.
     """
     with np.errstate(over="ignore"):
-        seed = np.array([seed], dtype=np.uint64)
-        key = _mix64(seed + _GOLDEN * np.uint64(step + 1))
+        key = _mix64(np.array([seed], dtype=np.uint64) + _GOLDEN * np.uint64(step + 1))
         index = np.arange(1, int(np.prod(shape)) + 1, dtype=np.uint64)
         r = _mix64(key + _GOLDEN * index)
     u = (r >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
     return (u >= p).reshape(shape)
 
 
-def dropout_forward(H, p, seed, step):
+def dropout_forward(H: ArrayLike, p: float, seed: int, step: int) -> NDArray[Any]:
     """Inverted dropout: drop each unit with probability p, scale the kept ones by 1/(1 - p).
 
     Y = H * m / (1 - p), with m = dropout_mask(seed, step, H.shape, p): the expected
@@ -311,7 +599,7 @@ def dropout_forward(H, p, seed, step):
     return H * (m * H.dtype.type(1 / (1 - p)))
 
 
-def dropout_backward(dY, p, seed, step):
+def dropout_backward(dY: ArrayLike, p: float, seed: int, step: int) -> NDArray[Any]:
     """Gradient of inverted dropout: dH = dY * m / (1 - p), the forward pass's mask.
 
     Parameters
@@ -338,7 +626,7 @@ def dropout_backward(dY, p, seed, step):
 
 # --- maxout -------------------------------------------------------------------------
 
-def maxout_forward(S, k):
+def maxout_forward(S: ArrayLike, k: int) -> tuple[NDArray[Any], NDArray[Any]]:
     """Maxout units: h_j = max_r s_(j k + r) over each unit's k linear pieces.
 
     S holds the k pieces of unit j in its columns j*k .. j*k+k-1 (the output of a
@@ -375,7 +663,7 @@ def maxout_forward(S, k):
     return H, winner.astype(np.int64)
 
 
-def maxout_backward(dH, winner, k):
+def maxout_backward(dH: ArrayLike, winner: ArrayLike, k: int) -> NDArray[Any]:
     """Gradient of maxout: each unit's gradient goes to the piece that won, 0 to the others.
 
     dS[i, j*k + winner[i, j]] = dH[i, j]; every other element of dS is 0 (a piece that
@@ -409,7 +697,8 @@ def maxout_backward(dH, winner, k):
     return dS.reshape(n, d * k)
 
 
-def batchnorm_running_update(running_mean, running_var, mean, var, n, momentum, unbiased):
+def batchnorm_running_update(running_mean: NDArray[Any], running_var: NDArray[Any], mean: ArrayLike, var: ArrayLike,
+                             n: int, momentum: float, unbiased: bool) -> None:
     """The running averages that batch norm normalises with at test time, updated in place.
 
     running_mean = (1 - momentum) running_mean + momentum mu_b,
@@ -453,7 +742,8 @@ def batchnorm_running_update(running_mean, running_var, mean, var, n, momentum, 
     running_var[...] = (t(1) - m) * running_var + m * v_b
 
 
-def batchnorm_inference_forward(S, gamma, beta, running_mean, running_var, eps=1e-5):
+def batchnorm_inference_forward(S: ArrayLike, gamma: ArrayLike, beta: ArrayLike, running_mean: ArrayLike,
+                                running_var: ArrayLike, eps: float = 1e-5) -> NDArray[Any]:
     """Batch normalisation at test time: the running statistics take the batch's place.
 
     s_hat = (running_var + eps)^(-1/2) (s - running_mean),  y = gamma * s_hat + beta:
@@ -488,7 +778,9 @@ def batchnorm_inference_forward(S, gamma, beta, running_mean, running_var, eps=1
     return gamma * S_hat + beta
 
 
-def batchnorm_inference_backward(dY, S, gamma, running_mean, running_var, eps=1e-5):
+def batchnorm_inference_backward(dY: ArrayLike, S: ArrayLike, gamma: ArrayLike, running_mean: ArrayLike,
+                                 running_var: ArrayLike,
+                                 eps: float = 1e-5) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
     """Gradients of :func:`batchnorm_inference_forward`: the statistics are constants here.
 
     dJ/ds_i = dY_i * gamma (running_var + eps)^(-1/2),
@@ -521,11 +813,11 @@ def batchnorm_inference_backward(dY, S, gamma, running_mean, running_var, eps=1e
     return dS, (dY * S_hat).sum(axis=0), dY.sum(axis=0)
 
 
-def sigmoid_binary_cross_entropy(S, y):
+def sigmoid_binary_cross_entropy(S: ArrayLike, y: ArrayLike) -> tuple[Any, NDArray[Any]]:
     """Mean log-loss of sigmoid output units, and its gradient.
 
     With y_hat = sigmoid(s), the lectures' log-loss L = -[y log y_hat + (1 - y) log(1 - y_hat)]
-    is written as L = max(s, 0) - s y + log(1 + e^-|s|): e^-|s| <= 1 never overflows,
+    is written as ``L = max(s, 0) - s y + log(1 + e^-|s|)``: ``e^-|s| <= 1`` never overflows,
     so any logit gives a finite loss. Its derivative is dL/ds = y_hat - y. With K units
     (a multilabel output) a sample's loss is the sum of its K terms.
     loss = 1/n sum_i sum_k L_ik and dS = (sigmoid(S) - y) / n.
@@ -540,12 +832,27 @@ def sigmoid_binary_cross_entropy(S, y):
     Returns
     -------
     loss : scalar of S's dtype
+        The mean over the samples of the summed log-losses.
     dS : ndarray of shape (N, K)
+        (sigmoid(S) - y) / N.
 
     Raises
     ------
-    TypeError, ValueError
-        As :func:`fastnn.ops.sigmoid_binary_cross_entropy`.
+    TypeError
+        S or y is not a float array, or their dtypes differ.
+    ValueError
+        y's shape does not fit S, a target lies outside [0, 1], or the batch is empty.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.reference import sigmoid_binary_cross_entropy
+    >>> loss, dS = sigmoid_binary_cross_entropy(np.array([[0.0], [0.0]]), np.array([1.0, 0.0]))
+    >>> round(float(loss), 4)
+    0.6931
+    >>> dS
+    array([[-0.25],
+           [ 0.25]])
     """
     S, y = check.sigmoid_binary_cross_entropy_args(S, y)
     n = S.shape[0]
@@ -557,7 +864,7 @@ def sigmoid_binary_cross_entropy(S, y):
     return t(loss), dS
 
 
-def mse(O, Y):
+def mse(O: ArrayLike, Y: ArrayLike) -> tuple[Any, NDArray[Any]]:
     """Mean over the samples of the lectures' E_p = 1/2 sum_j (t_pj - o_pj)^2, and its gradient.
 
     loss = 1/n sum_p E_p and dJ/dO = (O - Y) / n.
@@ -572,12 +879,26 @@ def mse(O, Y):
     Returns
     -------
     loss : scalar of O's dtype
+        mean_p 1/2 ||t_p - o_p||^2.
     dO : ndarray of shape (N, D)
+        (O - Y) / N.
 
     Raises
     ------
-    TypeError, ValueError
-        As :func:`fastnn.ops.mse`.
+    TypeError
+        O or Y is not a float array, or their dtypes differ.
+    ValueError
+        The shapes differ, or O has no sample or no column.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.reference import mse
+    >>> loss, dO = mse(np.array([[1.0, 2.0]]), np.array([[0.0, 0.0]]))
+    >>> float(loss)
+    2.5
+    >>> dO
+    array([[1., 2.]])
     """
     O, Y = check.mse_args(O, Y)
     n = O.shape[0]
@@ -599,7 +920,7 @@ def _with_l2(g, W, l2):
     return g + W.dtype.type(2.0 * l2) * W
 
 
-def l2_penalty(W, l2):
+def l2_penalty(W: ArrayLike, l2: float) -> float:
     """The L2 penalty of one weight array: l2 ||W||^2.
 
     Parameters
@@ -624,7 +945,7 @@ def l2_penalty(W, l2):
     return l2 * float(np.sum(W64 * W64))
 
 
-def l2_gradient(dW, W, l2):
+def l2_gradient(dW: ArrayLike, W: ArrayLike, l2: float) -> NDArray[Any]:
     """The gradient of L + l2 ||W||^2 from that of L: dW + 2 l2 W.
 
     Parameters
@@ -650,8 +971,8 @@ def l2_gradient(dW, W, l2):
     return _with_l2(dW, W, l2)
 
 
-def clip_grad_norm(grads, max_norm):
-    """Gradient clipping by global norm (torch.nn.utils.clip_grad_norm_), in place.
+def clip_grad_norm(grads: list[NDArray[Any]], max_norm: float) -> float:
+    """Gradient clipping by global norm (``torch.nn.utils.clip_grad_norm_``), in place.
 
     The gradients of all parameters are taken as one vector g; its norm is
     ||g|| = sqrt(sum_k ||g_k||^2), and every g_k is multiplied by
@@ -697,8 +1018,9 @@ def clip_grad_norm(grads, max_norm):
 # l2_gradient and passes l2 = 0). Scalars stay Python floats, which NumPy
 # applies in the arrays' dtype.
 
-def sgd_update(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0, nesterov=False,
-               first_step=False, l2=0.0):
+def sgd_update(param: NDArray[Any], grad: ArrayLike, momentum_buffer: NDArray[Any] | None, lr: float,
+               momentum: float = 0.0, dampening: float = 0.0, nesterov: bool = False, first_step: bool = False,
+               l2: float = 0.0) -> None:
     """One step of stochastic gradient descent, with momentum when ``momentum`` is not 0.
 
     b = g on the first step, b = momentum b + (1 - dampening) g afterwards;
@@ -743,11 +1065,13 @@ def sgd_update(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0, ne
     if momentum == 0.0:
         param -= lr * g
         return
+    assert b is not None  # the check requires the buffer when momentum > 0
     b[...] = g if first_step else momentum * b + (1.0 - dampening) * g
     param -= lr * (g + momentum * b if nesterov else b)
 
 
-def adagrad_update(param, grad, state_sum, lr, step, lr_decay=0.0, eps=1e-10, l2=0.0):
+def adagrad_update(param: NDArray[Any], grad: ArrayLike, state_sum: NDArray[Any], lr: float, step: int,
+                   lr_decay: float = 0.0, eps: float = 1e-10, l2: float = 0.0) -> None:
     """One AdaGrad step: each element's learning rate shrinks with its accumulated squared gradients.
 
     s += g^2;  param -= lr / (1 + (step - 1) lr_decay) * g / (sqrt(s) + eps).
@@ -787,8 +1111,9 @@ def adagrad_update(param, grad, state_sum, lr, step, lr_decay=0.0, eps=1e-10, l2
     param -= lr / (1.0 + (step - 1) * lr_decay) * (g / (np.sqrt(s) + eps))
 
 
-def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha=0.99, eps=1e-8,
-                   momentum=0.0, centered=False, l2=0.0):
+def rmsprop_update(param: NDArray[Any], grad: ArrayLike, square_avg: NDArray[Any], grad_avg: NDArray[Any] | None,
+                   momentum_buffer: NDArray[Any] | None, lr: float, alpha: float | None = 0.99, eps: float = 1e-8,
+                   momentum: float = 0.0, centered: bool = False, l2: float = 0.0) -> None:
     """One RMSProp step: the gradient divided by a running root mean square of its past values.
 
     a = alpha a + (1 - alpha) g^2;  centered: m = alpha m + (1 - alpha) g and
@@ -834,18 +1159,21 @@ def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha
     g = _with_l2(grad, param, l2)
     a[...] = alpha * a + (1.0 - alpha) * g * g
     if centered:
+        assert m is not None  # the check requires grad_avg when centered
         m[...] = alpha * m + (1.0 - alpha) * g
         d = np.sqrt(a - m * m) + eps
     else:
         d = np.sqrt(a) + eps
     if momentum > 0.0:
+        assert b is not None  # the check requires the buffer when momentum > 0
         b[...] = momentum * b + g / d
         param -= lr * b
     else:
         param -= lr * (g / d)
 
 
-def adam_update(param, grad, m, v, lr, step, beta1=0.9, beta2=0.999, eps=1e-8, l2=0.0):
+def adam_update(param: NDArray[Any], grad: ArrayLike, m: NDArray[Any], v: NDArray[Any], lr: float, step: int,
+                beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, l2: float = 0.0) -> None:
     """One Adam step: momentum on the gradient, scaled by the root of a running mean of its square.
 
     m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2;

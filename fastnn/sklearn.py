@@ -18,8 +18,8 @@ and the optimisers follow PyTorch's update equations, so the same
 hyper-parameters give models of the same quality, not the same numbers.
 
 Results are deterministic for a given ``random_state`` and do not depend on
-the number of threads. Requires scikit-learn >= 1.6 (``pip install
-'fastnn-mlp[sklearn]'``).
+the number of threads. Requires scikit-learn >= 1.6 (the ``sklearn`` extra:
+``pip install ".[sklearn]"`` from the source tree).
 """
 
 from __future__ import annotations
@@ -674,6 +674,18 @@ class MLPRegressor(MultiOutputMixin, RegressorMixin, _BaseMLP):
     plus the L2 term; ``y`` may be 1-D or 2-D (several outputs) and ``score`` is R^2. The
     parameters and attributes are :class:`MLPClassifier`'s (but ``classes_``); the output
     activation is the identity.
+
+    Parameters
+    ----------
+    (the Parameters section of :class:`MLPClassifier`, placed here when the module loads)
+
+    Attributes
+    ----------
+    loss_, loss_curve_, best_loss_, validation_scores_, best_validation_score_, n_iter_, t_, \
+coefs_, intercepts_, n_layers_, n_outputs_, out_activation_, n_features_in_, feature_names_in_
+        As in scikit-learn (``coefs_`` are (in, out) views of the model's weights).
+    model_ : fastnn.Sequential
+        The trained network.
     """
 
     def _loss(self):
@@ -744,3 +756,18 @@ class MLPRegressor(MultiOutputMixin, RegressorMixin, _BaseMLP):
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
         return tags
+
+
+def _share_parameters(target, source) -> None:
+    """Put ``source``'s Parameters section in place of ``target``'s placeholder: the two
+    estimators take the same parameters, described once, in MLPClassifier's docstring."""
+    if target.__doc__ is None or source.__doc__ is None:  # python -OO
+        return
+    start = source.__doc__.index("    Parameters\n")
+    section = source.__doc__[start:source.__doc__.index("    Attributes\n", start)]
+    placeholder = target.__doc__.index("    Parameters\n")
+    end = target.__doc__.index("    Attributes\n", placeholder)
+    target.__doc__ = target.__doc__[:placeholder] + section + target.__doc__[end:]
+
+
+_share_parameters(MLPRegressor, MLPClassifier)

@@ -38,8 +38,8 @@ torch sees the very same arrays (``torch.from_numpy`` shares their memory).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -96,6 +96,7 @@ def make_args(op: str, shape: tuple[int, ...], dtype, activation: str | None = N
     if op == "activation_forward":
         return activation, randn(n, d)
     if op == "activation_backward":
+        assert activation is not None  # the activation cases all name one
         H = reference.activation_forward(activation, randn(n, d))
         return activation, randn(n, d), H
     if op == "softmax_cross_entropy":

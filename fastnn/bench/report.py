@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -68,7 +68,8 @@ def print_heading(threads: dict, torch, seconds: float | None, rounds: int, load
         print(f"  warning: load average {load:.2f} on {cpus} CPUs: other processes are busy, and kernels "
               f"using {threads['fastnn']} threads wait for them; expect noisy times (or try --threads 1)")
     if not has_fused_dense():
-        print("  linear_forward+activation: this build has no fused ops.dense_forward, so the two kernels are timed in turn")
+        print("  linear_forward+activation: this build has no fused ops.dense_forward, "
+              "so the two kernels are timed in turn")
     print(flush=True)
 
 
@@ -128,7 +129,8 @@ def print_results(dtype: str, rows: Sequence[Result]) -> None:
     for r in (r for r in rows if r.case.group == "threads"):
         one, two = SCALING_THREADS
         spread = any(noisy(r, b) for b in r.seconds)
-        print(f"{dtype}: fastnn's own scaling, {r.case.label} {r.case.size}: {one} thread {r.seconds['c1'] * 1e3:.1f} ms, "
+        print(f"{dtype}: fastnn's own scaling, {r.case.label} {r.case.size}: "
+              f"{one} thread {r.seconds['c1'] * 1e3:.1f} ms, "
               f"{two} threads {r.seconds['c'] * 1e3:.1f} ms per epoch: {r.speedup('c1'):.2f}x"
               + (f" (samples spread more than {NOISY:.0%}: the machine was probably busy)" if spread else ""))
         print()

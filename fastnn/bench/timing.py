@@ -17,9 +17,10 @@ from __future__ import annotations
 import gc
 import math
 import statistics
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from time import perf_counter
-from typing import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -157,14 +158,14 @@ class Result:
     fused, flops) and a ``details()`` dict of their own settings.
     """
 
-    case: object
+    case: Any  # a Case or a TrainCase: the attributes above, no common base class
     dtype: str
     seconds: dict[str, float]
     quartiles: dict[str, tuple[float, float]]  # 25th and 75th percentiles of the samples
     rounds: int
 
     @classmethod
-    def from_samples(cls, case, dtype, samples: dict[str, list[float]]) -> "Result":
+    def from_samples(cls, case, dtype, samples: dict[str, list[float]]) -> Result:
         """The medians and quartiles of ``samples`` (seconds per call, by backend)."""
         median = {name: statistics.median(s) for name, s in samples.items()}
         quartiles = {name: (float(np.percentile(s, 25)), float(np.percentile(s, 75))) for name, s in samples.items()}

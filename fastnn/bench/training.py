@@ -37,8 +37,8 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -125,7 +125,7 @@ class TrainCase:
                 "batch_norm": self.batch_norm, "per": self.per,
                 "threads": list(SCALING_THREADS) if self.threads else None}
 
-    def quick(self) -> "TrainCase":
+    def quick(self) -> TrainCase:
         """The --quick version: a tenth of the samples (per epoch) or of the epochs (whole runs)."""
         if self.per == "epoch":
             return dataclasses.replace(self, samples=max(2 * self.batch, self.samples // QUICK_FACTOR))
@@ -166,7 +166,8 @@ def fastnn_optimizer(case: TrainCase):
 
 def dense_parameters(model) -> list[dict]:
     """Per Dense layer of an MLP, copies of its arrays: W, b (or None), gamma, beta (or None: no BN)."""
-    layers, out, current = model.layers, [], None
+    layers, out = model.layers, []
+    current: dict = {}
     for layer in layers:
         if isinstance(layer, fastnn.layers.Dense):
             current = {"W": layer.W.copy(), "b": None if layer.b is None else layer.b.copy(),
