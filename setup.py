@@ -143,7 +143,8 @@ class BuildExt(build_ext):
         compiler = self.compiler
         unix_like = compiler.compiler_type != "msvc"
         cflags = ["-O3", "-ffp-contract=fast", "-fno-math-errno"] if unix_like else ["/O2"]
-        ldflags = []
+        # csrc/probe.c makes its own threads
+        ldflags = ["-pthread"] if unix_like else []
         extra_cflags, extra_ldflags = _extra_flags() if unix_like else ([], [])
         omp = _openmp_flags(compiler, extra_cflags, extra_ldflags)
         if omp is None:

@@ -560,6 +560,16 @@ int fnn_train_f64(fnn_net *net, fnn_optimizer *opt, const double *X, fnn_index n
                   fnn_index n_steps, fnn_index checked_steps, void *workspace,
                   size_t workspace_bytes, double *step_loss, int64_t *step_correct);
 
+/*
+ * The round trip of a cache line between two threads pinned to the first two CPUs of
+ * the process's affinity mask (csrc/probe.c): the median over `runs` runs of up to
+ * `trips` round trips each, in nanoseconds, and the two CPUs. With fewer than two
+ * CPUs in the mask, or where affinity masks do not exist, nothing is measured:
+ * *cpu_first and *cpu_second are -1 and *median_ns 0.
+ */
+int fnn_probe_round_trip(int runs, long trips, double *median_ns, int *cpu_first,
+                         int *cpu_second);
+
 #ifdef __cplusplus
 }
 #endif

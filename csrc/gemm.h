@@ -1,7 +1,9 @@
 /*
  * gemm.h: the pieces of the GEMM, BLIS-style, and what they share.
  *
- *   gemm.c                   the entry points: checks, then the small-batch or the blocked path
+ *   gemm.c                   the entry points: checks, then the tiny, the small-batch or the
+ *                            blocked path
+ *   gemm_tiny.h              the tiny-product kernel, compiled per registry entry
  *   gemm_plan.c              the blocking plan: block sizes from the registry entry and the
  *                            operands, and the loops around the micro-kernel for one unit of
  *                            work (the macro-kernel, its edges, the epilogue, the dot kernels)
@@ -41,6 +43,16 @@ typedef void (*fnn_ukr_f32)(fnn_index k, const float *a, fnn_index a_rs, fnn_ind
 typedef void (*fnn_ukr_f64)(fnn_index k, const double *a, fnn_index a_rs, fnn_index a_cs,
                             const double *b, double *c, fnn_index ldc, const double *bias,
                             int accumulate);
+
+/* a whole tiny product, C = base + A B, on the calling thread (gemm_tiny.h) */
+typedef void (*fnn_tiny_f32)(fnn_index m, fnn_index n, fnn_index k, const float *A,
+                             fnn_index rs_a, fnn_index cs_a, const float *B, fnn_index rs_b,
+                             fnn_index cs_b, float *C, fnn_index ldc, const float *bias,
+                             int accumulate);
+typedef void (*fnn_tiny_f64)(fnn_index m, fnn_index n, fnn_index k, const double *A,
+                             fnn_index rs_a, fnn_index cs_a, const double *B, fnn_index rs_b,
+                             fnn_index cs_b, double *C, fnn_index ldc, const double *bias,
+                             int accumulate);
 
 /* out[r * dot_c + c] = sum_p a[r][p] b[c][p] for dot_r (or 1) rows and dot_c columns */
 typedef void (*fnn_dot_f32)(fnn_index k, const float *const *a, const float *const *b, float *out);
@@ -94,7 +106,17 @@ typedef struct {
     fnn_pack_rows_f64 pack_rows_f64;
     fnn_pack_rows_f32 pack_cols_f32;
     fnn_pack_rows_f64 pack_cols_f64;
+    /* the tiny-product path: products of at most FNN_TINY_MACS multiply-adds */
+    fnn_tiny_f32 tiny_f32;
+    fnn_tiny_f64 tiny_f64;
 } fnn_gemm_arch;
+
+/* products of at most FNN_TINY_MACS multiply-adds (m n k) and a depth k of at most
+   FNN_TINY_MAX_K take the tiny-product path where the entry has one: one thread, no packing */
+#ifndef FNN_TINY_MACS
+#define FNN_TINY_MACS 4096
+#endif
+#define FNN_TINY_MAX_K 128
 
 /* batches of at most this many rows take the small-batch path where there is one */
 #define FNN_SMALL_BATCH 8

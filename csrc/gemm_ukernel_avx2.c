@@ -61,5 +61,7 @@ const fnn_gemm_arch fnn_gemm_arch_avx2 = {
     .dot_c = DOT_C,
     .dot_f32 = {avx2_ukernel_f32_dot, avx2_ukernel_f32_dot1},
     .dot_f64 = {avx2_ukernel_f64_dot, avx2_ukernel_f64_dot1},
+    .tiny_f32 = avx2_ukernel_f32_tiny,
+    .tiny_f64 = avx2_ukernel_f64_tiny,
 };
 #endif

@@ -9,6 +9,7 @@
  * (half the width) for a last sliver that narrow (50 = 48 + 2 columns).
  * With DOT_R and DOT_C defined, also the small-batch kernels FAMILY_dot
  * (DOT_R rows) and FAMILY_dot1 (one row) from gemm_dot_vector.h.
+ * Always FAMILY_tiny, the tiny-product kernel of gemm_tiny.h.
  */
 #define UKR_PREFIX FAMILY
 #include "gemm_ukernel_nvs.h"
@@ -48,3 +49,7 @@
 #undef DOT_ROWS
 #undef DOT_NAME
 #endif
+
+#define TINY_NAME FNN_CAT(FAMILY, _tiny)
+#include "gemm_tiny.h"
+#undef TINY_NAME

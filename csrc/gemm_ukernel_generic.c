@@ -49,11 +49,18 @@ static void FN(generic_ukernel)(fnn_index k, const REAL *restrict a, fnn_index a
     }
 }
 
+/* the same element chains as generic_ukernel's: the tiny path equals the blocked one */
+#define VLEN GENERIC_NR
+#define TINY_NAME FN(generic_tiny)
+#include "gemm_tiny.h"
+#undef TINY_NAME
+#undef VLEN
+
 #endif /* REAL */
 
 #ifndef REAL /* ---- the registry entry ---- */
 
-/* one kernel, as wide as its tile; no small-batch path (the packed product serves),
+/* one kernel, as wide as its tile, and the tiny kernel; no small-batch path (the packed product serves),
    no narrow or short kernels (edges go through a temporary tile), portable packing */
 const fnn_gemm_arch fnn_gemm_arch_generic = {
     .name = "generic",
@@ -63,6 +70,8 @@ const fnn_gemm_arch fnn_gemm_arch_generic = {
                      .kc = 256, .mc = 64, .nc = 2048},
     .ukr_f32 = {generic_ukernel_f32},
     .ukr_f64 = {generic_ukernel_f64},
+    .tiny_f32 = generic_tiny_f32,
+    .tiny_f64 = generic_tiny_f64,
 };
 
 #endif /* REAL */

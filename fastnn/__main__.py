@@ -2,8 +2,10 @@
 
     fastnn info [--threads N] [--dtype float32|float64]
 
-prints how the kernels were built and a quick timing of the compiled kernels
-(fastnn.ops) against their NumPy twins (fastnn.reference).
+prints how the kernels were built, the round trip of a cache line between two
+cores and the time of a short training step on one and on two threads (with a
+line that reads them), and a quick timing of the compiled kernels (fastnn.ops)
+against their NumPy twins (fastnn.reference).
 
     fastnn bench [--threads N] [--dtype float32|float64|both] [--quick]
                  [--cases SUBSTRING] [--json PATH] [--plot PATH]
@@ -69,8 +71,10 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     info = commands.add_parser(
         "info",
-        help="show how the kernels were built and time them against NumPy",
-        description="Print build_info() and a quick timing of fastnn.ops against fastnn.reference (NumPy).",
+        help="show how the kernels were built, probe the threads and time the kernels against NumPy",
+        description="Print build_info(), the round trip of a cache line between two cores and a short "
+        "training step's time on 1 and 2 threads (fastnn.diagnostics probes), and a quick timing of "
+        "fastnn.ops against fastnn.reference (NumPy).",
     )
     info.add_argument(
         "--threads",
@@ -161,10 +165,37 @@ def _print_timings(dtype: str) -> None:
     print(format_table(headers, rows, left_columns=2))
 
 
+# the probes' sizes: a fraction of a second in all
+PROBE_RUNS, PROBE_TRIPS = 9, 2000
+PROBE_ROUNDS, PROBE_STEPS = 5, 8
+
+
+def _print_probes() -> None:
+    from . import diagnostics
+
+    print()
+    print("Threads (fastnn.diagnostics probes)")
+    cpus = diagnostics.allowed_cpus()
+    trip = diagnostics.probe_round_trip(PROBE_RUNS, PROBE_TRIPS)
+    if trip is None:
+        print(f"  round trip of a cache line between two cores: not measured, {cpus} CPU available")
+    else:
+        print(f"  round trip of a cache line between two cores: {trip:.0f} ns "
+              f"(two pinned threads, median of {PROBE_RUNS} runs)")
+    counts = (1, 2) if trip is not None else (1,)
+    times = diagnostics.probe_step_times(counts, rounds=PROBE_ROUNDS, steps=PROBE_STEPS)
+    network = ", ".join(map(str, diagnostics.PROBE_SIZES))
+    per = ", ".join(f"{t} thread{'s' if t > 1 else ''} {times[t] * 1e3:.2f} ms" for t in counts)
+    print(f"  training step of [{network}] bn float32 B={diagnostics.PROBE_BATCH}: {per} "
+          f"(median of {PROBE_ROUNDS * PROBE_STEPS} steps, thread counts alternating)")
+    print(f"  {diagnostics.interpret_probes(trip, times)}", flush=True)
+
+
 def _info(args: argparse.Namespace) -> int:
     if args.threads is not None:
         fastnn.set_num_threads(args.threads)
     _print_build_info()
+    _print_probes()
     _print_timings(args.dtype)
     return 0
 

@@ -69,6 +69,8 @@ cdef extern from "fastnn.h" nogil:
     const char *fnn_simd_name(int level)
     const char *fnn_compiler()
     const char *fnn_build_cflags()
+    int fnn_probe_round_trip(int runs, long trips, double *median_ns, int *cpu_first,
+                             int *cpu_second)
 
     int fnn_gemm_f32(fnn_index m, fnn_index n, fnn_index k,
                      const float *A, fnn_index rs_a, fnn_index cs_a,

@@ -137,6 +137,20 @@ def get_num_threads():
 def set_num_threads(int n):
     fnn_set_num_threads(n)
 
+def probe_round_trip(int runs, long trips):
+    """(median ns, first CPU, second CPU) of a cache line's round trip between two pinned
+    threads (fnn_probe_round_trip), or None when nothing was measured (fewer than two
+    CPUs in the affinity mask, or no affinity masks on this platform)."""
+    cdef double ns = 0
+    cdef int first = -1, second = -1
+    cdef int status
+    with nogil:
+        status = fnn_probe_round_trip(runs, trips, &ns, &first, &second)
+    _check(status)
+    if first < 0:
+        return None
+    return ns, first, second
+
 def default_threads(int allowed_cpus, int physical_cores, double cpu_quota):
     """The default thread count from its facts (fnn_default_threads)."""
     return fnn_default_threads(allowed_cpus, physical_cores, cpu_quota)

@@ -3,12 +3,15 @@
 :func:`gradient_check` compares a model's backward pass with centred finite
 differences; :func:`layer_statistics` and :func:`plot_layer_histograms` show
 how the activations and their gradients are spread, layer by layer, as the
-lecture notes' histograms do.
+lecture notes' histograms do. :func:`probe_round_trip`, :func:`probe_step_times`
+and :func:`interpret_probes` are the machine probes ``fastnn info`` prints: the round
+trip of a cache line between two cores, and a training step's time on one and two threads.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +23,8 @@ from . import _checks, _plotting, layers as _layers
 if TYPE_CHECKING:
     from .model import Sequential
 
-__all__ = ["gradient_check", "relative_error", "layer_statistics", "plot_layer_histograms"]
+__all__ = ["gradient_check", "relative_error", "layer_statistics", "plot_layer_histograms",
+           "probe_round_trip", "probe_step_times", "interpret_probes"]
 
 
 def gradient_check(model: Sequential, X: ArrayLike, y: ArrayLike, eps: float | None = None,
@@ -365,3 +369,184 @@ def plot_layer_histograms(stats: Iterable[dict[str, Any]], path: str | os.PathLi
     if title:
         fig.suptitle(title, fontsize=10)
     return _plotting.save_figure(fig, path, dpi=dpi)
+
+
+# ---------------------------------------------------------------- machine probes
+
+#: above this round trip (ns) the two cores are far apart: another chiplet or socket
+FAR_ROUND_TRIP_NS = 300.0
+#: below this speed-up of two threads over one, with close cores, something else is slowing them
+GOOD_SPEEDUP = 1.3
+#: the network, batch size and dtype of probe_step_times: a step short enough that its
+#: synchronisations, not its arithmetic, decide whether a second thread helps
+PROBE_SIZES = (3072, 50, 50, 10)
+PROBE_BATCH = 100
+
+
+def allowed_cpus():
+    """How many CPUs this process may run on (its affinity mask, else the CPU count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity masks on this platform
+        return os.cpu_count() or 1
+
+
+def probe_round_trip(runs=9, trips=2000):
+    """The round trip of a cache line between two threads on two different CPUs, in ns.
+
+    Two threads, pinned to the first two CPUs of the process's affinity mask, pass a
+    counter back and forth on one cache line (one stores, the other answers). Every
+    synchronisation between fastnn's threads costs at least this: about a hundred
+    nanoseconds between cores of one chip, several hundred between chiplets or sockets,
+    where two threads may train more slowly than one.
+
+    Parameters
+    ----------
+    runs : int, default 9
+        Runs of the ping-pong; the result is their median (1 to 1000).
+    trips : int, default 2000
+        Round trips per run, >= 1 (a run also stops after 20 ms, so that a loaded
+        machine cannot make the probe wait long).
+
+    Returns
+    -------
+    float or None
+        The median round trip in nanoseconds; None when the process may run on one
+        CPU only (or the platform has no affinity masks), and nothing was measured.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``runs`` or ``trips`` is not an integer in range.
+
+    Examples
+    --------
+    >>> from fastnn.diagnostics import probe_round_trip
+    >>> ns = probe_round_trip()
+    >>> ns is None or ns > 0
+    True
+    """
+    from . import _ops
+
+    runs = _checks.integer(runs, "runs", minimum=1)
+    if runs > 1000:
+        raise ValueError(f"runs must be at most 1000, got {runs}")
+    trips = _checks.integer(trips, "trips", minimum=1)
+    if trips > 2**31 - 1:
+        raise ValueError(f"trips must be at most {2**31 - 1}, got {trips}")
+    result = _ops.probe_round_trip(runs, trips)
+    return None if result is None else float(result[0])
+
+
+def probe_step_times(threads=(1, 2), rounds=5, steps=8, seed=0):
+    """Seconds per training step of a short step, on each thread count, timed in alternation.
+
+    Trains ``fastnn.MLP([3072, 50, 50, 10], batch_norm=True, dtype="float32")`` with
+    ``fit`` (SGD, batches of 100, ``steps`` steps per call) on random data, one call per
+    thread count per round, the counts alternating so that a change of the machine's
+    state hits them alike; the thread count is set with :func:`fastnn.set_num_threads`
+    and restored afterwards. A step of this network is short (a fraction of a
+    millisecond), so the cost of the threads' synchronisations shows in it.
+
+    Parameters
+    ----------
+    threads : sequence of int, default (1, 2)
+        The thread counts to time, each >= 1.
+    rounds : int, default 5
+        Timed calls per thread count (after one untimed call each), >= 1.
+    steps : int, default 8
+        Training steps per call, >= 1.
+    seed : int, default 0
+        Seed of the data and of the network's initial weights.
+
+    Returns
+    -------
+    dict
+        {thread count: median seconds per step}.
+
+    Raises
+    ------
+    TypeError, ValueError
+        An argument is not an integer in range, or ``threads`` is empty.
+
+    Examples
+    --------
+    >>> from fastnn.diagnostics import probe_step_times
+    >>> times = probe_step_times(threads=(1,), rounds=1, steps=2)
+    >>> sorted(times) == [1] and times[1] > 0
+    True
+    """
+    import fastnn
+
+    from . import optim as _optim
+
+    if isinstance(threads, (str, bytes)) or not hasattr(threads, "__iter__"):
+        raise TypeError(f"threads must be a sequence of thread counts, got {type(threads).__name__}")
+    counts = [_checks.integer(t, f"threads[{i}]", minimum=1) for i, t in enumerate(threads)]
+    if not counts:
+        raise ValueError("threads must name at least one thread count")
+    rounds = _checks.integer(rounds, "rounds", minimum=1)
+    steps = _checks.integer(steps, "steps", minimum=1)
+    seed = _checks.integer(seed, "seed", minimum=0)
+
+    rng = np.random.default_rng(seed)
+    n = steps * PROBE_BATCH
+    X = rng.standard_normal((n, PROBE_SIZES[0]), dtype=np.float32)
+    y = rng.integers(0, PROBE_SIZES[-1], n)
+    model = fastnn.MLP(list(PROBE_SIZES), batch_norm=True, dtype="float32", seed=seed)
+    before = fastnn.get_num_threads()
+    samples = {t: [] for t in counts}
+
+    def one_call(t):
+        fastnn.set_num_threads(t)
+        start = time.perf_counter()
+        model.fit(X, y, epochs=1, batch_size=PROBE_BATCH, optimizer=_optim.SGD(lr=0.01), verbose=0)
+        return (time.perf_counter() - start) / steps
+
+    try:
+        for t in counts:  # untimed: buffers, thread pools and caches warm
+            one_call(t)
+        for _ in range(rounds):
+            for t in counts:
+                samples[t].append(one_call(t))
+    finally:
+        fastnn.set_num_threads(before)
+    return {t: float(np.median(v)) for t, v in samples.items()}
+
+
+def interpret_probes(round_trip_ns, step_times):
+    """One line that reads the probes: whether two threads pay here, and why.
+
+    Parameters
+    ----------
+    round_trip_ns : float or None
+        :func:`probe_round_trip`'s result (None: one CPU).
+    step_times : dict
+        :func:`probe_step_times`' result, with the counts 1 and (unless one CPU) 2.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from fastnn.diagnostics import interpret_probes
+    >>> interpret_probes(450.0, {1: 4e-4, 2: 5e-4})
+    'two threads slower than one here: the cores are far apart (a cache line takes 450 ns there and back)'
+    """
+    if round_trip_ns is None or 2 not in step_times:
+        return "one CPU available: fastnn trains on one thread here"
+    speedup = step_times[1] / step_times[2]
+    far = round_trip_ns > FAR_ROUND_TRIP_NS
+    trip = f"a cache line takes {round_trip_ns:.0f} ns there and back"
+    if speedup < 1.0:
+        if far:
+            return f"two threads slower than one here: the cores are far apart ({trip})"
+        return (f"two threads slower than one here, though the cores are close ({trip}): "
+                "probably other programs are using the CPUs")
+    if far:
+        return f"two threads {speedup:.2f}x faster than one, though the cores are far apart ({trip})"
+    if speedup < GOOD_SPEEDUP:
+        return (f"two threads only {speedup:.2f}x faster than one, though the cores are close ({trip}): "
+                "probably other programs are using the CPUs")
+    return f"two threads {speedup:.2f}x faster than one: the cores are close ({trip})"

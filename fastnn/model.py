@@ -780,6 +780,7 @@ class Sequential:
         With ``eval_every`` a run also ends at every multiple of it, where ``record(done)``
         measures the curves, before the epoch's end (when they coincide) runs the callbacks."""
         n, edges, sizes = trainer.n_samples, trainer.edges, trainer.sizes
+        size_array = np.asarray(sizes, dtype=np.float64)
         steps = len(sizes)
         total = epochs * steps
         orders, first = [], 0  # the orders of epochs first, first + 1, ...
@@ -822,12 +823,19 @@ class Sequential:
             if watch.active and not self._state_finite(state):
                 raise _Diverged(done + count - 1, float(losses[-1]), search=True)
             elapsed = time.perf_counter() - started
-            for J, hit in zip(losses.tolist(), hits.tolist()):
-                size = sizes[done % steps]
-                loss_sum += J * size  # the order of the layer-by-layer path's sum
-                seen += size
-                correct += hit
-                done += 1
+            # the run's steps epoch by epoch: one vector product per piece of an epoch, and
+            # each step's J * size added to loss_sum in step order, as the layer-by-layer
+            # path sums them
+            i = 0
+            while i < count:
+                step = done % steps
+                take = min(count - i, steps - step)
+                for term in (losses[i:i + take] * size_array[step:step + take]).tolist():
+                    loss_sum += term
+                seen += sum(sizes[step:step + take])
+                correct += int(hits[i:i + take].sum())
+                done += take
+                i += take
                 if eval_every is not None and done % eval_every == 0:
                     record(done)  # the run's last step: runs end at these
                 if done % steps == 0:

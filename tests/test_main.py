@@ -58,6 +58,34 @@ def test_info_prints_build_facts_and_a_timing_table(capsys, monkeypatch, thread_
     assert "softmax_cross_entropy" in out and "speed-up vs numpy" in out
 
 
+def test_info_prints_the_thread_probes(capsys, monkeypatch, thread_count):
+    monkeypatch.setattr(cli, "INFO_CASES", [("softmax_cross_entropy", (256, 10), None)])
+    monkeypatch.setattr(cli, "PROBE_ROUNDS", 1)
+    monkeypatch.setattr(cli, "PROBE_STEPS", 2)
+    code, out, _ = run(capsys, "info")
+    assert code == 0
+    assert "round trip of a cache line between two cores:" in out
+    assert "training step of [3072, 50, 50, 10] bn float32 B=100: 1 thread" in out
+    lines = out.splitlines()
+    step = next(i for i, line in enumerate(lines) if "training step of" in line)
+    assert any(word in lines[step + 1] for word in ("faster than one", "slower than one", "one CPU"))
+
+
+def test_info_with_one_cpu_says_so(capsys, monkeypatch, thread_count):
+    from fastnn import diagnostics
+
+    monkeypatch.setattr(cli, "INFO_CASES", [("softmax_cross_entropy", (256, 10), None)])
+    monkeypatch.setattr(cli, "PROBE_ROUNDS", 1)
+    monkeypatch.setattr(cli, "PROBE_STEPS", 1)
+    monkeypatch.setattr(diagnostics, "probe_round_trip", lambda *a, **k: None)
+    monkeypatch.setattr(diagnostics, "allowed_cpus", lambda: 1)
+    code, out, _ = run(capsys, "info")
+    assert code == 0
+    assert "not measured, 1 CPU available" in out
+    assert "1 thread" in out and "2 threads" not in out
+    assert "one CPU available: fastnn trains on one thread here" in out
+
+
 # ------------------------------------------------------------------ bench
 
 def table_rows(out, first_cell):
