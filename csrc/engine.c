@@ -249,8 +249,19 @@ static int FN(layer_forward)(fnn_net *net, int l, fnn_index n, const REAL *X,
     case FNN_LAYER_BATCHNORM: {
         const REAL *gamma = (const REAL *)net->params[L->gamma].value;
         const REAL *beta = (const REAL *)net->params[L->beta].value;
-        int status = FN(fnn_batchnorm_forward)(n, d_out, X, d_in, gamma, beta, (REAL)L->eps,
+        int status;
+        if (FNN_ENGINE_STATIC && l + 1 < net->n_layers
+            && net->layers[l + 1].kind == FNN_LAYER_ACTIVATION) {
+            /* the activation on the rows each thread has just normalised */
+            const fnn_layer *A = &net->layers[l + 1];
+            *fused_next = 1;
+            status = FN(fnn_batchnorm_forward_step)(n, d_out, X, d_in, gamma, beta, (REAL)L->eps,
+                                                    b->out, d_out, b->mean, b->var, A->activation,
+                                                    (REAL)A->alpha, lb[l + 1].out, d_out);
+        } else {
+            status = FN(fnn_batchnorm_forward)(n, d_out, X, d_in, gamma, beta, (REAL)L->eps,
                                                b->out, d_out, b->mean, b->var);
+        }
         if (status != FNN_OK) return status;
         status = FN(fnn_batchnorm_running_update)(d_out, (REAL *)L->running_mean,
                                                   (REAL *)L->running_var, b->mean, b->var, n,
@@ -388,6 +399,29 @@ static int FN(layer_backward)(fnn_net *net, const fnn_optimizer *opt, int l, fnn
     }
 }
 
+/* The batch norm layer l and the activation after it, backward in one region: dY (a
+   buffer) takes the activation's input gradient, dIn (NULL: not needed) the batch norm's;
+   then the updates of gamma and beta. */
+static int FN(batchnorm_activation_backward)(fnn_net *net, const fnn_optimizer *opt, int l,
+                                             fnn_index n, const REAL *X, FN(layer_buffers) *lb,
+                                             const FN(engine_buffers) *eb, const REAL *dOut,
+                                             REAL *dY, REAL *dIn, double lr)
+{
+    fnn_layer *L = &net->layers[l];
+    const fnn_layer *A = &net->layers[l + 1];
+    FN(layer_buffers) *b = &lb[l];
+    const REAL *gamma = (const REAL *)net->params[L->gamma].value;
+    /* dS is needed for the dgamma/dbeta reductions even when dIn is not */
+    REAL *dS = dIn ? dIn : b->out;
+    int status = FN(fnn_batchnorm_backward_step)(
+        n, L->out_features, A->activation, (REAL)A->alpha, dOut, lb[l + 1].out, dY, X,
+        L->in_features, gamma, b->mean, b->var, (REAL)L->eps, dS, FN(grad_of)(net, eb, L->gamma),
+        FN(grad_of)(net, eb, L->beta));
+    if (status == FNN_OK) status = FN(update)(net, opt, eb, L->gamma, lr);
+    if (status == FNN_OK) status = FN(update)(net, opt, eb, L->beta, lr);
+    return status;
+}
+
 static int FN(has_params)(const fnn_layer *L)
 {
     return L->kind == FNN_LAYER_DENSE || L->kind == FNN_LAYER_BATCHNORM
@@ -522,6 +556,19 @@ static int FN(train_step)(const FN(engine_run) *run, fnn_index s)
 
     int ping = 0;
     for (int l = net->n_layers - 1; l >= first_param; --l) {
+        if (FNN_ENGINE_STATIC && net->layers[l].kind == FNN_LAYER_ACTIVATION && l - 1 >= first_param
+            && net->layers[l - 1].kind == FNN_LAYER_BATCHNORM) {
+            /* the activation's input gradient goes where its own backward would write it,
+               the batch norm's where its own would: the buffers of the two steps */
+            const REAL *bn_input = l - 1 > 0 ? lb[l - 2].out : eb->input;
+            REAL *dIn = l - 1 > first_param ? eb->grad[ping] : NULL;
+            status = FN(batchnorm_activation_backward)(net, opt, l - 1, n, bn_input, lb, eb, dOut,
+                                                       eb->grad[1 - ping], dIn, lr[s]);
+            if (status != FNN_OK) return status;
+            if (dIn) dOut = dIn;
+            --l;
+            continue;
+        }
         const REAL *input = l > 0 ? lb[l - 1].out : eb->input;
         REAL *dIn = l > first_param ? eb->grad[1 - ping] : NULL;
         status = FN(layer_backward)(net, opt, l, n, input, lb, eb, dOut, dIn, lr[s]);
