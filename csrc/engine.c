@@ -614,7 +614,8 @@ static uint64_t FN(choice_key)(const fnn_net *net, const fnn_optimizer *opt, cha
     FNN_MIX(net->loss);
     FNN_MIX(opt->kind);
     FNN_MIX(net->n_layers);
-    size_t used = (size_t)snprintf(name, size, "%s batch %lld: %lld", sizeof(REAL) == 4 ? "float32" : "float64",
+    size_t used = (size_t)snprintf(name, size, "%s on %d threads, batch %lld: %lld",
+                                   sizeof(REAL) == 4 ? "float32" : "float64", fnn_get_num_threads(),
                                    (long long)net->batch_max, (long long)net->layers[0].in_features);
     static const char kinds[] = "DBADM"; /* dense, batch norm, activation, dropout, maxout */
     for (int l = 0; l < net->n_layers; ++l) {

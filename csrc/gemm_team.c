@@ -2,7 +2,13 @@
  * gemm_team.c: the work distribution of the GEMM: how many threads a product
  * gets, how its work is cut into units, and how the threads share them.
  *
- * Threads never wait at a barrier. The work of each (jc, pc) step of a blocked
+ * Two ways of sharing, chosen by the caller's step mode (threads.h). Inside a
+ * training step of the engine the split is static (FN(blocked_team_static)): fixed
+ * column groups or fixed row ranges per thread, one barrier per shared B panel, no
+ * counters; one thread alone takes the same path. Kernels called one by one on
+ * several threads claim their work instead, and never wait at a barrier:
+ *
+ * The work of each (jc, pc) step of a blocked
  * product is a grid of units (column groups of the B panel times row chunks of
  * A, group-major) that the threads claim from counters; they pack the step's B
  * panel together, also by claiming pieces. A thread waits only for work another
@@ -167,8 +173,9 @@ int FN(fnn_gemm_small_batch)(const FN(fnn_gemm_operands) *op)
     int failed = 0;
     fnn_index next_chunk[FNN_MAX_RANGES] = {0}, helped = 0;
 
+    /* one thread: its own range is everything, and nothing needs claiming */
     FN(small_batch_job) job = {op, chunk, n_chunks, next_chunk, &helped, &failed,
-                               fnn_step_static()};
+                               nthreads == 1 || fnn_step_static()};
     if (nthreads > 1) {
         FNN_COUNT_SYNC(FNN_SYNC_REGIONS);
 #pragma omp parallel num_threads(nthreads)
@@ -280,7 +287,8 @@ static void FN(blocked_team_static)(const FN(blocked_job) *job)
     }
 }
 
-/* One thread's part of a blocked product (all of it for one thread; see FN(small_batch_team)). */
+/* One thread's part of a blocked product whose threads claim their units (kernels called
+   one by one, on several threads). */
 static void FN(blocked_team)(const FN(blocked_job) *job)
 {
     const FN(fnn_gemm_plan) *plan = job->plan;
@@ -418,19 +426,20 @@ int FN(fnn_gemm_blocked)(const FN(fnn_gemm_operands) *op)
 
     FN(blocked_job) job = {&plan, groups, chunk_rows, m_chunks, units, ring, per_step,
                            b_ring, sync, &helped, &failed, &team};
-    if (nthreads > 1 && fnn_step_static()) {
+    if (nthreads == 1) {
+        /* one thread: the static split without barriers, nothing claimed */
+        FN(blocked_team_static)(&job);
+        return failed ? FNN_ENOMEM : FNN_OK;
+    }
+    if (fnn_step_static()) {
         FNN_COUNT_SYNC(FNN_SYNC_REGIONS);
 #pragma omp parallel num_threads(nthreads)
         FN(blocked_team_static)(&job);
         return failed ? FNN_ENOMEM : FNN_OK;
     }
-    if (nthreads > 1) {
-        FNN_COUNT_SYNC(FNN_SYNC_REGIONS);
+    FNN_COUNT_SYNC(FNN_SYNC_REGIONS);
 #pragma omp parallel num_threads(nthreads)
-        FN(blocked_team)(&job);
-    } else {
-        FN(blocked_team)(&job);
-    }
+    FN(blocked_team)(&job);
     fnn_team_report(nthreads, helped, steps * units);
     return failed >= team ? FNN_ENOMEM : FNN_OK;
 }
