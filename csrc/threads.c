@@ -487,6 +487,7 @@ void fnn_choice_load(uint64_t key, const char *name, fnn_thread_choice *c)
         memset(c, 0, sizeof *c);
         c->key = key;
         snprintf(c->name, sizeof c->name, "%s", name);
+        c->all = all;
         c->threads = all;
         c->reason = FNN_WHY_MEASURING;
         c->measuring = 0;
@@ -536,7 +537,7 @@ int fnn_choice_report(fnn_thread_choice *out, int capacity)
 
 int fnn_choice_threads(fnn_thread_choice *c)
 {
-    const int all = fnn_get_num_threads();
+    const int all = c->all;
     if (all <= 1 || c->reason == FNN_WHY_ONE_THREAD) return 1;
     if (c->reason == FNN_WHY_ALTERNATE) return c->steps % 2 ? all : 1;
     if (c->reason == FNN_WHY_PINNED) return c->threads > 1 ? all : 1;
@@ -571,15 +572,15 @@ void fnn_choice_record(fnn_thread_choice *c, int threads, double seconds, fnn_in
     if (c->measuring >= 0) {
         const int i = c->measuring;
         if (i % 2 == 1) {
-            if (i / 2 % 2) c->all[i / 4] = per_row;
-            else c->one[i / 4] = per_row;
+            if (i / 2 % 2) c->sample_all[i / 4] = per_row;
+            else c->sample_one[i / 4] = per_row;
         }
         c->measuring += 1;
         if (c->measuring == FNN_CHOICE_STEPS) {
-            c->seconds_one = median_of(c->one, FNN_CHOICE_SAMPLES);
-            c->seconds_all = median_of(c->all, FNN_CHOICE_SAMPLES);
+            c->seconds_one = median_of(c->sample_one, FNN_CHOICE_SAMPLES);
+            c->seconds_all = median_of(c->sample_all, FNN_CHOICE_SAMPLES);
             const int before = c->threads;
-            c->threads = c->seconds_all < c->seconds_one ? fnn_get_num_threads() : 1;
+            c->threads = c->seconds_all < c->seconds_one ? c->all : 1;
             if (c->measurements > 0 && (before > 1) != (c->threads > 1)) c->switches += 1;
             c->reason = FNN_WHY_MEASURED;
             c->measurements += 1;
@@ -596,4 +597,22 @@ void fnn_choice_record(fnn_thread_choice *c, int threads, double seconds, fnn_in
         c->measuring = 0;
         c->slow_steps = 0;
     }
+}
+
+int fnn_choice_replay(fnn_index count, int all, const double *one, const double *all_seconds,
+                      int *threads)
+{
+    if (count < 0 || all < 1) return FNN_EINVAL;
+    fnn_thread_choice c;
+    memset(&c, 0, sizeof c);
+    c.all = all;
+    c.threads = all;
+    c.reason = all > 1 ? FNN_WHY_MEASURING : FNN_WHY_ONE_THREAD;
+    c.measuring = all > 1 ? 0 : -1;
+    c.decided_at = fnn_seconds();
+    for (fnn_index i = 0; i < count; ++i) {
+        threads[i] = fnn_choice_threads(&c);
+        fnn_choice_record(&c, threads[i], threads[i] > 1 ? all_seconds[i] : one[i], 1);
+    }
+    return FNN_OK;
 }

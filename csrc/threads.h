@@ -191,10 +191,11 @@ enum fnn_choice_reason {
 typedef struct {
     uint64_t key;
     char name[FNN_CHOICE_NAME];
+    int all;                /* all threads: the thread count when the chooser was made */
     int threads;            /* the threads of the next step outside a measurement */
     int reason;             /* enum fnn_choice_reason */
     int measuring;          /* steps of the running measurement so far, -1: none runs */
-    double one[FNN_CHOICE_SAMPLES], all[FNN_CHOICE_SAMPLES]; /* its samples, seconds per row */
+    double sample_one[FNN_CHOICE_SAMPLES], sample_all[FNN_CHOICE_SAMPLES]; /* its samples, seconds per row */
     double seconds_one, seconds_all; /* the last measurement's medians, seconds per row */
     double decided_at;      /* monotonic seconds of the last decision */
     int slow_steps;         /* chosen steps in a row slower than the jump */
@@ -212,6 +213,15 @@ int fnn_choice_threads(fnn_thread_choice *c);
 void fnn_choice_record(fnn_thread_choice *c, int threads, double seconds, fnn_index rows);
 /* Monotonic seconds. */
 double fnn_seconds(void);
+
+/*
+ * Test hook: a fresh measuring chooser for `all` threads (whatever the pinned mode),
+ * fed `count` steps of one row each: a step on one thread takes one[i] seconds, on all
+ * threads all[i]; threads[i] receives the threads it gave step i. FNN_EINVAL for
+ * count < 0 or all < 1.
+ */
+int fnn_choice_replay(fnn_index count, int all, const double *one, const double *all_seconds,
+                      int *threads);
 
 /* The kept choosers, most recent first, into out[0 .. capacity); returns how many are kept. */
 int fnn_choice_report(fnn_thread_choice *out, int capacity);

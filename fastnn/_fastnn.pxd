@@ -358,6 +358,8 @@ cdef extern from "threads.h" nogil:
         int64_t measurements
         int64_t switches
     int fnn_choice_report(fnn_thread_choice *out, int capacity)
+    int fnn_choice_replay(fnn_index count, int all, const double *one, const double *all_seconds,
+                          int *threads)
     int fnn_set_thread_choice(int mode)
     int fnn_get_thread_choice()
     double fnn_seconds()

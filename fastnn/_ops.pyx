@@ -242,6 +242,29 @@ def engine_choices():
     return rows
 
 
+def choice_replay(one, all, int threads=2):
+    """Test hook for the engine's thread chooser: a fresh chooser for ``threads`` threads
+    fed one step per entry, a step taking one[i] seconds on one thread and all[i] on all
+    of them. Returns the thread count it gave each step.
+
+    Raises
+    ------
+    ValueError
+        If ``one`` and ``all`` differ in length, or ``threads`` < 1.
+    """
+    cdef double[::1] one_v = np.ascontiguousarray(one, dtype=np.float64).reshape(-1)
+    cdef double[::1] all_v = np.ascontiguousarray(all, dtype=np.float64).reshape(-1)
+    _need(one_v.shape[0] == all_v.shape[0], "one and all must have the same length")
+    _need(threads >= 1, f"threads must be >= 1, got {threads}")
+    cdef fnn_index count = one_v.shape[0]
+    out = np.zeros(max(count, 1), dtype=np.intc)
+    cdef int[::1] out_v = out
+    if count == 0:
+        return []
+    _check(fnn_choice_replay(count, threads, &one_v[0], &all_v[0], &out_v[0]))
+    return [int(t) for t in out[:count]]
+
+
 def sync_counts(bint reset=True):
     """The synchronisations counted since the last reset, as a dict (regions, barriers,
     atomics, waits), or None in a build without -DFNN_COUNT_SYNCS. A diagnostic hook."""

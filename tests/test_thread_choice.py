@@ -177,3 +177,46 @@ def test_the_environment_pins_the_choice(value, expected):
 def test_without_a_pin_the_engine_measures(value):
     choice, _, reason = _choice_in_fresh_interpreter(value)
     assert choice == "measure" and reason in ("measuring", "measured")
+
+
+# ------------------------------------------------------------------ the chooser's decisions
+MEASURE = [1, 1, 2, 2] * 3  # pairs on one thread and on two, the first of each pair not counted
+
+
+def test_chooser_keeps_one_thread_when_it_is_faster():
+    steps = 40
+    assert _ops.choice_replay([1e-3] * steps, [2e-3] * steps) == MEASURE + [1] * (steps - len(MEASURE))
+
+
+def test_chooser_keeps_all_threads_when_they_are_faster():
+    steps = 40
+    assert _ops.choice_replay([2e-3] * steps, [1e-3] * steps) == MEASURE + [2] * (steps - len(MEASURE))
+
+
+def test_chooser_ignores_the_first_step_of_each_pair():
+    # the counted steps say two threads are faster; the uncounted first ones say the opposite
+    one = [1e-3 if i % 4 == 0 else 3e-3 for i in range(20)]
+    two = [9e-3 if i % 4 == 2 else 1e-3 for i in range(20)]
+    assert _ops.choice_replay(one, two)[len(MEASURE):] == [2] * (20 - len(MEASURE))
+
+
+def test_chooser_measures_again_when_steps_jump():
+    # two threads win, then become five times slower from step 20: after three slow steps
+    # in a row the chooser measures again and keeps one thread
+    steps = 50
+    one = [2e-3] * steps
+    two = [1e-3] * 20 + [5e-3] * (steps - 20)
+    got = _ops.choice_replay(one, two)
+    assert got[:20] == MEASURE + [2] * 8
+    assert got[20:23] == [2, 2, 2]
+    assert got[23:23 + len(MEASURE)] == MEASURE
+    assert got[23 + len(MEASURE):] == [1] * (steps - 23 - len(MEASURE))
+
+
+def test_chooser_with_one_thread_has_nothing_to_measure():
+    assert _ops.choice_replay([1e-3] * 5, [1e-4] * 5, threads=1) == [1] * 5
+
+
+def test_choice_replay_refuses_mismatched_lengths():
+    with pytest.raises(ValueError, match="same length"):
+        _ops.choice_replay([1e-3] * 3, [1e-3] * 2)
