@@ -17,10 +17,10 @@ import tempfile
 
 import numpy as np
 import pytest
+from conftest import DTYPES
 
 import fastnn
 from fastnn import _ops, optim
-from conftest import DTYPES
 
 
 @pytest.fixture
@@ -69,8 +69,10 @@ def test_switching_threads_at_every_step_equals_one_thread(dtype, choice_mode):
 # one KC slice (rows split, a shared B panel per slice), weight gradients much wider than
 # tall (column groups), and a last batch of at most 8 rows (the small-batch path).
 STATIC_PATH_CASES = {
-    "deep_first_layer": dict(sizes=(2100, 64, 10), samples=300, batch=100, batch_norm=True, dropout=0.0),
-    "small_last_batch": dict(sizes=(1400, 96, 10), samples=205, batch=40, batch_norm=False, dropout=0.0),
+    "deep_first_layer": {"sizes": (2100, 64, 10), "samples": 300, "batch": 100, "batch_norm": True,
+                         "dropout": 0.0},
+    "small_last_batch": {"sizes": (1400, 96, 10), "samples": 205, "batch": 40, "batch_norm": False,
+                         "dropout": 0.0},
 }
 
 
@@ -158,7 +160,7 @@ def _choice_in_fresh_interpreter(env_value):
     root = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
     env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in [env.get("PYTHONPATH")] if p])
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         timeout=120, cwd=tempfile.gettempdir())
+                         timeout=120, cwd=tempfile.gettempdir(), check=False)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
