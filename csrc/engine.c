@@ -700,10 +700,11 @@ int FN(fnn_train)(fnn_net *net, fnn_optimizer *opt, const REAL *X, fnn_index n_s
         fnn_step_mode_set(FNN_ENGINE_STATIC, threads);
         const double started = fnn_seconds();
         status = FN(train_step)(&run, s);
-        const double took = fnn_seconds() - started;
+        const double ended = fnn_seconds();
         fnn_step_mode_set(0, 0);
         if (status != FNN_OK) break;
-        fnn_choice_record(&choice, threads, took, (fnn_index)(bounds[s + 1] - bounds[s]));
+        fnn_choice_record(&choice, threads, ended - started, (fnn_index)(bounds[s + 1] - bounds[s]),
+                          ended);
     }
     fnn_choice_store(&choice);
     return status;

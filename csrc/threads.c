@@ -556,7 +556,8 @@ static double median_of(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-void fnn_choice_record(fnn_thread_choice *c, int threads, double seconds, fnn_index rows)
+void fnn_choice_record(fnn_thread_choice *c, int threads, double seconds, fnn_index rows,
+                       double now)
 {
     const double per_row = seconds / (double)(rows > 0 ? rows : 1);
     c->steps += 1;
@@ -586,14 +587,15 @@ void fnn_choice_record(fnn_thread_choice *c, int threads, double seconds, fnn_in
             c->measurements += 1;
             c->measuring = -1;
             c->slow_steps = 0;
-            c->decided_at = fnn_seconds();
+            c->decided_at = now;
         }
         return;
     }
     const double reference = threads > 1 ? c->seconds_all : c->seconds_one;
     c->slow_steps = per_row > FNN_CHOICE_JUMP * reference ? c->slow_steps + 1 : 0;
-    if (c->slow_steps >= FNN_CHOICE_JUMP_STEPS
-        || fnn_seconds() - c->decided_at > FNN_CHOICE_RECHECK_SECONDS) {
+    const double since = now - c->decided_at;
+    if ((c->slow_steps >= FNN_CHOICE_JUMP_STEPS && since >= FNN_CHOICE_MIN_SECONDS)
+        || since > FNN_CHOICE_RECHECK_SECONDS) {
         c->measuring = 0;
         c->slow_steps = 0;
     }
@@ -609,10 +611,12 @@ int fnn_choice_replay(fnn_index count, int all, const double *one, const double 
     c.threads = all;
     c.reason = all > 1 ? FNN_WHY_MEASURING : FNN_WHY_ONE_THREAD;
     c.measuring = all > 1 ? 0 : -1;
-    c.decided_at = fnn_seconds();
+    double now = 0.0;
     for (fnn_index i = 0; i < count; ++i) {
         threads[i] = fnn_choice_threads(&c);
-        fnn_choice_record(&c, threads[i], threads[i] > 1 ? all_seconds[i] : one[i], 1);
+        const double took = threads[i] > 1 ? all_seconds[i] : one[i];
+        now += took;
+        fnn_choice_record(&c, threads[i], took, 1, now);
     }
     return FNN_OK;
 }

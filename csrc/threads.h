@@ -164,8 +164,10 @@ int fnn_step_static(void);
  * The measured thread choice of the training engine (threads.c). A chooser per
  * network shape (key, with a readable name) times steps on one thread and on all of
  * them in alternating pairs, keeps the faster, and measures again every
- * FNN_CHOICE_RECHECK_SECONDS or when FNN_CHOICE_JUMP_STEPS steps in a row take more than
- * FNN_CHOICE_JUMP times the chosen setting's measured time per row. FASTNN_THREAD_CHOICE
+ * FNN_CHOICE_RECHECK_SECONDS, or when FNN_CHOICE_JUMP_STEPS steps in a row take more than
+ * FNN_CHOICE_JUMP times the chosen setting's measured time per row and the last decision
+ * is at least FNN_CHOICE_MIN_SECONDS old (so that noise under load costs at most one
+ * measurement per FNN_CHOICE_MIN_SECONDS). FASTNN_THREAD_CHOICE
  * (read once: measure, 1 or all) pins the choice; fnn_set_thread_choice overrides it.
  */
 enum fnn_thread_choice_mode {
@@ -187,6 +189,7 @@ enum fnn_choice_reason {
 #define FNN_CHOICE_RECHECK_SECONDS 3.0
 #define FNN_CHOICE_JUMP 1.5
 #define FNN_CHOICE_JUMP_STEPS 3
+#define FNN_CHOICE_MIN_SECONDS 1.0
 
 typedef struct {
     uint64_t key;
@@ -209,15 +212,17 @@ void fnn_choice_load(uint64_t key, const char *name, fnn_thread_choice *c);
 void fnn_choice_store(const fnn_thread_choice *c);
 /* The threads of the next step. */
 int fnn_choice_threads(fnn_thread_choice *c);
-/* A step of `rows` rows took `seconds` on `threads` threads. */
-void fnn_choice_record(fnn_thread_choice *c, int threads, double seconds, fnn_index rows);
+/* A step of `rows` rows took `seconds` on `threads` threads, ending at `now` (fnn_seconds). */
+void fnn_choice_record(fnn_thread_choice *c, int threads, double seconds, fnn_index rows,
+                       double now);
 /* Monotonic seconds. */
 double fnn_seconds(void);
 
 /*
  * Test hook: a fresh measuring chooser for `all` threads (whatever the pinned mode),
  * fed `count` steps of one row each: a step on one thread takes one[i] seconds, on all
- * threads all[i]; threads[i] receives the threads it gave step i. FNN_EINVAL for
+ * threads all[i], on a clock that starts at 0 and advances by the steps' times only;
+ * threads[i] receives the threads it gave step i. FNN_EINVAL for
  * count < 0 or all < 1.
  */
 int fnn_choice_replay(fnn_index count, int all, const double *one, const double *all_seconds,

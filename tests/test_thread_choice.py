@@ -182,7 +182,9 @@ def test_without_a_pin_the_engine_measures(value):
 
 
 # ------------------------------------------------------------------ the chooser's decisions
+# The replay's clock advances by the steps' times only; times are exact binary fractions.
 MEASURE = [1, 1, 2, 2] * 3  # pairs on one thread and on two, the first of each pair not counted
+ONE, TWO = 0.25, 0.125  # the measurement then ends at 6 * ONE + 6 * TWO = 2.25 s
 
 
 def test_chooser_keeps_one_thread_when_it_is_faster():
@@ -202,17 +204,37 @@ def test_chooser_ignores_the_first_step_of_each_pair():
     assert _ops.choice_replay(one, two)[len(MEASURE):] == [2] * (20 - len(MEASURE))
 
 
+def test_chooser_measures_again_after_a_few_seconds():
+    # decided at 2.25 s; the 24th step after that ends exactly 3 s later, the 25th past it
+    steps = 60
+    got = _ops.choice_replay([ONE] * steps, [TWO] * steps)
+    assert got[:37] == MEASURE + [2] * 25
+    assert got[37:37 + len(MEASURE)] == MEASURE
+
+
 def test_chooser_measures_again_when_steps_jump():
     # two threads win, then become five times slower from step 20: after three slow steps
-    # in a row the chooser measures again and keeps one thread
+    # in a row (more than a second after the decision) the chooser measures again and
+    # keeps one thread
     steps = 50
-    one = [2e-3] * steps
-    two = [1e-3] * 20 + [5e-3] * (steps - 20)
+    one = [ONE] * steps
+    two = [TWO] * 20 + [5 * TWO] * (steps - 20)
     got = _ops.choice_replay(one, two)
     assert got[:20] == MEASURE + [2] * 8
     assert got[20:23] == [2, 2, 2]
     assert got[23:23 + len(MEASURE)] == MEASURE
     assert got[23 + len(MEASURE):] == [1] * (steps - 23 - len(MEASURE))
+
+
+def test_chooser_waits_a_second_after_a_decision_before_a_jump_counts():
+    # steps of 1/64 s: the measurement ends at 0.28125 s and the slow steps start at once;
+    # the 13th slow step is the first to end more than a second after the decision
+    steps = 45
+    one = [1 / 32] * steps
+    two = [1 / 64] * 12 + [5 / 64] * (steps - 12)
+    got = _ops.choice_replay(one, two)
+    assert got[:25] == MEASURE + [2] * 13
+    assert got[25:25 + len(MEASURE)] == MEASURE
 
 
 def test_chooser_with_one_thread_has_nothing_to_measure():
