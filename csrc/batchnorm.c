@@ -301,6 +301,113 @@ int FN(fnn_batchnorm_backward)(fnn_index n, fnn_index d, const REAL *dY, fnn_ind
     return FNN_OK;
 }
 
+/* ---- the engine's batch norm and activation in one region (internal.h) ----
+   The column blocks of the statistics and the rows of the elementwise sweeps are
+   split as fnn_parallel_for's static split would split them, with a barrier where a
+   sweep needs the whole result of the one before. */
+
+typedef struct {
+    FN(batchnorm_job) bn;
+    const fnn_activation_arch *act;
+    int activation;
+    REAL alpha;
+    const REAL *dH, *H;     /* backward: the activation's gradient and output */
+    REAL *Hout;             /* forward: the activation's output */
+    REAL *dY;               /* backward: the batch norm's output gradient */
+    fnn_index ld;           /* row stride of H, dH, dY (the layer's width) */
+} FN(batchnorm_step_job);
+
+static void FN(batchnorm_step_barrier)(int T, int t)
+{
+    if (T > 1) {
+        FNN_COUNT_SYNC_ONCE(t, FNN_SYNC_BARRIERS);
+#pragma omp barrier
+    }
+    (void)t;
+}
+
+static void FN(batchnorm_forward_step_team)(const FN(batchnorm_step_job) *s)
+{
+    const FN(batchnorm_job) *j = &s->bn;
+    const int T = fnn_team_size(), t = fnn_team_rank();
+    const fnn_index blocks = FNN_BN_BLOCKS(j->d);
+    FN(batchnorm_forward_stats_range)((void *)j, blocks * t / T, blocks * (t + 1) / T);
+    FN(batchnorm_step_barrier)(T, t);
+    const fnn_index i0 = j->n * t / T, i1 = j->n * (t + 1) / T;
+    if (i1 <= i0) return;
+    FN(batchnorm_forward_rows_range)((void *)j, i0, i1);
+    if (s->activation >= 0)
+        FN(s->act->forward)(s->activation, i1 - i0, j->d, j->out + i0 * j->ldout, j->ldout,
+                            s->Hout + i0 * s->ld, s->ld, s->alpha);
+}
+
+static void FN(batchnorm_backward_step_team)(const FN(batchnorm_step_job) *s)
+{
+    const FN(batchnorm_job) *j = &s->bn;
+    const int T = fnn_team_size(), t = fnn_team_rank();
+    const fnn_index i0 = j->n * t / T, i1 = j->n * (t + 1) / T;
+    if (s->activation >= 0) {
+        if (i1 > i0)
+            FN(s->act->backward)(s->activation, i1 - i0, j->d, s->dH + i0 * s->ld, s->ld,
+                                 s->H + i0 * s->ld, s->ld, s->dY + i0 * s->ld, s->ld, s->alpha);
+        FN(batchnorm_step_barrier)(T, t);
+    }
+    const fnn_index blocks = FNN_BN_BLOCKS(j->d);
+    FN(batchnorm_backward_sums_range)((void *)j, blocks * t / T, blocks * (t + 1) / T);
+    FN(batchnorm_step_barrier)(T, t);
+    if (i1 > i0) FN(batchnorm_backward_rows_range)((void *)j, i0, i1);
+}
+
+int FN(fnn_batchnorm_forward_step)(fnn_index n, fnn_index d, const REAL *S, fnn_index lds,
+                                   const REAL *gamma, const REAL *beta, REAL eps, REAL *Y,
+                                   fnn_index ldy, REAL *mean, REAL *var, int activation,
+                                   REAL alpha, REAL *H, fnn_index ldh)
+{
+    if (n < 2 || d < 0 || activation >= FNN_ACTIVATION_COUNT) return FNN_EINVAL;
+    if (d == 0) return FNN_OK;
+    REAL *scale = (REAL *)fnn_scratch(FNN_SCRATCH_BATCHNORM, (size_t)d * sizeof(REAL));
+    if (!scale) return FNN_ENOMEM;
+    FN(batchnorm_step_job) job = {
+        {fnn_batchnorm_kernels(), n, d, S, NULL, gamma, beta, mean, var, lds, 0, ldy, eps, Y,
+         scale, mean, var},
+        fnn_activation_kernels(), activation, alpha, NULL, NULL, H, NULL, ldh};
+    const int threads = FN(batchnorm_threads)(n, d);
+    if (threads > 1) {
+        FNN_COUNT_SYNC(FNN_SYNC_REGIONS);
+#pragma omp parallel num_threads(threads)
+        FN(batchnorm_forward_step_team)(&job);
+    } else {
+        FN(batchnorm_forward_step_team)(&job);
+    }
+    return FNN_OK;
+}
+
+int FN(fnn_batchnorm_backward_step)(fnn_index n, fnn_index d, int activation, REAL alpha,
+                                    const REAL *dH, const REAL *H, REAL *dY, const REAL *S,
+                                    fnn_index lds, const REAL *gamma, const REAL *mean,
+                                    const REAL *var, REAL eps, REAL *dS, REAL *dgamma,
+                                    REAL *dbeta)
+{
+    if (n < 2 || d < 0 || activation >= FNN_ACTIVATION_COUNT) return FNN_EINVAL;
+    if (d == 0) return FNN_OK;
+    REAL *coef = (REAL *)fnn_scratch(FNN_SCRATCH_BATCHNORM, (size_t)(3 * d) * sizeof(REAL));
+    if (!coef) return FNN_ENOMEM;
+    const REAL *grad = activation >= 0 ? dY : dH;
+    FN(batchnorm_step_job) job = {
+        {fnn_batchnorm_kernels(), n, d, S, grad, gamma, NULL, mean, var, lds, d, d, eps, dS,
+         coef, dgamma, dbeta},
+        fnn_activation_kernels(), activation, alpha, dH, H, NULL, dY, d};
+    const int threads = FN(batchnorm_threads)(n, d);
+    if (threads > 1) {
+        FNN_COUNT_SYNC(FNN_SYNC_REGIONS);
+#pragma omp parallel num_threads(threads)
+        FN(batchnorm_backward_step_team)(&job);
+    } else {
+        FN(batchnorm_backward_step_team)(&job);
+    }
+    return FNN_OK;
+}
+
 /* ---- eval mode: the running statistics in place of the batch's ----
    The same row kernels as the batch passes: Y = (S - running_mean) scale + beta, and the
    column sums of the backward pass with the running statistics; only dS differs, as

@@ -16,9 +16,19 @@
  */
 #ifndef REAL /* ---- once: the per-type section, for both types ---- */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
+
+/* A diagnostic build with -DFNN_ENGINE_CLAIMS runs each step's kernels with the work
+   sharing of kernels called one by one (claimed pieces) instead of static splits: with
+   -DFNN_COUNT_SYNCS it counts what the static splits save. */
+#ifdef FNN_ENGINE_CLAIMS
+#define FNN_ENGINE_STATIC 0
+#else
+#define FNN_ENGINE_STATIC 1
+#endif
 
 /* Every workspace region starts on a cache line: no false sharing between the
    buffers two threads write, and aligned vector loads where kernels use them. */
@@ -239,8 +249,19 @@ static int FN(layer_forward)(fnn_net *net, int l, fnn_index n, const REAL *X,
     case FNN_LAYER_BATCHNORM: {
         const REAL *gamma = (const REAL *)net->params[L->gamma].value;
         const REAL *beta = (const REAL *)net->params[L->beta].value;
-        int status = FN(fnn_batchnorm_forward)(n, d_out, X, d_in, gamma, beta, (REAL)L->eps,
+        int status;
+        if (FNN_ENGINE_STATIC && l + 1 < net->n_layers
+            && net->layers[l + 1].kind == FNN_LAYER_ACTIVATION) {
+            /* the activation on the rows each thread has just normalised */
+            const fnn_layer *A = &net->layers[l + 1];
+            *fused_next = 1;
+            status = FN(fnn_batchnorm_forward_step)(n, d_out, X, d_in, gamma, beta, (REAL)L->eps,
+                                                    b->out, d_out, b->mean, b->var, A->activation,
+                                                    (REAL)A->alpha, lb[l + 1].out, d_out);
+        } else {
+            status = FN(fnn_batchnorm_forward)(n, d_out, X, d_in, gamma, beta, (REAL)L->eps,
                                                b->out, d_out, b->mean, b->var);
+        }
         if (status != FNN_OK) return status;
         status = FN(fnn_batchnorm_running_update)(d_out, (REAL *)L->running_mean,
                                                   (REAL *)L->running_var, b->mean, b->var, n,
@@ -378,6 +399,29 @@ static int FN(layer_backward)(fnn_net *net, const fnn_optimizer *opt, int l, fnn
     }
 }
 
+/* The batch norm layer l and the activation after it, backward in one region: dY (a
+   buffer) takes the activation's input gradient, dIn (NULL: not needed) the batch norm's;
+   then the updates of gamma and beta. */
+static int FN(batchnorm_activation_backward)(fnn_net *net, const fnn_optimizer *opt, int l,
+                                             fnn_index n, const REAL *X, FN(layer_buffers) *lb,
+                                             const FN(engine_buffers) *eb, const REAL *dOut,
+                                             REAL *dY, REAL *dIn, double lr)
+{
+    fnn_layer *L = &net->layers[l];
+    const fnn_layer *A = &net->layers[l + 1];
+    FN(layer_buffers) *b = &lb[l];
+    const REAL *gamma = (const REAL *)net->params[L->gamma].value;
+    /* dS is needed for the dgamma/dbeta reductions even when dIn is not */
+    REAL *dS = dIn ? dIn : b->out;
+    int status = FN(fnn_batchnorm_backward_step)(
+        n, L->out_features, A->activation, (REAL)A->alpha, dOut, lb[l + 1].out, dY, X,
+        L->in_features, gamma, b->mean, b->var, (REAL)L->eps, dS, FN(grad_of)(net, eb, L->gamma),
+        FN(grad_of)(net, eb, L->beta));
+    if (status == FNN_OK) status = FN(update)(net, opt, eb, L->gamma, lr);
+    if (status == FNN_OK) status = FN(update)(net, opt, eb, L->beta, lr);
+    return status;
+}
+
 static int FN(has_params)(const fnn_layer *L)
 {
     return L->kind == FNN_LAYER_DENSE || L->kind == FNN_LAYER_BATCHNORM
@@ -434,6 +478,164 @@ static int FN(check_net)(const fnn_net *net, fnn_index target_width)
     }
 }
 
+/* What every step of a run reads. */
+typedef struct {
+    fnn_net *net;
+    fnn_optimizer *opt;
+    const REAL *X;
+    const void *targets;
+    fnn_index target_width, checked_steps;
+    const int64_t *order, *bounds;
+    const double *lr;
+    FN(engine_buffers) *eb;
+    FN(layer_buffers) *lb;
+    int first_param, clipping;
+    double *step_loss;
+    int64_t *step_correct;
+} FN(engine_run);
+
+/* Training step s of a run (see the top of this file). */
+static int FN(train_step)(const FN(engine_run) *run, fnn_index s)
+{
+    fnn_net *net = run->net;
+    fnn_optimizer *opt = run->opt;
+    const REAL *X = run->X;
+    const void *targets = run->targets;
+    const fnn_index target_width = run->target_width, checked_steps = run->checked_steps;
+    const int64_t *order = run->order, *bounds = run->bounds;
+    const double *lr = run->lr;
+    FN(engine_buffers) *eb = run->eb;
+    FN(layer_buffers) *lb = run->lb;
+    const int first_param = run->first_param, clipping = run->clipping;
+    double *step_loss = run->step_loss;
+    int64_t *step_correct = run->step_correct;
+    const fnn_index d0 = net->layers[0].in_features;
+    const fnn_index c = net->layers[net->n_layers - 1].out_features;
+    int status;
+    const fnn_index n = (fnn_index)(bounds[s + 1] - bounds[s]);
+    const int64_t *idx = order + bounds[s];
+    if (!FN(gather)(n, d0, X, idx, eb->input, s < checked_steps)) return FNN_ENONFINITE;
+    if (net->loss == FNN_LOSS_SOFTMAX_CE) {
+        const int64_t *labels = (const int64_t *)targets;
+        for (fnn_index i = 0; i < n; ++i) eb->labels[i] = labels[idx[i]];
+    } else {
+        FN(gather)(n, target_width, (const REAL *)targets, idx, eb->targets, 0);
+    }
+
+    /* the sum over the regularised parameters in order, as Sequential.l2_penalty */
+    double penalty = 0;
+    if (net->l2 != 0.0) {
+        for (int i = 0; i < net->n_params; ++i) {
+            const fnn_param *P = &net->params[i];
+            double term;
+            if (!P->regularised) continue;
+            status = FN(fnn_l2_penalty)(1, P->size, (const REAL *)P->value, P->size, net->l2,
+                                        &term);
+            if (status != FNN_OK) return status;
+            penalty += term;
+        }
+    }
+
+    const REAL *cur = eb->input;
+    for (int l = 0; l < net->n_layers; ++l) {
+        int fused = 0;
+        status = FN(layer_forward)(net, l, n, cur, lb, &fused);
+        if (status != FNN_OK) return status;
+        if (fused) ++l;
+        cur = lb[l].out;
+    }
+
+    double loss = 0;
+    int64_t correct = 0;
+    REAL *dOut = eb->grad[0];
+    status = FN(engine_loss)(net->loss, n, c, cur, eb, dOut, &loss, &correct);
+    if (status != FNN_OK) return status;
+    step_loss[s] = loss + penalty;
+    step_correct[s] = correct;
+    if (net->stop_nonfinite && !isfinite(step_loss[s])) return FNN_EDIVERGED;
+
+    int ping = 0;
+    for (int l = net->n_layers - 1; l >= first_param; --l) {
+        if (FNN_ENGINE_STATIC && net->layers[l].kind == FNN_LAYER_ACTIVATION && l - 1 >= first_param
+            && net->layers[l - 1].kind == FNN_LAYER_BATCHNORM) {
+            /* the activation's input gradient goes where its own backward would write it,
+               the batch norm's where its own would: the buffers of the two steps */
+            const REAL *bn_input = l - 1 > 0 ? lb[l - 2].out : eb->input;
+            REAL *dIn = l - 1 > first_param ? eb->grad[ping] : NULL;
+            status = FN(batchnorm_activation_backward)(net, opt, l - 1, n, bn_input, lb, eb, dOut,
+                                                       eb->grad[1 - ping], dIn, lr[s]);
+            if (status != FNN_OK) return status;
+            if (dIn) dOut = dIn;
+            --l;
+            continue;
+        }
+        const REAL *input = l > 0 ? lb[l - 1].out : eb->input;
+        REAL *dIn = l > first_param ? eb->grad[1 - ping] : NULL;
+        status = FN(layer_backward)(net, opt, l, n, input, lb, eb, dOut, dIn, lr[s]);
+        if (status != FNN_OK) return status;
+        if (dIn) { dOut = dIn; ping = 1 - ping; }
+    }
+    if (clipping) {
+        /* the gradients of J (L2 term included, as the layer-by-layer path's), clipped
+           together, then applied */
+        double norm;
+        for (int i = 0; i < net->n_params; ++i) {
+            const fnn_param *P = &net->params[i];
+            if (!P->regularised || net->l2 == 0.0) continue;
+            status = FN(fnn_l2_gradient)(1, P->size, eb->grad_ptr[i], P->size,
+                                         (const REAL *)P->value, P->size, net->l2,
+                                         eb->grad_ptr[i], P->size);
+            if (status != FNN_OK) return status;
+        }
+        status = FN(fnn_clip_grad_norm)(net->n_params, eb->grad_ptr, eb->grad_size,
+                                        opt->max_grad_norm, &norm);
+        if (status != FNN_OK) return status;
+        eb->defer = 0;
+        for (int i = 0; i < net->n_params; ++i) {
+            status = FN(update)(net, opt, eb, i, lr[s]);
+            if (status != FNN_OK) return status;
+        }
+        eb->defer = 1;
+    }
+    opt->iterations += 1;
+    return FNN_OK;
+}
+
+/* The key and the readable name of a network's thread chooser: the element type, the
+   thread count, the batch, the loss, the optimiser and each layer's kind and width. */
+static uint64_t FN(choice_key)(const fnn_net *net, const fnn_optimizer *opt, char *name,
+                               size_t size)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a over the fields */
+#define FNN_MIX(v) (h = (h ^ (uint64_t)(v)) * 1099511628211ULL)
+    FNN_MIX(sizeof(REAL));
+    FNN_MIX(fnn_get_num_threads());
+    FNN_MIX(net->batch_max);
+    FNN_MIX(net->loss);
+    FNN_MIX(opt->kind);
+    FNN_MIX(net->n_layers);
+    size_t used = (size_t)snprintf(name, size, "%s on %d threads, batch %lld: %lld",
+                                   sizeof(REAL) == 4 ? "float32" : "float64", fnn_get_num_threads(),
+                                   (long long)net->batch_max, (long long)net->layers[0].in_features);
+    static const char kinds[] = "DBADM"; /* dense, batch norm, activation, dropout, maxout */
+    for (int l = 0; l < net->n_layers; ++l) {
+        const fnn_layer *L = &net->layers[l];
+        FNN_MIX(L->kind);
+        FNN_MIX(L->out_features);
+        FNN_MIX(L->pieces);
+        const char kind = L->kind >= 0 && L->kind < 5 ? kinds[L->kind] : '?';
+        if (used < size) {
+            if (L->kind == FNN_LAYER_DENSE || L->kind == FNN_LAYER_MAXOUT)
+                used += (size_t)snprintf(name + used, size - used, " %c%lld", kind,
+                                         (long long)L->out_features);
+            else
+                used += (size_t)snprintf(name + used, size - used, " %c", kind);
+        }
+    }
+#undef FNN_MIX
+    return h;
+}
+
 int FN(fnn_train)(fnn_net *net, fnn_optimizer *opt, const REAL *X, fnn_index n_samples,
                   const void *targets, fnn_index target_width,
                   const int64_t *order, const int64_t *bounds, const double *lr,
@@ -485,84 +687,27 @@ int FN(fnn_train)(fnn_net *net, fnn_optimizer *opt, const REAL *X, fnn_index n_s
     for (int l = 0; l < net->n_layers; ++l)
         if (FN(has_params)(&net->layers[l])) { first_param = l; break; }
 
-    const fnn_index d0 = net->layers[0].in_features;
-    const fnn_index c = net->layers[net->n_layers - 1].out_features;
+    FN(engine_run) run = {net, opt, X, targets, target_width, checked_steps, order, bounds, lr,
+                          &eb, lb, first_param, clipping, step_loss, step_correct};
+    /* Each step runs on the threads the network's chooser gives it, with static splits
+       (the same thread owns the same rows in every kernel of the step); the results do
+       not depend on either. */
+    char name[FNN_CHOICE_NAME];
+    fnn_thread_choice choice;
+    fnn_choice_load(FN(choice_key)(net, opt, name, sizeof name), name, &choice);
     for (fnn_index s = 0; s < n_steps; ++s) {
-        const fnn_index n = (fnn_index)(bounds[s + 1] - bounds[s]);
-        const int64_t *idx = order + bounds[s];
-        if (!FN(gather)(n, d0, X, idx, eb.input, s < checked_steps)) return FNN_ENONFINITE;
-        if (net->loss == FNN_LOSS_SOFTMAX_CE) {
-            const int64_t *labels = (const int64_t *)targets;
-            for (fnn_index i = 0; i < n; ++i) eb.labels[i] = labels[idx[i]];
-        } else {
-            FN(gather)(n, target_width, (const REAL *)targets, idx, eb.targets, 0);
-        }
-
-        /* the sum over the regularised parameters in order, as Sequential.l2_penalty */
-        double penalty = 0;
-        if (net->l2 != 0.0) {
-            for (int i = 0; i < net->n_params; ++i) {
-                const fnn_param *P = &net->params[i];
-                double term;
-                if (!P->regularised) continue;
-                status = FN(fnn_l2_penalty)(1, P->size, (const REAL *)P->value, P->size, net->l2,
-                                            &term);
-                if (status != FNN_OK) return status;
-                penalty += term;
-            }
-        }
-
-        const REAL *cur = eb.input;
-        for (int l = 0; l < net->n_layers; ++l) {
-            int fused = 0;
-            status = FN(layer_forward)(net, l, n, cur, lb, &fused);
-            if (status != FNN_OK) return status;
-            if (fused) ++l;
-            cur = lb[l].out;
-        }
-
-        double loss = 0;
-        int64_t correct = 0;
-        REAL *dOut = eb.grad[0];
-        status = FN(engine_loss)(net->loss, n, c, cur, &eb, dOut, &loss, &correct);
-        if (status != FNN_OK) return status;
-        step_loss[s] = loss + penalty;
-        step_correct[s] = correct;
-        if (net->stop_nonfinite && !isfinite(step_loss[s])) return FNN_EDIVERGED;
-
-        int ping = 0;
-        for (int l = net->n_layers - 1; l >= first_param; --l) {
-            const REAL *input = l > 0 ? lb[l - 1].out : eb.input;
-            REAL *dIn = l > first_param ? eb.grad[1 - ping] : NULL;
-            status = FN(layer_backward)(net, opt, l, n, input, lb, &eb, dOut, dIn, lr[s]);
-            if (status != FNN_OK) return status;
-            if (dIn) { dOut = dIn; ping = 1 - ping; }
-        }
-        if (clipping) {
-            /* the gradients of J (L2 term included, as the layer-by-layer path's), clipped
-               together, then applied */
-            double norm;
-            for (int i = 0; i < net->n_params; ++i) {
-                const fnn_param *P = &net->params[i];
-                if (!P->regularised || net->l2 == 0.0) continue;
-                status = FN(fnn_l2_gradient)(1, P->size, eb.grad_ptr[i], P->size,
-                                             (const REAL *)P->value, P->size, net->l2,
-                                             eb.grad_ptr[i], P->size);
-                if (status != FNN_OK) return status;
-            }
-            status = FN(fnn_clip_grad_norm)(net->n_params, eb.grad_ptr, eb.grad_size,
-                                            opt->max_grad_norm, &norm);
-            if (status != FNN_OK) return status;
-            eb.defer = 0;
-            for (int i = 0; i < net->n_params; ++i) {
-                status = FN(update)(net, opt, &eb, i, lr[s]);
-                if (status != FNN_OK) return status;
-            }
-            eb.defer = 1;
-        }
-        opt->iterations += 1;
+        const int threads = fnn_choice_threads(&choice);
+        fnn_step_mode_set(FNN_ENGINE_STATIC, threads);
+        const double started = fnn_seconds();
+        status = FN(train_step)(&run, s);
+        const double ended = fnn_seconds();
+        fnn_step_mode_set(0, 0);
+        if (status != FNN_OK) break;
+        fnn_choice_record(&choice, threads, ended - started, (fnn_index)(bounds[s + 1] - bounds[s]),
+                          ended);
     }
-    return FNN_OK;
+    fnn_choice_store(&choice);
+    return status;
 }
 
 #endif /* REAL */

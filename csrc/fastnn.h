@@ -99,7 +99,10 @@ int fnn_has_openmp(void);
  * / for the /sys and /proc files (tests fake a topology with it). A kernel runs on one thread when
  * its work is small, and for a few kernels after helper threads came late twice in a
  * row (threads.h, fnn_team_report); FASTNN_SOLO=0 in the environment, read once, turns
- * that rule off. Only the speed depends on the thread count, never a result. */
+ * that rule off. The training engine (fnn_train_*) runs each step on one thread or on
+ * all of them, whichever it measured faster for the network (threads.h,
+ * fnn_thread_choice); FASTNN_THREAD_CHOICE=measure|1|all, read once, pins that choice.
+ * Only the speed depends on the thread count, never a result. */
 int fnn_get_num_threads(void);
 int fnn_default_threads(int allowed_cpus, int physical_cores, double cpu_quota);
 int fnn_system_default_threads(void);

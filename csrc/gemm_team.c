@@ -2,7 +2,13 @@
  * gemm_team.c: the work distribution of the GEMM: how many threads a product
  * gets, how its work is cut into units, and how the threads share them.
  *
- * Threads never wait at a barrier. The work of each (jc, pc) step of a blocked
+ * Two ways of sharing, chosen by the caller's step mode (threads.h). Inside a
+ * training step of the engine the split is static (FN(blocked_team_static)): fixed
+ * column groups or fixed row ranges per thread, one barrier per shared B panel, no
+ * counters; one thread alone takes the same path. Kernels called one by one on
+ * several threads claim their work instead, and never wait at a barrier:
+ *
+ * The work of each (jc, pc) step of a blocked
  * product is a grid of units (column groups of the B panel times row chunks of
  * A, group-major) that the threads claim from counters; they pack the step's B
  * panel together, also by claiming pieces. A thread waits only for work another
@@ -83,6 +89,7 @@ typedef struct {
     fnn_index chunk, n_chunks;
     fnn_index *next_chunk, *helped;
     int *failed;
+    int fixed;              /* static split (fnn_step_static) */
 } FN(small_batch_job);
 
 /* One thread's part of a small-batch product: the body of its parallel region, or all
@@ -103,6 +110,7 @@ static void FN(small_batch_team)(const FN(small_batch_job) *job)
     REAL *b_buf = copy_b ? (REAL *)fnn_scratch(FNN_SCRATCH_B_COLUMNS, (size_t)(DC * k) * sizeof(REAL))
                          : NULL;
     if ((copy_a && !a_buf) || (copy_b && !b_buf)) {
+        FNN_COUNT_SYNC(FNN_SYNC_ATOMICS);
 #pragma omp atomic write
         *job->failed = 1;
         return;
@@ -119,6 +127,13 @@ static void FN(small_batch_team)(const FN(small_batch_job) *job)
     /* Thread t claims chunks of columns from its own range first (its part of B then
        stays in its cache from call to call) and then from the others' (a thread that
        starts late just takes fewer). */
+    if (job->fixed) {
+        /* the engine's static split: thread t's own range only, nothing claimed */
+        const int T = fnn_team_size(), t = fnn_team_rank();
+        for (fnn_index q = n_chunks * t / T; q < n_chunks * (t + 1) / T; ++q)
+            FN(fnn_gemm_dot_columns)(op, a_row, q * chunk, FNN_MIN(n, (q + 1) * chunk), b_buf);
+        return;
+    }
     const int T = FNN_MIN(fnn_team_size(), FNN_MAX_RANGES), t = fnn_team_rank() % T;
     fnn_index mine = 0;
     for (int gi = 0; gi < T; ++gi) {
@@ -132,6 +147,7 @@ static void FN(small_batch_team)(const FN(small_batch_job) *job)
         }
     }
     if (fnn_team_rank() != 0) {
+        FNN_COUNT_SYNC(FNN_SYNC_ATOMICS);
 #pragma omp atomic update
         *job->helped += mine;
     }
@@ -157,14 +173,17 @@ int FN(fnn_gemm_small_batch)(const FN(fnn_gemm_operands) *op)
     int failed = 0;
     fnn_index next_chunk[FNN_MAX_RANGES] = {0}, helped = 0;
 
-    FN(small_batch_job) job = {op, chunk, n_chunks, next_chunk, &helped, &failed};
+    /* one thread: its own range is everything, and nothing needs claiming */
+    FN(small_batch_job) job = {op, chunk, n_chunks, next_chunk, &helped, &failed,
+                               nthreads == 1 || fnn_step_static()};
     if (nthreads > 1) {
+        FNN_COUNT_SYNC(FNN_SYNC_REGIONS);
 #pragma omp parallel num_threads(nthreads)
         FN(small_batch_team)(&job);
     } else {
         FN(small_batch_team)(&job);
     }
-    fnn_team_report(nthreads, helped, n_chunks);
+    if (!job.fixed) fnn_team_report(nthreads, helped, n_chunks);
     return failed ? FNN_ENOMEM : FNN_OK;
 }
 
@@ -185,7 +204,91 @@ typedef struct {
     int *failed, *team;
 } FN(blocked_job);
 
-/* One thread's part of a blocked product (all of it for one thread; see FN(small_batch_team)). */
+/* the panel buffer of a step */
+static inline REAL *FN(b_ring_slot)(const FN(blocked_job) *job, fnn_index step)
+{
+    return job->b_ring + (size_t)(step % job->ring) * job->plan->panel;
+}
+
+/*
+ * One thread's part of a blocked product split statically (fnn_step_static): with
+ * column groups, thread t packs and computes the groups g with g % T == t, alone;
+ * with one group, the threads pack fixed shares of each step's B panel, meet at one
+ * barrier, and thread t computes the t-th of T fixed ranges of row chunks in every
+ * step, so the C tiles a unit adds to were written by the same thread. A panel buffer
+ * of column groups used again (ring shorter than the steps) waits for a barrier first. Every thread
+ * passes every barrier, a thread without its A block too (the product then fails).
+ */
+static void FN(blocked_team_static)(const FN(blocked_job) *job)
+{
+    const FN(fnn_gemm_plan) *plan = job->plan;
+    const FN(fnn_gemm_operands) *op = &plan->op;
+    const fnn_gemm_arch *arch = op->arch;
+    const fnn_blocking bl = arch->FN(blocking);
+    const int NR = bl.nr, VL = bl.vlen;
+    const fnn_index m = op->m, n = op->n, k = op->k, rs_b = op->rs_b, cs_b = op->cs_b;
+    const REAL *B = op->B;
+    const fnn_index kc = plan->kc, groups = job->groups, chunk_rows = job->chunk_rows;
+    const fnn_index m_chunks = job->m_chunks, ring = job->ring;
+    const int T = fnn_team_size(), t = fnn_team_rank();
+    REAL *a_pack = (REAL *)fnn_scratch(FNN_SCRATCH_A_BLOCK, plan->a_bytes);
+    if (!a_pack) {
+        FNN_COUNT_SYNC(FNN_SYNC_ATOMICS);
+#pragma omp atomic update
+        *job->failed += 1;
+    }
+    fnn_index step = 0;
+    for (fnn_index jc = 0; jc < n; jc += bl.nc) {
+        const fnn_index nc = FNN_MIN((fnn_index)bl.nc, n - jc);
+        const fnn_index n_slivers = (nc + NR - 1) / NR;
+        for (fnn_index pc = 0; pc < k; pc += kc, ++step) {
+            const fnn_index kcur = FNN_MIN(kc, k - pc);
+            REAL *b_pack = FN(b_ring_slot)(job, step);
+            /* one group: the previous step's barrier came after every unit of the step
+               that used this buffer */
+            if (T > 1 && groups > 1 && step >= ring) {
+                FNN_COUNT_SYNC_ONCE(t, FNN_SYNC_BARRIERS);
+#pragma omp barrier
+            }
+            const fnn_index pieces = (kcur + FNN_PACK_PIECE - 1) / FNN_PACK_PIECE;
+            for (fnn_index g = 0; g < groups; ++g) {
+                const int own = groups > 1 ? (int)(g % T) == t : 1;
+                if (!own) continue;
+                const fnn_index sj0 = n_slivers * g / groups, sj1 = n_slivers * (g + 1) / groups;
+                const fnn_index g_pieces = (sj1 - sj0) * pieces;
+                /* one group: thread t packs its fixed share of the panel's pieces */
+                const fnn_index u0 = groups > 1 ? 0 : g_pieces * t / T;
+                const fnn_index u1 = groups > 1 ? g_pieces : g_pieces * (t + 1) / T;
+                for (fnn_index u = u0; u < u1; ++u) {
+                    const fnn_index s = sj0 + u / pieces, p0 = u % pieces * FNN_PACK_PIECE;
+                    const fnn_index j0 = jc + s * NR;
+                    const int nr_cur = (int)FNN_MIN((fnn_index)NR, n - j0);
+                    const int nr_fill = (nr_cur + VL - 1) / VL * VL;
+                    FN(fnn_gemm_pack)(arch, FNN_MIN((fnn_index)FNN_PACK_PIECE, kcur - p0), NR,
+                                      nr_cur, nr_fill, B + (pc + p0) * rs_b + j0 * cs_b, cs_b,
+                                      rs_b, b_pack + s * NR * kcur + p0 * NR);
+                }
+                if (groups == 1 && T > 1) {
+                    FNN_COUNT_SYNC_ONCE(t, FNN_SYNC_BARRIERS);
+#pragma omp barrier
+                }
+                if (!a_pack) continue;
+                const fnn_index r0 = groups > 1 ? 0 : m_chunks * t / T;
+                const fnn_index r1 = groups > 1 ? m_chunks : m_chunks * (t + 1) / T;
+                for (fnn_index r = r0; r < r1; ++r) {
+                    const fnn_index ic = r * chunk_rows;
+                    const fnn_gemm_unit unit = {
+                        ic, FNN_MIN(chunk_rows, m - ic), jc, sj0, sj1, pc, kcur,
+                        plan->dot_n && jc + nc == n && g == groups - 1};
+                    FN(fnn_gemm_macro_kernel)(plan, &unit, b_pack, a_pack);
+                }
+            }
+        }
+    }
+}
+
+/* One thread's part of a blocked product whose threads claim their units (kernels called
+   one by one, on several threads). */
 static void FN(blocked_team)(const FN(blocked_job) *job)
 {
     const FN(fnn_gemm_plan) *plan = job->plan;
@@ -207,6 +310,7 @@ static void FN(blocked_team)(const FN(blocked_job) *job)
     if (t == 0) *job->team = T;
     if (!a_pack) {
         /* this thread takes no work; the others do it all (none left: ENOMEM) */
+        FNN_COUNT_SYNC(FNN_SYNC_ATOMICS);
 #pragma omp atomic update
         *job->failed += 1;
     }
@@ -271,6 +375,7 @@ static void FN(blocked_team)(const FN(blocked_job) *job)
         }
     }
     if (t != 0) {
+        FNN_COUNT_SYNC(FNN_SYNC_ATOMICS);
 #pragma omp atomic update
         *job->helped += mine;
     }
@@ -321,12 +426,20 @@ int FN(fnn_gemm_blocked)(const FN(fnn_gemm_operands) *op)
 
     FN(blocked_job) job = {&plan, groups, chunk_rows, m_chunks, units, ring, per_step,
                            b_ring, sync, &helped, &failed, &team};
-    if (nthreads > 1) {
-#pragma omp parallel num_threads(nthreads)
-        FN(blocked_team)(&job);
-    } else {
-        FN(blocked_team)(&job);
+    if (nthreads == 1) {
+        /* one thread: the static split without barriers, nothing claimed */
+        FN(blocked_team_static)(&job);
+        return failed ? FNN_ENOMEM : FNN_OK;
     }
+    if (fnn_step_static()) {
+        FNN_COUNT_SYNC(FNN_SYNC_REGIONS);
+#pragma omp parallel num_threads(nthreads)
+        FN(blocked_team_static)(&job);
+        return failed ? FNN_ENOMEM : FNN_OK;
+    }
+    FNN_COUNT_SYNC(FNN_SYNC_REGIONS);
+#pragma omp parallel num_threads(nthreads)
+    FN(blocked_team)(&job);
     fnn_team_report(nthreads, helped, steps * units);
     return failed >= team ? FNN_ENOMEM : FNN_OK;
 }

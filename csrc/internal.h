@@ -127,6 +127,33 @@ typedef struct {
 extern const fnn_batchnorm_arch fnn_batchnorm_generic, fnn_batchnorm_avx2, fnn_batchnorm_avx512;
 const fnn_batchnorm_arch *fnn_batchnorm_kernels(void);
 
+/*
+ * The training engine's batch norm with the activation that follows it (batchnorm.c),
+ * in one parallel region instead of three. Forward: fnn_batchnorm_forward, then
+ * (activation >= 0) H = f(Y) on the same rows by the same thread. Backward
+ * (activation >= 0): dY = the activation's backward from dH and H, rows by the thread
+ * that owns them, then fnn_batchnorm_backward from dY (dY may be NULL when activation
+ * < 0: dH is then dY). The results are those of the separate kernels.
+ */
+int fnn_batchnorm_forward_step_f32(fnn_index n, fnn_index d, const float *S, fnn_index lds,
+                                   const float *gamma, const float *beta, float eps, float *Y,
+                                   fnn_index ldy, float *mean, float *var, int activation,
+                                   float alpha, float *H, fnn_index ldh);
+int fnn_batchnorm_forward_step_f64(fnn_index n, fnn_index d, const double *S, fnn_index lds,
+                                   const double *gamma, const double *beta, double eps,
+                                   double *Y, fnn_index ldy, double *mean, double *var,
+                                   int activation, double alpha, double *H, fnn_index ldh);
+int fnn_batchnorm_backward_step_f32(fnn_index n, fnn_index d, int activation, float alpha,
+                                    const float *dH, const float *H, float *dY,
+                                    const float *S, fnn_index lds, const float *gamma,
+                                    const float *mean, const float *var, float eps, float *dS,
+                                    float *dgamma, float *dbeta);
+int fnn_batchnorm_backward_step_f64(fnn_index n, fnn_index d, int activation, double alpha,
+                                    const double *dH, const double *H, double *dY,
+                                    const double *S, fnn_index lds, const double *gamma,
+                                    const double *mean, const double *var, double eps,
+                                    double *dS, double *dgamma, double *dbeta);
+
 /* The losses and the softmax on rows [0, m) (loss.c): the gradient (or probability)
    rows and, for the losses, the per-sample losses. */
 typedef struct {

@@ -8,8 +8,51 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <time.h>
+#include <pthread.h>
 
 #include "internal.h"
+
+/* ---- counting synchronisations (threads.h) ---- */
+
+#ifdef FNN_COUNT_SYNCS
+static int64_t sync_counts[FNN_SYNC_KINDS];
+
+void fnn_count_sync(int kind)
+{
+    __atomic_fetch_add(&sync_counts[kind], 1, __ATOMIC_RELAXED);
+}
+
+int fnn_sync_counts(int64_t *out, int reset)
+{
+    for (int k = 0; k < FNN_SYNC_KINDS; ++k)
+        out[k] = reset ? __atomic_exchange_n(&sync_counts[k], 0, __ATOMIC_RELAXED)
+                       : __atomic_load_n(&sync_counts[k], __ATOMIC_RELAXED);
+    return FNN_OK;
+}
+#else
+int fnn_sync_counts(int64_t *out, int reset)
+{
+    (void)out;
+    (void)reset;
+    return FNN_EINVAL;
+}
+#endif
+
+/* ---- the engine's step mode, per calling thread (threads.h) ---- */
+
+static _Thread_local int step_static = 0, step_max_threads = 0;
+
+void fnn_step_mode_set(int static_split, int max_threads)
+{
+    step_static = static_split;
+    step_max_threads = max_threads < 0 ? 0 : max_threads;
+}
+
+int fnn_step_static(void)
+{
+    return step_static;
+}
 
 /* ---- the thread count ---- */
 
@@ -265,8 +308,13 @@ static int solo_take(void)
 int fnn_threads_for(double work)
 {
     int n = fnn_get_num_threads();
+    /* inside an engine step the measured choice stands in for the solo rule */
+    if (step_max_threads > 0) n = FNN_MIN(n, step_max_threads);
     if (n <= 1 || work < FNN_PARALLEL_MIN_WORK) return 1;
-    if (solo_take()) return 1;
+    if (step_max_threads > 0) return n;
+    const int mode = fnn_get_thread_choice();
+    if (mode == FNN_CHOICE_ONE) return 1;
+    if (mode != FNN_CHOICE_ALL && solo_take()) return 1;
     return n;
 }
 
@@ -315,6 +363,7 @@ int fnn_solo_rule_replay(fnn_index count, const int *nthreads, const fnn_index *
    the core: the thread being waited for may be queued behind another process. */
 void fnn_wait_at_least(const fnn_index *p, fnn_index target)
 {
+    FNN_COUNT_SYNC(FNN_SYNC_WAITS);
     for (unsigned spins = 0; fnn_load_acquire(p) < target; ++spins) {
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
@@ -327,6 +376,17 @@ void fnn_parallel_for(int nthreads, fnn_index n, fnn_index piece, fnn_range_body
 {
     if (nthreads <= 1) {
         if (n > 0) body(ctx, 0, n);
+        return;
+    }
+    FNN_COUNT_SYNC(FNN_SYNC_REGIONS);
+    if (fnn_step_static()) {
+        /* each thread its own range, the same rows as in the step's other kernels */
+#pragma omp parallel num_threads(nthreads)
+        {
+            const int T = fnn_team_size(), t = fnn_team_rank();
+            const fnn_index lo = n * t / T, hi = n * (t + 1) / T;
+            for (fnn_index i = lo; i < hi; i += piece) body(ctx, i, FNN_MIN(hi, i + piece));
+        }
         return;
     }
     fnn_index next[FNN_MAX_RANGES] = {0}, helped = 0;
@@ -345,9 +405,218 @@ void fnn_parallel_for(int nthreads, fnn_index n, fnn_index piece, fnn_range_body
             }
         }
         if (fnn_team_rank() != 0) {
+            FNN_COUNT_SYNC(FNN_SYNC_ATOMICS);
 #pragma omp atomic update
             helped += mine;
         }
     }
     fnn_team_report(nthreads, helped, n);
+}
+
+/* ---- the measured thread choice (threads.h) ---- */
+
+/* choosers kept, the least recently used replaced first */
+#define FNN_CHOICE_KEPT 16
+
+static pthread_mutex_t choice_lock = PTHREAD_MUTEX_INITIALIZER;
+static fnn_thread_choice kept[FNN_CHOICE_KEPT];
+static int n_kept = 0;
+static int64_t choice_clock = 0;
+/* enum fnn_thread_choice_mode, -1 before FASTNN_THREAD_CHOICE is read */
+static int choice_mode = -1;
+
+double fnn_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int fnn_get_thread_choice(void)
+{
+    int mode = __atomic_load_n(&choice_mode, __ATOMIC_RELAXED);
+    if (mode < 0) {
+        const char *value = getenv("FASTNN_THREAD_CHOICE");
+        mode = FNN_CHOICE_MEASURE;
+        if (value && strcmp(value, "1") == 0) mode = FNN_CHOICE_ONE;
+        else if (value && strcmp(value, "all") == 0) mode = FNN_CHOICE_ALL;
+        __atomic_store_n(&choice_mode, mode, __ATOMIC_RELAXED);
+    }
+    return mode;
+}
+
+int fnn_set_thread_choice(int mode)
+{
+    if (mode < FNN_CHOICE_MEASURE || mode > FNN_CHOICE_ALTERNATE) return FNN_EINVAL;
+    pthread_mutex_lock(&choice_lock);
+    __atomic_store_n(&choice_mode, mode, __ATOMIC_RELAXED);
+    n_kept = 0;
+    pthread_mutex_unlock(&choice_lock);
+    solo_reset();
+    return FNN_OK;
+}
+
+/* the thread count of a chooser: it keeps its own (its key holds the count it measured) */
+static void choice_apply_mode(fnn_thread_choice *c, int all)
+{
+    const int mode = fnn_get_thread_choice();
+    if (all <= 1) {
+        c->threads = 1;
+        c->reason = FNN_WHY_ONE_THREAD;
+        c->measuring = -1;
+    } else if (mode == FNN_CHOICE_ONE || mode == FNN_CHOICE_ALL) {
+        c->threads = mode == FNN_CHOICE_ONE ? 1 : all;
+        c->reason = FNN_WHY_PINNED;
+        c->measuring = -1;
+    } else if (mode == FNN_CHOICE_ALTERNATE) {
+        c->reason = FNN_WHY_ALTERNATE;
+        c->measuring = -1;
+    }
+}
+
+void fnn_choice_load(uint64_t key, const char *name, fnn_thread_choice *c)
+{
+    const int all = fnn_get_num_threads();
+    pthread_mutex_lock(&choice_lock);
+    int found = -1;
+    for (int i = 0; i < n_kept; ++i)
+        if (kept[i].key == key) found = i;
+    if (found >= 0) {
+        *c = kept[found];
+    } else {
+        memset(c, 0, sizeof *c);
+        c->key = key;
+        snprintf(c->name, sizeof c->name, "%s", name);
+        c->all = all;
+        c->threads = all;
+        c->reason = FNN_WHY_MEASURING;
+        c->measuring = 0;
+        c->decided_at = fnn_seconds();
+    }
+    c->last_use = ++choice_clock;
+    pthread_mutex_unlock(&choice_lock);
+    choice_apply_mode(c, all);
+}
+
+void fnn_choice_store(const fnn_thread_choice *c)
+{
+    pthread_mutex_lock(&choice_lock);
+    int slot = -1;
+    for (int i = 0; i < n_kept; ++i)
+        if (kept[i].key == c->key) slot = i;
+    if (slot < 0 && n_kept < FNN_CHOICE_KEPT) slot = n_kept++;
+    if (slot < 0) {
+        slot = 0;
+        for (int i = 1; i < n_kept; ++i)
+            if (kept[i].last_use < kept[slot].last_use) slot = i;
+    }
+    kept[slot] = *c;
+    pthread_mutex_unlock(&choice_lock);
+}
+
+int fnn_choice_report(fnn_thread_choice *out, int capacity)
+{
+    pthread_mutex_lock(&choice_lock);
+    const int count = n_kept;
+    fnn_thread_choice sorted[FNN_CHOICE_KEPT];
+    memcpy(sorted, kept, (size_t)count * sizeof *kept);
+    pthread_mutex_unlock(&choice_lock);
+    for (int i = 1; i < count; ++i) /* most recently used first */
+        for (int j = i; j > 0 && sorted[j].last_use > sorted[j - 1].last_use; --j) {
+            fnn_thread_choice tmp = sorted[j];
+            sorted[j] = sorted[j - 1];
+            sorted[j - 1] = tmp;
+        }
+    for (int i = 0; i < count && i < capacity; ++i) out[i] = sorted[i];
+    return count;
+}
+
+/* steps of a measurement: pairs on one thread and on all of them in turn, the first
+   step of each pair (the one that moves the data between the cores) not counted */
+#define FNN_CHOICE_STEPS (4 * FNN_CHOICE_SAMPLES)
+
+int fnn_choice_threads(fnn_thread_choice *c)
+{
+    const int all = c->all;
+    if (all <= 1 || c->reason == FNN_WHY_ONE_THREAD) return 1;
+    if (c->reason == FNN_WHY_ALTERNATE) return c->steps % 2 ? all : 1;
+    if (c->reason == FNN_WHY_PINNED) return c->threads > 1 ? all : 1;
+    if (c->measuring >= 0) return c->measuring / 2 % 2 ? all : 1;
+    return c->threads > 1 ? all : 1;
+}
+
+static double median_of(double *v, int n)
+{
+    for (int i = 1; i < n; ++i)
+        for (int j = i; j > 0 && v[j] < v[j - 1]; --j) {
+            const double tmp = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = tmp;
+        }
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+void fnn_choice_record(fnn_thread_choice *c, int threads, double seconds, fnn_index rows,
+                       double now)
+{
+    const double per_row = seconds / (double)(rows > 0 ? rows : 1);
+    c->steps += 1;
+    if (c->steps > 1 && threads != c->threads && c->measuring < 0) c->switches += 1;
+    if (c->reason == FNN_WHY_ALTERNATE || c->reason == FNN_WHY_PINNED
+        || c->reason == FNN_WHY_ONE_THREAD) {
+        /* nothing to decide: the last step's time per row, for the report */
+        if (threads > 1) c->seconds_all = per_row;
+        else c->seconds_one = per_row;
+        if (c->reason == FNN_WHY_ALTERNATE) c->threads = threads;
+        return;
+    }
+    if (c->measuring >= 0) {
+        const int i = c->measuring;
+        if (i % 2 == 1) {
+            if (i / 2 % 2) c->sample_all[i / 4] = per_row;
+            else c->sample_one[i / 4] = per_row;
+        }
+        c->measuring += 1;
+        if (c->measuring == FNN_CHOICE_STEPS) {
+            c->seconds_one = median_of(c->sample_one, FNN_CHOICE_SAMPLES);
+            c->seconds_all = median_of(c->sample_all, FNN_CHOICE_SAMPLES);
+            const int before = c->threads;
+            c->threads = c->seconds_all < c->seconds_one ? c->all : 1;
+            if (c->measurements > 0 && (before > 1) != (c->threads > 1)) c->switches += 1;
+            c->reason = FNN_WHY_MEASURED;
+            c->measurements += 1;
+            c->measuring = -1;
+            c->slow_steps = 0;
+            c->decided_at = now;
+        }
+        return;
+    }
+    const double reference = threads > 1 ? c->seconds_all : c->seconds_one;
+    c->slow_steps = per_row > FNN_CHOICE_JUMP * reference ? c->slow_steps + 1 : 0;
+    const double since = now - c->decided_at;
+    if ((c->slow_steps >= FNN_CHOICE_JUMP_STEPS && since >= FNN_CHOICE_MIN_SECONDS)
+        || since > FNN_CHOICE_RECHECK_SECONDS) {
+        c->measuring = 0;
+        c->slow_steps = 0;
+    }
+}
+
+int fnn_choice_replay(fnn_index count, int all, const double *one, const double *all_seconds,
+                      int *threads)
+{
+    if (count < 0 || all < 1) return FNN_EINVAL;
+    fnn_thread_choice c;
+    memset(&c, 0, sizeof c);
+    c.all = all;
+    c.threads = all;
+    c.reason = all > 1 ? FNN_WHY_MEASURING : FNN_WHY_ONE_THREAD;
+    c.measuring = all > 1 ? 0 : -1;
+    double now = 0.0;
+    for (fnn_index i = 0; i < count; ++i) {
+        threads[i] = fnn_choice_threads(&c);
+        const double took = threads[i] > 1 ? all_seconds[i] : one[i];
+        now += took;
+        fnn_choice_record(&c, threads[i], took, 1, now);
+    }
+    return FNN_OK;
 }

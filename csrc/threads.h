@@ -13,6 +13,36 @@
 #endif
 
 /*
+ * Counting the synchronisations of a team, in a build compiled with -DFNN_COUNT_SYNCS
+ * (a diagnostic build: the counting itself is a shared atomic): parallel regions
+ * entered (each a fork and a join), explicit barriers inside them (counted once per
+ * barrier), operations on counters the threads share (claims, flags, the totals of
+ * helped work), and waits of one thread for another's claimed work.
+ */
+enum fnn_sync_kind {
+    FNN_SYNC_REGIONS = 0,
+    FNN_SYNC_BARRIERS = 1,
+    FNN_SYNC_ATOMICS = 2,
+    FNN_SYNC_WAITS = 3,
+    FNN_SYNC_KINDS = 4
+};
+#ifdef FNN_COUNT_SYNCS
+void fnn_count_sync(int kind);
+#define FNN_COUNT_SYNC(kind) fnn_count_sync(kind)
+#else
+#define FNN_COUNT_SYNC(kind) ((void)0)
+#endif
+/* counted by thread 0 of a team only: a barrier is one synchronisation of the team */
+#define FNN_COUNT_SYNC_ONCE(rank, kind)                                                    \
+    do {                                                                                   \
+        if ((rank) == 0) FNN_COUNT_SYNC(kind);                                             \
+    } while (0)
+
+/* The counts since the last reset into out[FNN_SYNC_KINDS], then (reset != 0) zero them.
+   FNN_EINVAL in a build without FNN_COUNT_SYNCS (out is left alone). */
+int fnn_sync_counts(int64_t *out, int reset);
+
+/*
  * Threads for a job of `work` element-operations: one thread below the point
  * where starting a team costs more than it saves, and one while the solo rule
  * (fnn_team_report) holds. Only the speed depends on this choice; every kernel's
@@ -93,6 +123,7 @@ void fnn_parallel_for(int nthreads, fnn_index n, fnn_index piece, fnn_range_body
    sees the new count); fnn_wait_at_least waits until *p >= target. */
 static inline fnn_index fnn_claim(fnn_index *p)
 {
+    FNN_COUNT_SYNC(FNN_SYNC_ATOMICS);
 #if defined(__GNUC__) || defined(__clang__)
     return __atomic_fetch_add(p, 1, __ATOMIC_ACQ_REL);
 #else
@@ -116,5 +147,93 @@ static inline fnn_index fnn_load_acquire(const fnn_index *p)
 }
 
 void fnn_wait_at_least(const fnn_index *p, fnn_index target);
+
+/*
+ * How the kernels called on this thread split their work, set by the training engine
+ * around each step (fnn_step_mode_set) and read by the kernels before they start a
+ * team. With static splits, thread t of T takes the t-th of T fixed parts of every
+ * job, known in advance (the same batch rows, the same column groups, call after
+ * call), and claims nothing; a product's threads share its packed B panels through
+ * one barrier per panel. Outside a step (max_threads 0) the kernels claim pieces and
+ * the solo rule holds. Only the speed depends on the mode.
+ */
+void fnn_step_mode_set(int static_split, int max_threads);
+int fnn_step_static(void);
+
+/*
+ * The measured thread choice of the training engine (threads.c). A chooser per
+ * network shape (key, with a readable name) times steps on one thread and on all of
+ * them in alternating pairs, keeps the faster, and measures again every
+ * FNN_CHOICE_RECHECK_SECONDS, or when FNN_CHOICE_JUMP_STEPS steps in a row take more than
+ * FNN_CHOICE_JUMP times the chosen setting's measured time per row and the last decision
+ * is at least FNN_CHOICE_MIN_SECONDS old (so that noise under load costs at most one
+ * measurement per FNN_CHOICE_MIN_SECONDS). FASTNN_THREAD_CHOICE
+ * (read once: measure, 1 or all) pins the choice; fnn_set_thread_choice overrides it.
+ */
+enum fnn_thread_choice_mode {
+    FNN_CHOICE_MEASURE = 0,
+    FNN_CHOICE_ONE = 1,
+    FNN_CHOICE_ALL = 2,
+    FNN_CHOICE_ALTERNATE = 3 /* test hook: switch at every step */
+};
+enum fnn_choice_reason {
+    FNN_WHY_MEASURING = 0,  /* the first measurement is under way */
+    FNN_WHY_MEASURED = 1,   /* the faster of the last measurement */
+    FNN_WHY_PINNED = 2,     /* FASTNN_THREAD_CHOICE or fnn_set_thread_choice */
+    FNN_WHY_ONE_THREAD = 3, /* one thread is all there is */
+    FNN_WHY_ALTERNATE = 4   /* the switching test hook */
+};
+
+#define FNN_CHOICE_NAME 96
+#define FNN_CHOICE_SAMPLES 3
+#define FNN_CHOICE_RECHECK_SECONDS 3.0
+#define FNN_CHOICE_JUMP 1.5
+#define FNN_CHOICE_JUMP_STEPS 3
+#define FNN_CHOICE_MIN_SECONDS 1.0
+
+typedef struct {
+    uint64_t key;
+    char name[FNN_CHOICE_NAME];
+    int all;                /* all threads: the thread count when the chooser was made */
+    int threads;            /* the threads of the next step outside a measurement */
+    int reason;             /* enum fnn_choice_reason */
+    int measuring;          /* steps of the running measurement so far, -1: none runs */
+    double sample_one[FNN_CHOICE_SAMPLES], sample_all[FNN_CHOICE_SAMPLES]; /* its samples, seconds per row */
+    double seconds_one, seconds_all; /* the last measurement's medians, seconds per row */
+    double decided_at;      /* monotonic seconds of the last decision */
+    int slow_steps;         /* chosen steps in a row slower than the jump */
+    int64_t steps, measurements, switches;
+    int64_t last_use;
+} fnn_thread_choice;
+
+/* The chooser of `key` (a fresh one, named `name`, when none is kept) into *c. */
+void fnn_choice_load(uint64_t key, const char *name, fnn_thread_choice *c);
+/* Keep *c for the next run of its key. */
+void fnn_choice_store(const fnn_thread_choice *c);
+/* The threads of the next step. */
+int fnn_choice_threads(fnn_thread_choice *c);
+/* A step of `rows` rows took `seconds` on `threads` threads, ending at `now` (fnn_seconds). */
+void fnn_choice_record(fnn_thread_choice *c, int threads, double seconds, fnn_index rows,
+                       double now);
+/* Monotonic seconds. */
+double fnn_seconds(void);
+
+/*
+ * Test hook: a fresh measuring chooser for `all` threads (whatever the pinned mode),
+ * fed `count` steps of one row each: a step on one thread takes one[i] seconds, on all
+ * threads all[i], on a clock that starts at 0 and advances by the steps' times only;
+ * threads[i] receives the threads it gave step i. FNN_EINVAL for
+ * count < 0 or all < 1.
+ */
+int fnn_choice_replay(fnn_index count, int all, const double *one, const double *all_seconds,
+                      int *threads);
+
+/* The kept choosers, most recent first, into out[0 .. capacity); returns how many are kept. */
+int fnn_choice_report(fnn_thread_choice *out, int capacity);
+/* Pin (or free, FNN_CHOICE_MEASURE) the choice and forget every chooser; FNN_EINVAL for an
+   unknown mode. */
+int fnn_set_thread_choice(int mode);
+/* The mode in force (FASTNN_THREAD_CHOICE unless set since). */
+int fnn_get_thread_choice(void);
 
 #endif

@@ -89,7 +89,7 @@ from .model import MLP, Sequential
 __version__ = "0.1.0"
 
 __all__ = [
-    "ops", "reference", "build_info", "get_num_threads", "set_num_threads", "__version__",
+    "ops", "reference", "build_info", "thread_report", "get_num_threads", "set_num_threads", "__version__",
     # the model library
     "Sequential", "MLP", "load", "gradient_check", "History", "EarlyStopping",
     "Dense", "BatchNorm", "Activation", "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU",
@@ -191,6 +191,56 @@ def build_info() -> dict[str, object]:
         "simd": _ops.simd_level(),
         "simd_supported": _ops.simd_supported(),
         "version": __version__,
+    }
+
+
+def thread_report() -> dict:
+    """What the thread choosers chose, and why.
+
+    Training with ``fit`` runs each step on one thread or on all of them: per network
+    shape, the engine times steps on both in alternating pairs, keeps the faster,
+    and measures again every few seconds or when steps suddenly take longer.
+    Results are the same bit for bit either way. Kernels called one by one (through
+    ``fastnn.ops`` or the layer-by-layer path) run on one thread while their work is
+    small, and on one thread for a while after helper threads came late twice in a
+    row (the solo rule; ``FASTNN_SOLO=0`` turns it off).
+
+    The environment variable ``FASTNN_THREAD_CHOICE``, read once, pins the choice:
+    ``measure`` (the default), ``1`` (everything on one thread) or ``all`` (every
+    step on all threads, the solo rule off).
+
+    Returns
+    -------
+    dict
+        ``threads_available`` (the kernels' thread count, :func:`get_num_threads`),
+        ``choice`` (``"measure"``, ``"1"`` or ``"all"``), ``engines`` (one dict per
+        network shape trained recently, most recent first: ``network``, ``threads``
+        chosen, ``reason`` (``"measuring"``, ``"measured"``, ``"pinned"``,
+        ``"one thread"``), ``measuring`` (a measurement is under way),
+        ``seconds_per_row_one`` and ``seconds_per_row_all`` (the medians of the last
+        measurement, or the last step's time on that setting when pinned), ``steps``,
+        ``measurements``, ``switches``, ``seconds_since_decision``) and ``kernels``
+        (the rule for kernels called one by one).
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> report = fastnn.thread_report()
+    >>> sorted(report)
+    ['choice', 'engines', 'kernels', 'threads_available']
+    """
+    choice = _ops.thread_choice()
+    if choice == "1":
+        kernels = "one thread (pinned)"
+    elif choice == "all":
+        kernels = "all threads above the smallest work (pinned)"
+    else:
+        kernels = "all threads above the smallest work; the solo rule while helper threads come late"
+    return {
+        "threads_available": _ops.get_num_threads(),
+        "choice": choice,
+        "engines": _ops.engine_choices(),
+        "kernels": kernels,
     }
 
 

@@ -343,3 +343,25 @@ cdef extern from "fastnn.h" nogil:
 cdef extern from "threads.h" nogil:
     int fnn_solo_rule_replay(fnn_index count, const int *nthreads, const fnn_index *helped,
                              const fnn_index *pieces, int *alone)
+    int fnn_sync_counts(int64_t *out, int reset)
+    int FNN_SYNC_KINDS
+    int FNN_CHOICE_NAME
+    int FNN_CHOICE_SAMPLES
+    ctypedef struct fnn_thread_choice:
+        uint64_t key
+        char name[96]
+        int threads
+        int reason
+        int measuring
+        double seconds_one
+        double seconds_all
+        double decided_at
+        int64_t steps
+        int64_t measurements
+        int64_t switches
+    int fnn_choice_report(fnn_thread_choice *out, int capacity)
+    int fnn_choice_replay(fnn_index count, int all, const double *one, const double *all_seconds,
+                          int *threads)
+    int fnn_set_thread_choice(int mode)
+    int fnn_get_thread_choice()
+    double fnn_seconds()

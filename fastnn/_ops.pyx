@@ -215,6 +215,79 @@ def solo_rule_replay(reports):
     return [int(a) for a in alone[:count]]
 
 
+_THREAD_CHOICES = ("measure", "1", "all", "alternate")
+_CHOICE_REASONS = ("measuring", "measured", "pinned", "one thread", "alternate")
+
+
+def thread_choice():
+    """The thread choice in force: "measure", "1", "all" (FASTNN_THREAD_CHOICE, read once,
+    unless set_thread_choice set it since) or "alternate" (a test hook)."""
+    return _THREAD_CHOICES[fnn_get_thread_choice()]
+
+
+def set_thread_choice(str mode):
+    """Pin the thread choice ("1", "all"), free it ("measure"), or switch at every step
+    ("alternate", a test hook); the engines' choosers start again. A test hook."""
+    _need(mode in _THREAD_CHOICES, f"mode must be one of {_THREAD_CHOICES}, got {mode!r}")
+    _check(fnn_set_thread_choice(_THREAD_CHOICES.index(mode)))
+
+
+def engine_choices():
+    """The training engines' thread choosers, most recently used first: a list of dicts
+    (network, threads, reason, measuring, seconds per row on one thread and on all,
+    steps, measurements, switches, seconds since the last decision)."""
+    cdef fnn_thread_choice out[16]
+    cdef int count = fnn_choice_report(out, 16)
+    cdef double now = fnn_seconds()
+    rows = []
+    for i in range(min(count, 16)):
+        rows.append({
+            "network": out[i].name.decode(),
+            "threads": out[i].threads,
+            "reason": _CHOICE_REASONS[out[i].reason],
+            "measuring": out[i].measuring >= 0,
+            "seconds_per_row_one": out[i].seconds_one,
+            "seconds_per_row_all": out[i].seconds_all,
+            "steps": out[i].steps,
+            "measurements": out[i].measurements,
+            "switches": out[i].switches,
+            "seconds_since_decision": now - out[i].decided_at,
+        })
+    return rows
+
+
+def choice_replay(one, all, int threads=2):
+    """Test hook for the engine's thread chooser: a fresh chooser for ``threads`` threads
+    fed one step per entry, a step taking one[i] seconds on one thread and all[i] on all
+    of them. Returns the thread count it gave each step.
+
+    Raises
+    ------
+    ValueError
+        If ``one`` and ``all`` differ in length, or ``threads`` < 1.
+    """
+    cdef double[::1] one_v = np.ascontiguousarray(one, dtype=np.float64).reshape(-1)
+    cdef double[::1] all_v = np.ascontiguousarray(all, dtype=np.float64).reshape(-1)
+    _need(one_v.shape[0] == all_v.shape[0], "one and all must have the same length")
+    _need(threads >= 1, f"threads must be >= 1, got {threads}")
+    cdef fnn_index count = one_v.shape[0]
+    out = np.zeros(max(count, 1), dtype=np.intc)
+    cdef int[::1] out_v = out
+    if count == 0:
+        return []
+    _check(fnn_choice_replay(count, threads, &one_v[0], &all_v[0], &out_v[0]))
+    return [int(t) for t in out[:count]]
+
+
+def sync_counts(bint reset=True):
+    """The synchronisations counted since the last reset, as a dict (regions, barriers,
+    atomics, waits), or None in a build without -DFNN_COUNT_SYNCS. A diagnostic hook."""
+    cdef int64_t out[4]
+    if fnn_sync_counts(out, reset) != FNN_OK:
+        return None
+    return {"regions": out[0], "barriers": out[1], "atomics": out[2], "waits": out[3]}
+
+
 # ---- kernels ----
 
 def gemm(const floating[:, :] A, const floating[:, :] B):
