@@ -38,20 +38,18 @@ CASES = {
 
 
 def fastnn_probe():
-    """fastnn's round-trip probe (a callable returning ns), or None when this fastnn has none."""
-    for owner, name in ((fastnn, "core_round_trip_ns"), (getattr(fastnn, "_ops", None), "core_round_trip_ns"),
-                        (getattr(fastnn, "_ops", None), "round_trip_ns")):
-        probe = getattr(owner, name, None) if owner is not None else None
-        if callable(probe):
-            return probe
-    return None
+    """fastnn's round-trip probe (a callable returning ns or None), or None when this fastnn has none."""
+    diagnostics = getattr(fastnn, "diagnostics", None)
+    return getattr(diagnostics, "probe_round_trip", None)
 
 
 def round_trip_ns(pingpong: str | None) -> float | None:
     """The round trip of a cache line between two threads, in ns (None: no probe)."""
     probe = fastnn_probe()
     if probe is not None:
-        return float(probe())
+        ns = probe()
+        if ns is not None:
+            return float(ns)
     if pingpong:
         out = subprocess.run([pingpong], capture_output=True, text=True, timeout=60, check=True).stdout
         numbers = re.findall(r"[-+]?\d+(?:\.\d+)?", out.strip().splitlines()[-1] if out.strip() else "")
