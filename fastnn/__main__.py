@@ -1,5 +1,9 @@
 """The ``fastnn`` command (also ``python -m fastnn``).
 
+    fastnn [--version] [--help]
+
+prints the installed version, or the help (also what a bare ``fastnn`` prints).
+
     fastnn info [--threads N] [--dtype float32|float64]
 
 prints how the kernels were built and a quick timing of the compiled kernels
@@ -64,8 +68,29 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def version() -> str:
+    """The installed distribution's version, or ``fastnn.__version__`` when run from a source tree.
+
+    Returns
+    -------
+    str
+        The version of the installed ``fastnn-mlp`` distribution
+        (:func:`importlib.metadata.version`), or ``fastnn.__version__`` when
+        fastnn is imported from a source tree that was not installed.
+    """
+    from importlib import metadata
+
+    try:
+        return metadata.version("fastnn-mlp")
+    except metadata.PackageNotFoundError:
+        return fastnn.__version__
+
+
 def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="fastnn", description="fastnn: a multilayer-perceptron engine with C kernels.")
+    parser = _Parser(prog="fastnn", description="fastnn: a multilayer-perceptron engine with C kernels.",
+                     epilog="Run 'fastnn COMMAND --help' for a command's options.")
+    parser.add_argument("--version", action="version", version=f"fastnn {version()}",
+                        help="print fastnn's version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     info = commands.add_parser(
         "info",
@@ -139,7 +164,8 @@ def _print_timings(dtype: str) -> None:
     names = list(BACKENDS)  # competitors in table order; the first is the one the others are compared to
     subject, others = names[0], names[1:]
     print()
-    print(f"Timing ({dtype}, {fastnn.get_num_threads()} fastnn threads, NumPy {np.__version__})")
+    threads = fastnn.get_num_threads()
+    print(f"Timing ({dtype}, {threads} fastnn thread{'' if threads == 1 else 's'}, NumPy {np.__version__})")
     print(f"  median time per call in microseconds; {' and '.join(names)} runs alternate in one process")
     for other in others:
         print(f"  speed-up vs {other} = {other} time / {subject} time (above 1: {subject} is faster)")
@@ -207,8 +233,9 @@ def main(argv: list[str] | None = None) -> int:
             except KeyboardInterrupt:
                 return 130
         return _bench_command(args)
-    parser.print_help(sys.stderr)
-    return 2
+    # A bare `fastnn` asks what the command does: the help, on stdout, and success (as pip does).
+    parser.print_help()
+    return 0
 
 
 if __name__ == "__main__":

@@ -107,16 +107,22 @@ def finite(arr, name):
     return arr
 
 
+def with_article(noun):
+    """``noun`` after "a" or "an", chosen by its first letter: "an Optimizer", "a Loss"."""
+    return f"{'an' if noun[:1].lower() in ('a', 'e', 'i', 'o', 'u') else 'a'} {noun}"
+
+
 def named(spec, name, registry, base, fold_case=False):
     """``spec`` if it is an instance of ``base``, else a new ``registry[spec]()`` for a known name."""
     if isinstance(spec, base):
         return spec
     names = tuple(registry)
+    expected = f"{with_article(base.__name__)} or one of {names}"
     if not isinstance(spec, str):
-        raise TypeError(f"{name} must be a {base.__name__} or one of {names}, got {type(spec).__name__}")
+        raise TypeError(f"{name} must be {expected}, got {type(spec).__name__}")
     key = spec.lower() if fold_case else spec
     if key not in registry:
-        raise ValueError(f"{name} must be a {base.__name__} or one of {names}, got {spec!r}")
+        raise ValueError(f"{name} must be {expected}, got {spec!r}")
     return registry[key]()
 
 

@@ -45,7 +45,7 @@ import numpy as np
 
 from .. import _ops, ops, reference
 from .machine import import_torch
-from .timing import Competitor, Result, sample_interleaved
+from .timing import Competitor, ProbeFloors, Result, sample_with_probes
 
 # The two implementations of every kernel, under the names bench/ uses.
 BACKENDS = {"c": ops, "numpy": reference}
@@ -338,7 +338,31 @@ def _bind(fn, args):
 
 # ---------------------------------------------------------------- runs
 
-def run_case(case: Case, dtype: str, target_seconds: float, min_rounds: int) -> Result:
-    """Time every available backend on ``case`` in ``dtype``, interleaved."""
-    samples = sample_interleaved(case_competitors(case, dtype), target_seconds=target_seconds, min_rounds=min_rounds)
-    return Result.from_samples(case, dtype, samples)
+#: the probe of each library: a small float32 product on its threads, timed after every round of a kernel case
+PROBE_CASE = Case("linear_forward", (8, *SCALING_LAYER), group="probe")
+
+
+def probe_competitors() -> list[Competitor]:
+    """The probes of :mod:`fastnn.bench.timing`, one per backend, built once per run.
+
+    The same small product (8 rows, 784->512, float32) through each library:
+    it runs on the library's threads, so a core taken by another process
+    slows it as it slows the case being timed, and it is short enough to add
+    little to a round.
+    """
+    return case_competitors(PROBE_CASE, "float32")
+
+
+def run_case(case: Case, dtype: str, target_seconds: float, min_rounds: int,
+             probes: Sequence[Competitor] | None = None, floors: ProbeFloors | None = None) -> Result:
+    """Time every available backend on ``case`` in ``dtype``, interleaved.
+
+    With ``probes`` (see :func:`probe_competitors`), each library's probe is
+    timed after every round; its median is kept in the result and ``floors``,
+    when given, takes in the probes' times.
+    """
+    samples, probe_samples = sample_with_probes(case_competitors(case, dtype), probes,
+                                                target_seconds=target_seconds, min_rounds=min_rounds)
+    if floors is not None:
+        floors.observe(probe_samples)
+    return Result.from_samples(case, dtype, samples, probe_samples)
