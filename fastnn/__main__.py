@@ -32,6 +32,7 @@ import numpy as np
 import fastnn
 
 from . import bench
+from ._text import count
 from .bench import FULL, QUICK, TRAIN_ROUNDS, BENCH_ENVIRONMENT
 from .bench.kernels import BACKENDS, kernel_competitors, make_args, shape_label
 from .bench.report import format_table
@@ -164,8 +165,7 @@ def _print_timings(dtype: str) -> None:
     names = list(BACKENDS)  # competitors in table order; the first is the one the others are compared to
     subject, others = names[0], names[1:]
     print()
-    threads = fastnn.get_num_threads()
-    print(f"Timing ({dtype}, {threads} fastnn thread{'' if threads == 1 else 's'}, NumPy {np.__version__})")
+    print(f"Timing ({dtype}, {count(fastnn.get_num_threads(), 'fastnn thread')}, NumPy {np.__version__})")
     print(f"  median time per call in microseconds; {' and '.join(names)} runs alternate in one process")
     for other in others:
         print(f"  speed-up vs {other} = {other} time / {subject} time (above 1: {subject} is faster)")

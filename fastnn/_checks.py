@@ -12,6 +12,8 @@ import numbers
 
 import numpy as np
 
+from ._text import with_article
+
 DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64)}
 
 
@@ -105,11 +107,6 @@ def finite(arr, name):
             bad = np.argwhere(~np.isfinite(arr))[0]
             raise ValueError(f"{name} must be finite, found {arr[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
     return arr
-
-
-def with_article(noun):
-    """``noun`` after "a" or "an", chosen by its first letter: "an Optimizer", "a Loss"."""
-    return f"{'an' if noun[:1].lower() in ('a', 'e', 'i', 'o', 'u') else 'a'} {noun}"
 
 
 def named(spec, name, registry, base, fold_case=False):

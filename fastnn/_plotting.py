@@ -12,7 +12,7 @@ import numpy as np
 
 from ._files import atomic_write
 
-INSTALL_HINT = "pip install matplotlib (or pip install 'fastnn-mlp[plot]')"
+INSTALL_HINT = "pip install matplotlib (or, in fastnn's source folder, pip install '.[plot]')"
 
 
 def new_figure(what, **kwargs):

@@ -323,11 +323,13 @@ def load_mnist(images_path, labels_path):
 def load_digits():
     """scikit-learn's 8x8 digits: (X float64 (1797, 64) with values 0..16, y int64).
 
-    Needs scikit-learn (``pip install fastnn-mlp[datasets]``).
+    Needs scikit-learn (``pip install scikit-learn``, or ``pip install '.[datasets]'``
+    in fastnn's source folder).
     """
     try:
         from sklearn.datasets import load_digits as _sk_load_digits
     except ImportError:
-        raise ImportError("load_digits needs scikit-learn: pip install 'fastnn-mlp[datasets]'") from None
+        raise ImportError("load_digits needs scikit-learn: pip install scikit-learn "
+                          "(or, in fastnn's source folder, pip install '.[datasets]')") from None
     digits = _sk_load_digits()
     return digits.data.astype(np.float64), digits.target.astype(np.int64)

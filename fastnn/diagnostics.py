@@ -248,7 +248,7 @@ def plot_layer_histograms(stats, path, title=None, dpi=100):
     loss gradients with a logarithmic count axis, as the lecture's gradient figures. Each panel
     is titled with the layer's number, name, mean and std. Written atomically to ``path``
     (format from the extension, PNG without one); returns the path. Needs matplotlib
-    (``pip install 'fastnn-mlp[plot]'``).
+    (``pip install matplotlib``).
     """
     stats = list(stats)
     if not stats:

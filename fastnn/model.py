@@ -37,6 +37,7 @@ import warnings
 import numpy as np
 
 from . import _checks, _engine, callbacks as _callbacks, layers as _layers, losses as _losses, optim as _optim
+from ._text import duration
 from .data import batch_bounds
 
 __all__ = ["Sequential", "MLP"]
@@ -1006,7 +1007,7 @@ class _Progress:
             return
         seconds = time.perf_counter() - self._start
         metrics = " - ".join(f"{k} {v:.4f}" for k, v in logs.items())
-        line = f"Epoch {epoch + 1}/{self.epochs} - {seconds:.2f}s - {metrics}"
+        line = f"Epoch {epoch + 1}/{self.epochs} - {duration(seconds)} - {metrics}"
         if self.redraw and self._drawn:
             self._draw(line)
             self.stream.write("\n")

@@ -36,9 +36,3 @@ def test_finite_checks_views_and_huge_values(rng):
         _checks.finite(view_bad, "X")
     assert _ops.all_finite(np.empty(0))
 
-
-@pytest.mark.parametrize("noun, phrase", [("Optimizer", "an Optimizer"), ("Loss", "a Loss"),
-                                          ("Initializer", "an Initializer"), ("Callback", "a Callback"),
-                                          ("Engine", "an Engine"), ("Updater", "an Updater")])
-def test_with_article_picks_a_or_an(noun, phrase):
-    assert _checks.with_article(noun) == phrase

@@ -15,6 +15,7 @@ import numpy as np
 
 import fastnn
 
+from .._text import count
 from .kernels import SCALING_LAYER, has_fused_dense, scaling_cases
 from .timing import BENCH_ENVIRONMENT, FLOOR_RATIO, RETRIES, SPREAD, WINDOW_RATIO, Result
 from .training import QUICK_FACTOR, SCALING_THREADS
@@ -70,11 +71,6 @@ def print_heading(threads: dict, torch, seconds: float | None, rounds: int, load
     if not has_fused_dense():
         print("  linear_forward+activation: this build has no fused ops.dense_forward, so the two kernels are timed in turn")
     print(flush=True)
-
-
-def count(n: int, noun: str) -> str:
-    """``n`` and ``noun``, plural unless ``n`` is 1: "1 case", "3 cases"."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _mark(result: Result, *backends: str) -> str:
