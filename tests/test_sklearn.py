@@ -522,7 +522,7 @@ def test_grid_search_on_a_dask_cluster(iris_names):
         with distributed.get_task_stream(client) as stream, joblib.parallel_config(backend="dask"):
             on_dask = grid_search(n_jobs=-1).fit(X, y)
         workers = {task["worker"] for task in stream.data}
-        # the README's way to give each worker process more kernel threads
+        # docs/sklearn.md's way to give each worker process more kernel threads
         client.run(fastnn.set_num_threads, 2)
         assert set(client.run(fastnn.get_num_threads).values()) == {2}
     assert len(workers) == 2  # both workers trained

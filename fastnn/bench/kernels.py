@@ -358,11 +358,16 @@ def run_case(case: Case, dtype: str, target_seconds: float, min_rounds: int,
     """Time every available backend on ``case`` in ``dtype``, interleaved.
 
     With ``probes`` (see :func:`probe_competitors`), each library's probe is
-    timed after every round; its median is kept in the result and ``floors``,
-    when given, takes in the probes' times.
+    timed after every round; its median is kept in the result (NumPy's only
+    for a matrix product, the one case where the reference uses NumPy's
+    threads) and ``floors``, when given, takes in the probes' times.
     """
     samples, probe_samples = sample_with_probes(case_competitors(case, dtype), probes,
                                                 target_seconds=target_seconds, min_rounds=min_rounds)
     if floors is not None:
         floors.observe(probe_samples)
+    if case.flops is None:
+        # The NumPy reference's elementwise kernels run on the calling thread alone: the
+        # state of NumPy's BLAS threads, which its probe measures, says nothing about them.
+        probe_samples = {name: times for name, times in probe_samples.items() if name != "numpy"}
     return Result.from_samples(case, dtype, samples, probe_samples)
