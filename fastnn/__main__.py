@@ -116,7 +116,9 @@ def _build_parser() -> argparse.ArgumentParser:
         "fwd+bwd cases time a forward and a backward pass per call; what each competitor computes "
         "is described in fastnn/bench/kernels.py. The training cases ('--cases train') time epochs or whole runs of "
         "fastnn's fit against a plain NumPy network and PyTorch (fastnn/bench/training.py), and fastnn's fit "
-        "on 1 and 2 threads.",
+        "on 1 and 2 threads. A time it cannot trust (samples spread widely, or the library ran far above its "
+        "quiet floor while another process held a core) is measured again and, if still untrusted, marked *; "
+        "each dtype's heading says how many cases were marked.",
     )
     bench.add_argument(
         "--threads",

@@ -302,7 +302,8 @@ class Sequential:
         ``optimizer``: an optimiser from :mod:`fastnn.optim` or its name (None: see the module
         notes). ``validation_data``: (X_val, y_val), evaluated after each epoch.
         ``lr_schedule``: a callable t -> learning rate of the update count (see
-        :mod:`fastnn.schedules`). ``verbose``: 0 silent, 1 a progress bar, 2 one line per epoch.
+        :mod:`fastnn.schedules`). ``verbose``: 0 silent, 1 a progress bar (redrawn in place on a
+        terminal; one plain line per epoch into a pipe or a file), 2 one line per epoch.
 
         Every argument is checked before the first update: a rejected call leaves the model as it
         was. That includes the settings of the model (``l2``), of its layers (dropout ``p``,

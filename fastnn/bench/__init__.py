@@ -9,8 +9,9 @@ and writes the JSON record and the plot. The modules, by role:
 * :mod:`fastnn.bench.training`: the training cases (:data:`~fastnn.bench.training.TRAIN_CASES`)
   and their competitors, fastnn's ``fit`` ("c"), a plain NumPy MLP written as a student
   writes it from the lecture notes ("numpy") and a PyTorch loop ("torch");
-* :mod:`fastnn.bench.timing`: interleaved timing, the result of one case, and the
-  idle-thread settings the command runs under;
+* :mod:`fastnn.bench.timing`: interleaved timing, the result of one case, the
+  rules that find the times not to trust (measured again, then marked ``*``),
+  and the idle-thread settings the command runs under;
 * :mod:`fastnn.bench.report`: the heading, the tables and the plot;
 * :mod:`fastnn.bench.machine`: the CPU, the thread pools and the library versions.
 

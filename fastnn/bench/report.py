@@ -59,7 +59,8 @@ def print_heading(threads: dict, torch, seconds: float | None, rounds: int, load
                  if quick else ""))
     pools = ", ".join(f"{k}={os.environ.get(k, 'unset (library default)')}" for k in BENCH_ENVIRONMENT)
     print(f"  idle thread pools: {pools}")
-    print(f"  * marks a time still untrusted after {count(RETRIES, 're-measurement')}: samples spread over {SPREAD:.0%} "
+    print(f"  * marks a time still untrusted after {count(RETRIES, 're-measurement')}: "
+          f"samples spread over {SPREAD:.0%} "
           f"of the median, a median over {FLOOR_RATIO:g}x the fastest sample, or (kernels) the library's "
           f"probe over {WINDOW_RATIO:g}x its quiet floor during the case")
     cpus = os.cpu_count() or 1
@@ -108,7 +109,8 @@ def marked_count(rows: Sequence[Result]) -> str:
     cases = count(len(rows), "case")
     if not marked:
         return f"{cases}, none marked *"
-    return f"{cases}, {marked} marked * (a time still untrusted after {count(RETRIES, 're-measurement')}; why, below the tables)"
+    retries = count(RETRIES, "re-measurement")
+    return f"{cases}, {marked} marked * (a time still untrusted after {retries}; why, below the tables)"
 
 
 def print_results(dtype: str, rows: Sequence[Result]) -> None:
@@ -134,9 +136,10 @@ def print_results(dtype: str, rows: Sequence[Result]) -> None:
         print()
     for r in (r for r in rows if r.case.group == "threads"):
         one, two = SCALING_THREADS
-        print(f"{dtype}: fastnn's own scaling, {r.case.label} {r.case.size}: {one} thread "
-              f"{r.seconds['c1'] * 1e3:.1f}{_mark(r, 'c1')} ms, {two} threads {r.seconds['c'] * 1e3:.1f}{_mark(r, 'c')} "
-              f"ms per epoch: {r.speedup('c1'):.2f}x{_mark(r, 'c', 'c1')}")
+        print(f"{dtype}: fastnn's own scaling, {r.case.label} {r.case.size}: "
+              f"{one} thread {r.seconds['c1'] * 1e3:.1f}{_mark(r, 'c1')} ms, "
+              f"{two} threads {r.seconds['c'] * 1e3:.1f}{_mark(r, 'c')} ms per epoch: "
+              f"{r.speedup('c1'):.2f}x{_mark(r, 'c', 'c1')}")
         print()
     marked = [r for r in rows if r.untrusted]
     if marked:

@@ -232,11 +232,14 @@ def untrusted_reasons(samples: Sequence[float], window: float | None = None,
     values = np.asarray(samples, dtype=float)
     median = float(np.median(values))
     low, high = np.percentile(values, [25, 75])
+    if median <= 0:  # below the timer's resolution: nothing to judge
+        return reasons
     if high - low > SPREAD * median:
         reasons.append(f"samples spread {(high - low) / median:.0%} of the median")
     fastest = float(values.min())
     if median > FLOOR_RATIO * fastest:
-        reasons.append(f"median {median / fastest:.1f}x its fastest sample")
+        ratio = f"{median / fastest:.1f}x" if fastest > 0 else "far above"
+        reasons.append(f"median {ratio} its fastest sample")
     if window is not None and floor is not None and floor > 0 and window > WINDOW_RATIO * floor:
         reasons.append(f"its library ran {window / floor:.0f}x above its quiet floor during the case")
     return reasons
@@ -306,7 +309,8 @@ class Result:
                 reasons = untrusted_reasons(self.samples[backend], window, quiet)
             else:
                 low, high = self.quartiles[backend]
-                reasons = [f"samples spread {(high - low) / median:.0%} of the median"] if high - low > SPREAD * median else []
+                spread = (high - low) / median if median > 0 else 0.0
+                reasons = [f"samples spread {spread:.0%} of the median"] if spread > SPREAD else []
             if reasons:
                 self.untrusted[backend] = "; ".join(reasons)
         return self.untrusted

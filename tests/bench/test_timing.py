@@ -179,3 +179,10 @@ def test_the_json_record_says_which_times_are_untrusted():
     result.assess()
     record = result.as_dict()
     assert record["attempts"] == 1 and set(record["untrusted"]) == {"numpy"} and record["probe_seconds"] == {}
+
+
+def test_samples_at_the_timers_resolution_do_not_break_the_judgement():
+    assert timing.untrusted_reasons([0.0, 0.0, 0.0]) == []
+    assert timing.untrusted_reasons([0.0] + [1e-6] * 6) == ["median far above its fastest sample"]
+    result = Result(Case("batchnorm", (4, 4)), "float32", {"c": 0.0}, {"c": (0.0, 0.0)}, 3)
+    assert result.assess() == {}
