@@ -43,6 +43,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+import fastnn
+
 from .. import _ops, ops, reference
 from .machine import import_torch
 from .timing import Competitor, ProbeFloors, Result, sample_with_probes
@@ -362,12 +364,12 @@ def run_case(case: Case, dtype: str, target_seconds: float, min_rounds: int,
     for a matrix product, the one case where the reference uses NumPy's
     threads) and ``floors``, when given, takes in the probes' times.
     """
-    samples, probe_samples = sample_with_probes(case_competitors(case, dtype), probes,
-                                                target_seconds=target_seconds, min_rounds=min_rounds)
+    samples, probe_samples, runnable = sample_with_probes(case_competitors(case, dtype), probes,
+                                                          target_seconds=target_seconds, min_rounds=min_rounds)
     if floors is not None:
         floors.observe(probe_samples)
     if case.flops is None:
         # The NumPy reference's elementwise kernels run on the calling thread alone: the
         # state of NumPy's BLAS threads, which its probe measures, says nothing about them.
         probe_samples = {name: times for name, times in probe_samples.items() if name != "numpy"}
-    return Result.from_samples(case, dtype, samples, probe_samples)
+    return Result.from_samples(case, dtype, samples, probe_samples, runnable, fastnn.get_num_threads())

@@ -61,8 +61,9 @@ def print_heading(threads: dict, torch, seconds: float | None, rounds: int, load
     print(f"  idle thread pools: {pools}")
     print(f"  * marks a time still untrusted after {count(RETRIES, 're-measurement')}: "
           f"samples spread over {SPREAD:.0%} "
-          f"of the median, a median over {FLOOR_RATIO:g}x the fastest sample, or (kernels) the library's "
-          f"probe over {WINDOW_RATIO:g}x its quiet floor during the case")
+          f"of the median, a median over {FLOOR_RATIO:g}x the fastest sample, (kernels) the library's "
+          f"probe over {WINDOW_RATIO:g}x its quiet floor during the case, or other processes runnable "
+          "on the cores its threads need")
     cpus = os.cpu_count() or 1
     if load is not None and load + threads["fastnn"] > cpus + 0.5:
         # With more runnable threads than CPUs, a 2-thread kernel waits for the

@@ -24,7 +24,11 @@ competitor's time on a case is untrusted when (see :func:`untrusted_reasons`)
   reference product of the same library (a *probe*, timed after every round
   of the case) took more than :data:`WINDOW_RATIO` times the fastest that
   probe ever took in the run (:class:`ProbeFloors`). This catches the case
-  where every sample was slowed alike, which the first two cannot see.
+  where every sample was slowed alike, which the first two cannot see;
+* other processes wanted the cores it needs: after most rounds, the system's
+  run queue held more runnable tasks besides the bench's own threads than the
+  CPUs its threads leave free (:func:`runnable_elsewhere`, Linux). A long call
+  cannot slip between another process's time slices the way a short probe can.
 
 ``fastnn bench`` measures such a case again, at most :data:`RETRIES` times,
 and marks a time that is still untrusted with ``*``.
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import gc
 import math
+import os
 import statistics
 from dataclasses import dataclass, field
 from time import perf_counter
@@ -42,6 +47,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 import fastnn
+
+from .._text import count
 
 Competitor = tuple[str, Callable[[], object]]
 
@@ -131,8 +138,9 @@ def sample_with_probes(
     min_rounds: int = 5,
     max_rounds: int = 2000,
     fixed_rounds: int | None = None,
-) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """Seconds per call of each competitor, one sample per round, timed in alternation, and the probes' times.
+) -> tuple[dict[str, list[float]], dict[str, list[float]], list[int]]:
+    """Seconds per call of each competitor, one sample per round, timed in alternation; the probes' times;
+    and after each round, the other processes' runnable tasks (see :func:`runnable_elsewhere`).
 
     Each round takes one sample of every competitor; a sample loops the
     callable enough times to last at least ``min_sample_seconds`` so that the
@@ -149,7 +157,8 @@ def sample_with_probes(
     ``probes`` (name, callable) pairs, one per library, are timed after every
     round: one untimed call, then the fastest of PROBE_CALLS timed ones. Their
     times (seconds per call, one per round) are returned beside the samples,
-    for :class:`ProbeFloors` and :func:`untrusted_reasons`.
+    for :class:`ProbeFloors` and :func:`untrusted_reasons`, and so are the
+    counts of :func:`runnable_elsewhere` (empty where it is not available).
     """
     probes = list(probes or ())
     if fixed_rounds is not None:
@@ -171,9 +180,10 @@ def _probe_seconds(fn: Callable[[], object]) -> float:
 
 
 def _alternate(competitors: Sequence[Competitor], rounds: int, loops: dict[str, int], wake: bool,
-               probes: Sequence[Competitor] = ()) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+               probes: Sequence[Competitor] = ()) -> tuple[dict[str, list[float]], dict[str, list[float]], list[int]]:
     samples: dict[str, list[float]] = {name: [] for name, _ in competitors}
     probe_samples: dict[str, list[float]] = {name: [] for name, _ in probes}
+    runnable: list[int] = []
     # Like timeit: a garbage collection triggered by one competitor's garbage
     # would otherwise be charged to whoever runs next.
     gc_was_enabled = gc.isenabled()
@@ -192,16 +202,40 @@ def _alternate(competitors: Sequence[Competitor], rounds: int, loops: dict[str, 
                     # library in a loop.
                     _settle(fn)
                 samples[name].append(_seconds_per_call(fn, loops[name]))
+            others = runnable_elsewhere()
+            if others is not None:
+                runnable.append(others)
             for name, fn in probes:
                 probe_samples[name].append(_probe_seconds(fn))
     finally:
         if gc_was_enabled:
             gc.enable()
-    return samples, probe_samples
+    return samples, probe_samples, runnable
 
 
-def untrusted_reasons(samples: Sequence[float], window: float | None = None,
-                      floor: float | None = None) -> list[str]:
+def runnable_elsewhere() -> int | None:
+    """How many tasks of other processes are runnable now (running or waiting for a CPU); None off Linux.
+
+    The system's count of runnable tasks (``/proc/loadavg``) less this
+    process's own running threads (``/proc/self/task/*/stat``).
+    """
+    try:
+        own = 0
+        for task in os.listdir("/proc/self/task"):
+            try:
+                with open(f"/proc/self/task/{task}/stat") as f:
+                    own += f.read().rsplit(")", 1)[1].split()[0] == "R"
+            except (OSError, IndexError):  # a thread that ended meanwhile
+                continue
+        with open("/proc/loadavg") as f:
+            running = int(f.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0, running - own)
+
+
+def untrusted_reasons(samples: Sequence[float], window: float | None = None, floor: float | None = None,
+                      runnable: Sequence[int] = (), spare_cpus: int | None = None) -> list[str]:
     """Why a competitor's time on one case cannot be trusted; an empty list when it can.
 
     Parameters
@@ -212,14 +246,19 @@ def untrusted_reasons(samples: Sequence[float], window: float | None = None,
         The median time of its library's probe during the case.
     floor : float, optional
         The fastest time of that probe in the whole run (its quiet floor).
+    runnable : sequence of int, optional
+        Other processes' runnable tasks, counted after each round.
+    spare_cpus : int, optional
+        The CPUs the competitors' threads leave free.
 
     Returns
     -------
     list of str
         One short reason per rule broken: the spread (interquartile range
         over the median above SPREAD), a median above the fastest sample
-        (more than FLOOR_RATIO times), or the probe above its floor (more
-        than WINDOW_RATIO times).
+        (more than FLOOR_RATIO times), the probe above its floor (more than
+        WINDOW_RATIO times), or other processes' runnable tasks above the
+        spare CPUs (their median over the rounds).
 
     Examples
     --------
@@ -229,6 +268,11 @@ def untrusted_reasons(samples: Sequence[float], window: float | None = None,
     ['its library ran 511x above its quiet floor during the case']
     """
     reasons = []
+    if len(runnable) and spare_cpus is not None:
+        others = statistics.median(runnable)
+        if others > spare_cpus:
+            reasons.append(f"other processes had {count(others, 'runnable task')} (median over the rounds) "
+                           f"for {count(spare_cpus, 'spare CPU')}")
     values = np.asarray(samples, dtype=float)
     median = float(np.median(values))
     low, high = np.percentile(values, [25, 75])
@@ -281,18 +325,23 @@ class Result:
     rounds: int
     samples: dict[str, list[float]] = field(default_factory=dict, repr=False)
     probes: dict[str, float] = field(default_factory=dict)  # median time of each probe during the case
+    runnable: list[int] = field(default_factory=list)  # other processes' runnable tasks after each round
+    threads: int | None = None  # the threads the competitors ran on (None: not recorded)
     untrusted: dict[str, str] = field(default_factory=dict)  # backend -> why its time is untrusted
     attempts: int = 1  # measurements of this case (1 + re-measurements)
 
     @classmethod
     def from_samples(cls, case, dtype, samples: dict[str, list[float]],
-                     probe_samples: dict[str, list[float]] | None = None) -> "Result":
-        """The medians and quartiles of ``samples`` (seconds per call, by backend), and the probes' medians."""
+                     probe_samples: dict[str, list[float]] | None = None, runnable: Sequence[int] = (),
+                     threads: int | None = None) -> "Result":
+        """The medians and quartiles of ``samples`` (seconds per call, by backend), the probes' medians,
+        and what the judgement of :meth:`assess` needs besides (see :func:`untrusted_reasons`)."""
         median = {name: statistics.median(s) for name, s in samples.items()}
         quartiles = {name: (float(np.percentile(s, 25)), float(np.percentile(s, 75))) for name, s in samples.items()}
         probes = {name: statistics.median(t) for name, t in (probe_samples or {}).items() if t}
         return cls(case, str(np.dtype(dtype)), median, quartiles, len(next(iter(samples.values()))),
-                   samples={name: list(s) for name, s in samples.items()}, probes=probes)
+                   samples={name: list(s) for name, s in samples.items()}, probes=probes,
+                   runnable=list(runnable), threads=threads)
 
     def assess(self, floors: ProbeFloors | None = None) -> dict[str, str]:
         """Judge each backend's time (see :func:`untrusted_reasons`); keep and return the untrusted ones.
@@ -302,11 +351,12 @@ class Result:
         Without samples (a Result built by hand) the quartiles give the spread.
         """
         floor = floors.floor if floors is not None else {}
+        spare = None if self.threads is None else max(0, (os.cpu_count() or 1) - self.threads)
         self.untrusted = {}
         for backend, median in self.seconds.items():
             window, quiet = self.probes.get(backend), floor.get(backend)
             if self.samples.get(backend):
-                reasons = untrusted_reasons(self.samples[backend], window, quiet)
+                reasons = untrusted_reasons(self.samples[backend], window, quiet, self.runnable, spare)
             else:
                 low, high = self.quartiles[backend]
                 spread = (high - low) / median if median > 0 else 0.0
@@ -340,6 +390,7 @@ class Result:
             "attempts": self.attempts,
             "untrusted": dict(self.untrusted),
             "probe_seconds": dict(self.probes),
+            "runnable_elsewhere": list(self.runnable),
             "gflops": {b: self.gflops(b) for b in self.seconds} if self.case.flops else None,
             "speedup": {f"{b}/c": self.speedup(b) for b in others},
             **self.case.details(),

@@ -76,8 +76,8 @@ def test_the_json_record_of_a_kernel_and_of_a_training_case_has_the_same_keys_th
     kernel = Result.from_samples(Case("dense_forward", (2, 3, 4), "relu"), "float64", {"c": [1.0], "numpy": [2.0]})
     train = Result.from_samples(TrainCase((12, 9, 4), True, 37, 8), "float64", {"c": [1.0], "numpy": [2.0]})
     common = ["case", "op", "shape", "activation", "group", "fused", "dtype", "flops", "seconds",
-              "seconds_quartiles", "rounds", "attempts", "untrusted", "probe_seconds", "gflops",
-              "speedup"]
+              "seconds_quartiles", "rounds", "attempts", "untrusted", "probe_seconds", "runnable_elsewhere",
+              "gflops", "speedup"]
     assert list(kernel.as_dict()) == common
     assert list(train.as_dict()) == common + ["samples", "batch_size", "epochs", "updates_per_epoch",
                                               "optimizer", "lr", "batch_norm", "per", "threads"]
@@ -120,12 +120,13 @@ def test_probe_floors_keep_the_fastest_time_of_each_probe():
 
 def test_probes_are_timed_after_every_round():
     calls = []
-    samples, probes = timing.sample_with_probes(recording(calls, "a", "b"), recording(calls, "pa", "pb"),
-                                                fixed_rounds=2)
+    samples, probes, runnable = timing.sample_with_probes(recording(calls, "a", "b"), recording(calls, "pa", "pb"),
+                                                          fixed_rounds=2)
     assert calls == ["a", "b",  # untimed
                      "a", "b", *["pa"] * (1 + timing.PROBE_CALLS), *["pb"] * (1 + timing.PROBE_CALLS),
                      "b", "a", *["pa"] * (1 + timing.PROBE_CALLS), *["pb"] * (1 + timing.PROBE_CALLS)]
     assert [len(s) for s in samples.values()] == [2, 2] and [len(p) for p in probes.values()] == [2, 2]
+    assert len(runnable) in (0, 2) and all(n >= 0 for n in runnable)  # one count per round, on Linux
 
 
 def test_assess_uses_each_backends_own_probe():
@@ -186,3 +187,30 @@ def test_samples_at_the_timers_resolution_do_not_break_the_judgement():
     assert timing.untrusted_reasons([0.0] + [1e-6] * 6) == ["median far above its fastest sample"]
     result = Result(Case("batchnorm", (4, 4)), "float32", {"c": 0.0}, {"c": (0.0, 0.0)}, 3)
     assert result.assess() == {}
+
+
+def test_other_processes_runnable_on_the_cores_the_threads_need_make_every_time_untrusted():
+    steady = [1.0, 1.01, 0.99, 1.0, 1.0]
+    # a CPU-bound process on a 2-CPU machine while the bench runs 2 threads: no spare CPU, one task waiting
+    assert timing.untrusted_reasons(steady, runnable=[1, 1, 0, 1, 1], spare_cpus=0) == [
+        "other processes had 1 runnable task (median over the rounds) for 0 spare CPUs"]
+    assert timing.untrusted_reasons(steady, runnable=[1, 1, 1], spare_cpus=1) == []  # 1 thread on 2 CPUs
+    assert timing.untrusted_reasons(steady, runnable=[0, 0, 2, 0, 0], spare_cpus=0) == []  # a blip
+    assert timing.untrusted_reasons(steady, runnable=[], spare_cpus=0) == []  # not Linux: not counted
+
+
+def test_assess_counts_the_spare_cpus_from_the_threads(monkeypatch):
+    monkeypatch.setattr(timing.os, "cpu_count", lambda: 2)
+    case = Case("batchnorm", (256, 512))
+    samples = {"c": [1.0] * 5, "numpy": [2.0] * 5}
+    busy = Result.from_samples(case, "float32", samples, runnable=[1] * 5, threads=2)
+    assert set(busy.assess()) == {"c", "numpy"}
+    assert Result.from_samples(case, "float32", samples, runnable=[1] * 5, threads=1).assess() == {}
+    assert Result.from_samples(case, "float32", samples, runnable=[1] * 5).assess() == {}  # threads unknown
+
+
+def test_runnable_elsewhere_counts_tasks_not_this_process():
+    count = timing.runnable_elsewhere()
+    if count is None:
+        pytest.skip("no /proc/loadavg here")
+    assert isinstance(count, int) and count >= 0
