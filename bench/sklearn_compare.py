@@ -10,7 +10,7 @@ early stopping off, random_state=seed). The table gives the mean test accuracy
 over the seeds and the mean fit time (each seed's time is the fastest of
 ``--repeats`` fits, the two libraries alternating), and fastnn's speed-up.
 Both libraries use their default threads (fastnn's OpenMP count, NumPy's BLAS).
-Markdown on stdout, ready for the README.
+Markdown on stdout, ready for docs/sklearn.md.
 """
 
 from __future__ import annotations

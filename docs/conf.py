@@ -30,7 +30,7 @@ source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
 # sklearn.md and coursework.md are written to be read on their own (they start at
 # a second-level heading); the site includes them under a title of its own.
-exclude_patterns = ["_build", "sklearn.md", "coursework.md"]
+exclude_patterns = ["_build"]
 
 myst_enable_extensions = ["dollarmath"]
 myst_heading_anchors = 3

@@ -1,5 +1,9 @@
 """The ``fastnn`` command (also ``python -m fastnn``).
 
+    fastnn [--version] [--help]
+
+prints the installed version, or the help (also what a bare ``fastnn`` prints).
+
     fastnn info [--threads N] [--dtype float32|float64]
 
 prints how the kernels were built, the round trip of a cache line between two
@@ -30,6 +34,7 @@ import numpy as np
 import fastnn
 
 from . import bench
+from ._text import count
 from .bench import BENCH_ENVIRONMENT, FULL, QUICK, TRAIN_ROUNDS
 from .bench.kernels import BACKENDS, kernel_competitors, make_args, shape_label
 from .bench.report import format_table
@@ -66,8 +71,29 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def version() -> str:
+    """The installed distribution's version, or ``fastnn.__version__`` when run from a source tree.
+
+    Returns
+    -------
+    str
+        The version of the installed ``fastnn-mlp`` distribution
+        (:func:`importlib.metadata.version`), or ``fastnn.__version__`` when
+        fastnn is imported from a source tree that was not installed.
+    """
+    from importlib import metadata
+
+    try:
+        return metadata.version("fastnn-mlp")
+    except metadata.PackageNotFoundError:
+        return fastnn.__version__
+
+
 def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="fastnn", description="fastnn: a multilayer-perceptron engine with C kernels.")
+    parser = _Parser(prog="fastnn", description="fastnn: a multilayer-perceptron engine with C kernels.",
+                     epilog="Run 'fastnn COMMAND --help' for a command's options.")
+    parser.add_argument("--version", action="version", version=f"fastnn {version()}",
+                        help="print fastnn's version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     info = commands.add_parser(
         "info",
@@ -94,7 +120,9 @@ def _build_parser() -> argparse.ArgumentParser:
         "fwd+bwd cases time a forward and a backward pass per call; what each competitor computes "
         "is described in fastnn/bench/kernels.py. The training cases ('--cases train') time epochs or whole runs of "
         "fastnn's fit against a plain NumPy network and PyTorch (fastnn/bench/training.py), and fastnn's fit "
-        "on 1 and 2 threads.",
+        "on 1 and 2 threads. A time it cannot trust (samples spread widely, or the library ran far above its "
+        "quiet floor while another process held a core) is measured again and, if still untrusted, marked *; "
+        "each dtype's heading says how many cases were marked.",
     )
     bench.add_argument(
         "--threads",
@@ -144,7 +172,7 @@ def _print_timings(dtype: str) -> None:
     names = list(BACKENDS)  # competitors in table order; the first is the one the others are compared to
     subject, others = names[0], names[1:]
     print()
-    print(f"Timing ({dtype}, {fastnn.get_num_threads()} fastnn threads, NumPy {np.__version__})")
+    print(f"Timing ({dtype}, {count(fastnn.get_num_threads(), 'fastnn thread')}, NumPy {np.__version__})")
     print(f"  median time per call in microseconds; {' and '.join(names)} runs alternate in one process")
     for other in others:
         print(f"  speed-up vs {other} = {other} time / {subject} time (above 1: {subject} is faster)")
@@ -239,8 +267,9 @@ def main(argv: list[str] | None = None) -> int:
             except KeyboardInterrupt:
                 return 130
         return _bench_command(args)
-    parser.print_help(sys.stderr)
-    return 2
+    # A bare `fastnn` asks what the command does: the help, on stdout, and success (as pip does).
+    parser.print_help()
+    return 0
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ import numbers
 
 import numpy as np
 
+from ._text import with_article
+
 DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64)}
 
 
@@ -111,11 +113,12 @@ def named(spec, name, registry, base, fold_case=False):
     if isinstance(spec, base):
         return spec
     names = tuple(registry)
+    expected = f"{with_article(base.__name__)} or one of {names}"
     if not isinstance(spec, str):
-        raise TypeError(f"{name} must be a {base.__name__} or one of {names}, got {type(spec).__name__}")
+        raise TypeError(f"{name} must be {expected}, got {type(spec).__name__}")
     key = spec.lower() if fold_case else spec
     if key not in registry:
-        raise ValueError(f"{name} must be a {base.__name__} or one of {names}, got {spec!r}")
+        raise ValueError(f"{name} must be {expected}, got {spec!r}")
     return registry[key]()
 
 

@@ -12,8 +12,7 @@ import numpy as np
 
 from ._files import atomic_write
 
-#: fastnn installs from its source tree, so the extra is named by path, not by a package index name
-INSTALL_HINT = 'pip install matplotlib (or, in the fastnn source tree, pip install ".[plot]")'
+INSTALL_HINT = "pip install matplotlib (or, in fastnn's source folder, pip install '.[plot]')"
 
 
 def new_figure(what, **kwargs):

@@ -653,8 +653,8 @@ def load_mnist(images_path: str | os.PathLike[str],
 def load_digits() -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """scikit-learn's 8x8 handwritten digits.
 
-    Needs scikit-learn (the ``datasets`` extra: ``pip install ".[datasets]"``
-    from the source tree).
+    Needs scikit-learn (``pip install scikit-learn``, or ``pip install '.[datasets]'``
+    in fastnn's source folder).
 
     Returns
     -------
@@ -670,6 +670,7 @@ def load_digits() -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     try:
         from sklearn.datasets import load_digits as _sk_load_digits
     except ImportError:
-        raise ImportError("load_digits needs scikit-learn: pip install 'fastnn-mlp[datasets]'") from None
+        raise ImportError("load_digits needs scikit-learn: pip install scikit-learn "
+                          "(or, in fastnn's source folder, pip install '.[datasets]')") from None
     digits = _sk_load_digits()
     return digits.data.astype(np.float64), digits.target.astype(np.int64)

@@ -310,8 +310,8 @@ def plot_layer_histograms(stats: Iterable[dict[str, Any]], path: str | os.PathLi
 
     The top row shows the activations, the bottom row (when the statistics have gradients) the
     loss gradients with a logarithmic count axis, as the lecture's gradient figures. Each panel
-    is titled with the layer's number, name, mean and std. Needs matplotlib (the ``plot``
-    extra: ``pip install ".[plot]"`` from the source tree).
+    is titled with the layer's number, name, mean and std. Needs matplotlib
+    (``pip install matplotlib``, or ``pip install '.[plot]'`` in fastnn's source folder).
 
     Parameters
     ----------

@@ -45,6 +45,7 @@ from typing import Any, cast
 import numpy as np
 
 from . import _checks, _engine, callbacks as _callbacks, layers as _layers, losses as _losses, optim as _optim
+from ._text import duration
 from .data import batch_bounds
 
 __all__ = ["Sequential", "MLP"]
@@ -427,7 +428,8 @@ class Sequential:
         ``optimizer``: an optimiser from :mod:`fastnn.optim` or its name (None: see the module
         notes). ``validation_data``: (X_val, y_val), evaluated after each epoch.
         ``lr_schedule``: a callable t -> learning rate of the update count (see
-        :mod:`fastnn.schedules`). ``verbose``: 0 silent, 1 a progress bar, 2 one line per epoch.
+        :mod:`fastnn.schedules`). ``verbose``: 0 silent, 1 a progress bar (redrawn in place on a
+        terminal; one plain line per epoch into a pipe or a file), 2 one line per epoch.
 
         Every argument is checked before the first update: a rejected call leaves the model as it
         was. That includes the settings of the model (``l2``), of its layers (dropout ``p``,
@@ -1209,21 +1211,30 @@ def MLP(sizes: Sequence[int], activation: str = "relu", batch_norm: bool = False
 
 
 class _Progress:
-    """A small progress bar on stdout: verbose=1 redraws one line per epoch, 2 prints a line per epoch."""
+    """Progress output on stdout: verbose=1 a bar, verbose=2 one line per epoch.
+
+    The bar is redrawn in place with a carriage return only when stdout is a
+    terminal; into a pipe, a file or a notebook's captured stream, verbose=1
+    writes one plain line per epoch instead, as tqdm and Keras do, so logs hold
+    no control characters. No line ends in padding: on a terminal, a line
+    shorter than the bar it replaces is padded by the difference only.
+    """
 
     WIDTH = 30
 
     def __init__(self, verbose, epochs, steps):
         self.verbose, self.epochs, self.steps = verbose, epochs, steps
         self.stream = sys.stdout
+        self.redraw = verbose == 1 and _is_terminal(self.stream)
         self._last_draw = 0.0
+        self._drawn = 0  # characters of the bar line on screen
 
     def epoch_begin(self, epoch):
         self._epoch = epoch
         self._start = time.perf_counter()
 
     def update(self, step, running_loss):
-        if self.verbose != 1:
+        if not self.redraw:
             return
         now = time.perf_counter()
         if step < self.steps and now - self._last_draw < 0.1:
@@ -1231,17 +1242,35 @@ class _Progress:
         self._last_draw = now
         done = self.WIDTH * step // self.steps
         bar = "=" * done + (">" if done < self.WIDTH else "") + "." * (self.WIDTH - done - 1)
-        self.stream.write(f"\r{self._label()} [{bar[:self.WIDTH]}] {step}/{self.steps} - loss {running_loss:.4f}")
+        self._draw(f"{self._label()} [{bar[:self.WIDTH]}] {step}/{self.steps} - loss {running_loss:.4f}")
         self.stream.flush()
 
     def _label(self):
         return f"Epoch {self._epoch + 1}/{self.epochs}"
+
+    def _draw(self, text):
+        # The terminal keeps the previous bar's characters beyond the new text's end.
+        self.stream.write("\r" + text + " " * max(0, self._drawn - len(text)))
+        self._drawn = len(text)
 
     def epoch_end(self, epoch, logs):
         if self.verbose == 0:
             return
         seconds = time.perf_counter() - self._start
         metrics = " - ".join(f"{k} {v:.4f}" for k, v in logs.items())
-        prefix = "\r" if self.verbose == 1 else ""
-        self.stream.write(f"{prefix}Epoch {epoch + 1}/{self.epochs} - {seconds:.2f}s - {metrics}" + " " * 20 + "\n")
+        line = f"Epoch {epoch + 1}/{self.epochs} - {duration(seconds)} - {metrics}"
+        if self.redraw and self._drawn:
+            self._draw(line)
+            self.stream.write("\n")
+            self._drawn = 0
+        else:
+            self.stream.write(line + "\n")
         self.stream.flush()
+
+
+def _is_terminal(stream) -> bool:
+    """Whether ``stream`` is an interactive terminal (False for pipes, files and StringIO)."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):  # no isatty, or a closed stream
+        return False

@@ -18,8 +18,9 @@ and the optimisers follow PyTorch's update equations, so the same
 hyper-parameters give models of the same quality, not the same numbers.
 
 Results are deterministic for a given ``random_state`` and do not depend on
-the number of threads. Requires scikit-learn >= 1.6 (the ``sklearn`` extra:
-``pip install ".[sklearn]"`` from the source tree).
+the number of threads. Requires scikit-learn >= 1.6 (``pip install
+'scikit-learn>=1.6' threadpoolctl``, or ``pip install '.[sklearn]'`` in fastnn's
+source folder).
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ try:
     from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 except ImportError as exc:
     raise ImportError(
-        "fastnn.sklearn needs scikit-learn >= 1.6; install it with the extra: "
-        "pip install 'fastnn-mlp[sklearn]'"
+        "fastnn.sklearn needs scikit-learn >= 1.6: pip install 'scikit-learn>=1.6' threadpoolctl "
+        "(or, in fastnn's source folder, pip install '.[sklearn]')"
     ) from exc
 
 import numpy as np

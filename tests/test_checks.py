@@ -35,3 +35,4 @@ def test_finite_checks_views_and_huge_values(rng):
     with pytest.raises(ValueError, match=r"found nan at index \(7, 3\)"):
         _checks.finite(view_bad, "X")
     assert _ops.all_finite(np.empty(0))
+

@@ -104,6 +104,8 @@ def test_digits_example(tmp_path, capsys):
     assert names == ["digits.png"]
     last = [line.split() for line in out.splitlines() if line.startswith("5 ")][0]
     assert float(last[4].rstrip("%")) > 85  # held-out accuracy after 5 epochs
+    [timing] = re.findall(r"5 epochs in ([0-9.]+) (µs|ms|s)\n", out)  # a real duration, not "0.0 s"
+    assert float(timing[0]) > 0
 
 
 ASSIGNMENT_FIGURES = ["2layer.png", "final.png", "klayer.png", "lambda_search.png"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import sys
+
 import numpy as np
 import pytest
 
@@ -323,9 +326,56 @@ def test_progress_output(rng, capsys):
     assert capsys.readouterr().out == ""
     model.fit(X, y, epochs=2, batch_size=8, verbose=1, validation_data=(X, y))
     out = capsys.readouterr().out
-    assert "5/5" in out and "Epoch 2/2" in out and "val_accuracy" in out and "\r" in out
+    # captured stdout is not a terminal: one plain line per epoch, no bar redrawn with "\r"
+    lines = out.splitlines()
+    assert len(lines) == 2 and "\r" not in out
+    assert lines[1].startswith("Epoch 2/2 - ") and "val_accuracy" in lines[1]
+    assert all(line == line.rstrip() for line in lines)
     model.fit(X, y, epochs=2, verbose=2)
-    assert capsys.readouterr().out.count("\n") == 2
+    out = capsys.readouterr().out
+    assert out.count("\n") == 2 and "\r" not in out
+    assert all(line == line.rstrip() for line in out.splitlines())
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("stream", [io.StringIO(), _Terminal()], ids=["pipe", "terminal"])
+def test_verbose_1_redraws_with_carriage_returns_only_on_a_terminal(rng, monkeypatch, stream):
+    X, y = classification_data(rng)
+    monkeypatch.setattr(sys, "stdout", stream)
+    fastnn.MLP([5, 6, 3], seed=0).fit(X, y, epochs=3, batch_size=8, verbose=1)
+    out = stream.getvalue()
+    draws = [line.split("\r") for line in out.split("\n")[:-1]]  # not splitlines: it splits at "\r"
+    ends = [d[-1] for d in draws]  # what a terminal shows once each line is finished
+    assert len(ends) == 3 and all(end.startswith(f"Epoch {e}/3 - ") for e, end in zip((1, 2, 3), ends))
+    if isinstance(stream, _Terminal):
+        assert all("5/5" in d[-2] for d in draws)  # the bar, complete, just before each epoch's line
+        # the epoch's line covers the longer bar it replaces, and is padded by no more than that
+        assert all(len(d[-1]) == max(len(d[-2]), len(d[-1].rstrip())) for d in draws)
+    else:
+        assert "\r" not in out and "[" not in out and all(end == end.rstrip() for end in ends)
+
+
+def test_a_stream_without_isatty_gets_plain_lines(rng, monkeypatch):
+    class Writer:  # a file-like object with only write and flush
+        def __init__(self):
+            self.parts = []
+
+        def write(self, text):
+            self.parts.append(text)
+
+        def flush(self):
+            pass
+
+    X, y = classification_data(rng)
+    writer = Writer()
+    monkeypatch.setattr(sys, "stdout", writer)
+    fastnn.MLP([5, 6, 3], seed=0).fit(X, y, epochs=2, batch_size=8, verbose=1)
+    out = "".join(writer.parts)
+    assert out.count("\n") == 2 and "\r" not in out
 
 
 def test_summary(capsys):
@@ -379,8 +429,8 @@ def _bad_calls(X, y):
         "batch_size_1_with_bn": (dict(batch_size=1), ValueError, "at least 2 samples"),
         "batch_size_float": (dict(batch_size=3.5), TypeError, "batch_size must be an integer"),
         "epochs_negative": (dict(epochs=-1), ValueError, "epochs must be >= 0"),
-        "optimizer_name": (dict(optimizer="adamw"), ValueError, "optimizer must be"),
-        "optimizer_type": (dict(optimizer=3), TypeError, "optimizer must be"),
+        "optimizer_name": (dict(optimizer="adamw"), ValueError, "optimizer must be an Optimizer or one of"),
+        "optimizer_type": (dict(optimizer=3), TypeError, "optimizer must be an Optimizer or one of"),
         "validation_features": (dict(validation_data=(X[:, :3], y)), ValueError, r"validation_data\[0\]"),
         "validation_labels": (dict(validation_data=(X, y + 3)), ValueError, r"validation_data\[1\]"),
         "validation_shape": (dict(validation_data=X), TypeError, "validation_data must be a pair"),

@@ -9,8 +9,9 @@ and writes the JSON record and the plot. The modules, by role:
 * :mod:`fastnn.bench.training`: the training cases (:data:`~fastnn.bench.training.TRAIN_CASES`)
   and their competitors, fastnn's ``fit`` ("c"), a plain NumPy MLP written as a student
   writes it from the lecture notes ("numpy") and a PyTorch loop ("torch");
-* :mod:`fastnn.bench.timing`: interleaved timing, the result of one case, and the
-  idle-thread settings the command runs under;
+* :mod:`fastnn.bench.timing`: interleaved timing, the result of one case, the
+  rules that find the times not to trust (measured again, then marked ``*``),
+  and the idle-thread settings the command runs under;
 * :mod:`fastnn.bench.report`: the heading, the tables and the plot;
 * :mod:`fastnn.bench.machine`: the CPU, the thread pools and the library versions.
 
@@ -26,7 +27,16 @@ import sys
 import fastnn
 
 from . import kernels, machine, report, training
-from .timing import BENCH_ENVIRONMENT
+from .timing import (
+    BENCH_ENVIRONMENT,
+    FLOOR_RATIO,
+    RETRIES,
+    SPREAD,
+    WINDOW_RATIO,
+    ProbeFloors,
+    measure_until_trusted,
+    sample_with_probes,
+)
 
 __all__ = ["run", "all_cases", "FULL", "QUICK", "TRAIN_ROUNDS", "BENCH_ENVIRONMENT"]
 
@@ -146,11 +156,21 @@ def run(*, cases: str | None = None, dtype: str = "both", quick: bool = False, s
         report.print_heading(threads_used, torch, seconds if has_kernels else None, rounds, load,
                              train_rounds if has_training else None, quick)
         results = []
+        probes = kernels.probe_competitors() if has_kernels else None
+        floors = ProbeFloors()
+        if probes:  # a first floor for each library, before any case: ten rounds of probes alone
+            floors.observe(sample_with_probes([], probes, fixed_rounds=10)[1])
         for each in dtypes:
-            rows = [training.run_train_case(case, each, train_rounds) if isinstance(case, training.TrainCase)
-                    else kernels.run_case(case, each, seconds, rounds) for case in selected]
+            def measure(case, each=each):
+                if isinstance(case, training.TrainCase):
+                    return training.run_train_case(case, each, train_rounds)
+                return kernels.run_case(case, each, seconds, rounds, probes, floors)
+
+            # Every case is measured, then those with an untrusted time again (see fastnn.bench.timing).
+            rows = measure_until_trusted(selected, measure, floors, RETRIES)
             results.extend(rows)
             report.print_results(each, rows)
+        report.print_summary(results)
     except KeyboardInterrupt:
         print("\nfastnn bench: interrupted", file=sys.stderr)
         return 130
@@ -165,7 +185,10 @@ def run(*, cases: str | None = None, dtype: str = "both", quick: bool = False, s
         record = {
             "command": "fastnn bench",
             "settings": {"quick": quick, "seconds_per_case": seconds, "min_rounds": rounds,
-                         "training_rounds": train_rounds, "dtypes": dtypes, "cases_filter": cases},
+                         "training_rounds": train_rounds, "dtypes": dtypes, "cases_filter": cases,
+                         "untrusted_rules": {"spread": SPREAD, "floor_ratio": FLOOR_RATIO,
+                                             "window_ratio": WINDOW_RATIO, "retries": RETRIES}},
+            "probe_floor_seconds": dict(floors.floor),
             "threads": threads_used,
             "thread_pool_environment": {k: os.environ.get(k) for k in BENCH_ENVIRONMENT},
             "load_average_at_start": load,

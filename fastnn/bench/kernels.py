@@ -43,9 +43,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import fastnn
+
 from .. import _ops, ops, reference
 from .machine import import_torch
-from .timing import Competitor, Result, sample_interleaved
+from .timing import Competitor, ProbeFloors, Result, sample_with_probes
 
 # The two implementations of every kernel, under the names bench/ uses.
 BACKENDS = {"c": ops, "numpy": reference}
@@ -339,7 +341,36 @@ def _bind(fn, args):
 
 # ---------------------------------------------------------------- runs
 
-def run_case(case: Case, dtype: str, target_seconds: float, min_rounds: int) -> Result:
-    """Time every available backend on ``case`` in ``dtype``, interleaved."""
-    samples = sample_interleaved(case_competitors(case, dtype), target_seconds=target_seconds, min_rounds=min_rounds)
-    return Result.from_samples(case, dtype, samples)
+#: the probe of each library: a small float32 product on its threads, timed after every round of a kernel case
+PROBE_CASE = Case("linear_forward", (8, *SCALING_LAYER), group="probe")
+
+
+def probe_competitors() -> list[Competitor]:
+    """The probes of :mod:`fastnn.bench.timing`, one per backend, built once per run.
+
+    The same small product (8 rows, 784->512, float32) through each library:
+    it runs on the library's threads, so a core taken by another process
+    slows it as it slows the case being timed, and it is short enough to add
+    little to a round.
+    """
+    return case_competitors(PROBE_CASE, "float32")
+
+
+def run_case(case: Case, dtype: str, target_seconds: float, min_rounds: int,
+             probes: Sequence[Competitor] | None = None, floors: ProbeFloors | None = None) -> Result:
+    """Time every available backend on ``case`` in ``dtype``, interleaved.
+
+    With ``probes`` (see :func:`probe_competitors`), each library's probe is
+    timed after every round; its median is kept in the result (NumPy's only
+    for a matrix product, the one case where the reference uses NumPy's
+    threads) and ``floors``, when given, takes in the probes' times.
+    """
+    samples, probe_samples, runnable = sample_with_probes(case_competitors(case, dtype), probes,
+                                                          target_seconds=target_seconds, min_rounds=min_rounds)
+    if floors is not None:
+        floors.observe(probe_samples)
+    if case.flops is None:
+        # The NumPy reference's elementwise kernels run on the calling thread alone: the
+        # state of NumPy's BLAS threads, which its probe measures, says nothing about them.
+        probe_samples = {name: times for name, times in probe_samples.items() if name != "numpy"}
+    return Result.from_samples(case, dtype, samples, probe_samples, runnable, fastnn.get_num_threads())

@@ -15,12 +15,10 @@ import numpy as np
 
 import fastnn
 
+from .._text import count
 from .kernels import SCALING_LAYER, has_fused_dense, scaling_cases
-from .timing import BENCH_ENVIRONMENT, Result
+from .timing import BENCH_ENVIRONMENT, FLOOR_RATIO, RETRIES, SPREAD, WINDOW_RATIO, Result
 from .training import QUICK_FACTOR, SCALING_THREADS
-
-# A training time is marked when its samples' interquartile range exceeds this share of the median.
-NOISY = 0.25
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], left_columns: int = 1) -> str:
@@ -56,11 +54,16 @@ def print_heading(threads: dict, torch, seconds: float | None, rounds: int, load
     print("  numpy/c and torch/c = their time / fastnn's time (above 1: fastnn is faster)")
     if train_rounds is not None:
         print(f"  training: ms per epoch (or per whole run of E epochs) of fit, a plain NumPy MLP and PyTorch, "
-              f"median of {train_rounds} interleaved rounds after one untimed run each"
+              f"median of {count(train_rounds, 'interleaved round')} after one untimed run each"
               + (f"; --quick: {QUICK_FACTOR}x fewer samples (per-epoch cases) or epochs (runs)"
                  if quick else ""))
     pools = ", ".join(f"{k}={os.environ.get(k, 'unset (library default)')}" for k in BENCH_ENVIRONMENT)
     print(f"  idle thread pools: {pools}")
+    print(f"  * marks a time still untrusted after {count(RETRIES, 're-measurement')}: "
+          f"samples spread over {SPREAD:.0%} "
+          f"of the median, a median over {FLOOR_RATIO:g}x the fastest sample, (kernels) the library's "
+          f"probe over {WINDOW_RATIO:g}x its quiet floor during the case, or other processes runnable "
+          "on the cores its threads need")
     cpus = os.cpu_count() or 1
     if load is not None and load + threads["fastnn"] > cpus + 0.5:
         # With more runnable threads than CPUs, a 2-thread kernel waits for the
@@ -73,11 +76,16 @@ def print_heading(threads: dict, torch, seconds: float | None, rounds: int, load
     print(flush=True)
 
 
-def result_table(rows: Sequence[Result], first_headers, first_cells, unit=("µs", 1e6), mark=lambda r, b: "") -> str:
+def _mark(result: Result, *backends: str) -> str:
+    return "*" if any(b in result.untrusted for b in backends) else ""
+
+
+def result_table(rows: Sequence[Result], first_headers, first_cells, unit=("µs", 1e6)) -> str:
     """One table of ``rows``: ``first_headers``/``first_cells(r)`` name the case, then times, GFLOP/s, speed-ups.
 
-    ``unit`` is the time column's unit and its factor from seconds; ``mark(r, b)``
-    is appended to backend ``b``'s time in row ``r``.
+    ``unit`` is the time column's unit and its factor from seconds. An
+    untrusted time (``Result.untrusted``) is marked ``*``, and so are the
+    GFLOP/s and the speed-ups computed from it.
     """
     backends = list(dict.fromkeys(b for r in rows for b in r.seconds))
     others = [b for b in backends if b != "c"]
@@ -91,20 +99,25 @@ def result_table(rows: Sequence[Result], first_headers, first_cells, unit=("µs"
 
     table = []
     for r in rows:
-        gflops = [f"{r.gflops(b):.1f}" if r.case.flops else "-" for b in backends] if gemm else []
-        table.append([*first_cells(r), *(micro(r.seconds[b]) + mark(r, b) for b in backends), *gflops,
-                      *(f"{r.speedup(b):.2f}x" for b in others)])
+        gflops = [f"{r.gflops(b):.1f}" + _mark(r, b) if r.case.flops else "-" for b in backends] if gemm else []
+        table.append([*first_cells(r), *(micro(r.seconds[b]) + _mark(r, b) for b in backends), *gflops,
+                      *(f"{r.speedup(b):.2f}x" + _mark(r, b, "c") for b in others)])
     return format_table(headers, table, left_columns=len(first_headers))
 
 
-def noisy(result: Result, backend: str) -> bool:
-    """Whether ``backend``'s samples on ``result``'s case spread more than NOISY of their median."""
-    low, high = result.quartiles[backend]
-    return high - low > NOISY * result.seconds[backend]
+def marked_count(rows: Sequence[Result]) -> str:
+    """How many of ``rows`` carry a mark, as the tables' heading says it."""
+    marked = sum(1 for r in rows if r.untrusted)
+    cases = count(len(rows), "case")
+    if not marked:
+        return f"{cases}, none marked *"
+    retries = count(RETRIES, "re-measurement")
+    return f"{cases}, {marked} marked * (a time still untrusted after {retries}; why, below the tables)"
 
 
 def print_results(dtype: str, rows: Sequence[Result]) -> None:
-    """The tables of one dtype: kernels, the linear_forward scaling, training, and the threads line."""
+    """The tables of one dtype: kernels, the linear_forward scaling, training, the threads line and the marks."""
+    print(f"{dtype}: {marked_count(rows)}")
     main_rows = [r for r in rows if r.case.group == "kernels"]
     if main_rows:
         print(f"{dtype}")
@@ -121,19 +134,32 @@ def print_results(dtype: str, rows: Sequence[Result]) -> None:
     if train_rows:
         print(f"{dtype}: training, ms per epoch (per: epoch) or per run of E epochs (per: run)")
         print(result_table(train_rows, ["case", "size", "per"], lambda r: [r.case.label, r.case.size, r.case.per],
-                           unit=("ms", 1e3), mark=lambda r, b: "*" if noisy(r, b) else ""))
-        if any(noisy(r, b) for r in train_rows for b in r.seconds):
-            print(f"* samples spread more than {NOISY:.0%} of the median (interquartile range): "
-                  "the machine was probably busy during that case")
+                           unit=("ms", 1e3)))
         print()
     for r in (r for r in rows if r.case.group == "threads"):
         one, two = SCALING_THREADS
-        spread = any(noisy(r, b) for b in r.seconds)
         print(f"{dtype}: fastnn's own scaling, {r.case.label} {r.case.size}: "
-              f"{one} thread {r.seconds['c1'] * 1e3:.1f} ms, "
-              f"{two} threads {r.seconds['c'] * 1e3:.1f} ms per epoch: {r.speedup('c1'):.2f}x"
-              + (f" (samples spread more than {NOISY:.0%}: the machine was probably busy)" if spread else ""))
+              f"{one} thread {r.seconds['c1'] * 1e3:.1f}{_mark(r, 'c1')} ms, "
+              f"{two} threads {r.seconds['c'] * 1e3:.1f}{_mark(r, 'c')} ms per epoch: "
+              f"{r.speedup('c1'):.2f}x{_mark(r, 'c', 'c1')}")
         print()
+    marked = [r for r in rows if r.untrusted]
+    if marked:
+        print(f"{dtype}: marked * (another process probably held a core):")
+        for r in marked:
+            for backend, why in r.untrusted.items():
+                times = "once" if r.attempts == 1 else f"{r.attempts} times"
+                print(f"  {r.case.name}, {backend} (measured {times}): {why}")
+        print()
+    sys.stdout.flush()
+
+
+def print_summary(results: Sequence[Result]) -> None:
+    """The run's last line: how many results were marked, and what to do about them."""
+    marked = sum(1 for r in results if r.untrusted)
+    remeasured = sum(1 for r in results if r.attempts > 1)
+    print(f"fastnn bench: {count(len(results), 'result')}, {remeasured} measured again, {marked} marked *"
+          + ("; compare marked figures only after a quieter run (or with --threads 1)" if marked else ""))
     sys.stdout.flush()
 
 

@@ -47,7 +47,7 @@ import fastnn
 from .. import optim
 from ..data import batch_bounds
 from .machine import import_torch
-from .timing import Competitor, Result, sample_interleaved
+from .timing import Competitor, Result, sample_with_probes
 
 BACKEND_NAMES = ("c", "numpy", "torch")
 SCALING_THREADS = (1, 2)
@@ -423,8 +423,10 @@ def run_train_case(case: TrainCase, dtype: str, rounds: int) -> Result:
     competitors = train_competitors(case, dtype)
     threads_before = fastnn.get_num_threads()
     try:
-        samples = sample_interleaved(competitors, fixed_rounds=rounds)
+        samples, _, runnable = sample_with_probes(competitors, None, fixed_rounds=rounds)
     finally:
         fastnn.set_num_threads(threads_before)
     samples = {name: [s / case.divisor for s in times] for name, times in samples.items()}
-    return Result.from_samples(case, dtype, samples)
+    # the threads case runs up to SCALING_THREADS[1] threads; the others the bench's count
+    threads = max(SCALING_THREADS) if case.threads else threads_before
+    return Result.from_samples(case, dtype, samples, runnable=runnable, threads=threads)

@@ -6,7 +6,7 @@ pixels (the scaler fitted on the training part) with a stratified quarter of
 the 1,797 images held out. Prints the loss and accuracy per epoch (every
 fifth) and the held-out accuracy per class; saves digits.png: the learning
 curves (loss and accuracy, training and held-out) and the held-out confusion
-matrix. Needs scikit-learn for the data (``fastnn-mlp[datasets]``).
+matrix. Needs scikit-learn for the data (``pip install scikit-learn``).
 ``--small``: 5 epochs.
 """
 
@@ -17,6 +17,7 @@ import sys
 import numpy as np
 
 from fastnn import MLP, data, optim
+from fastnn._text import duration
 from fastnn.examples import _common
 
 
@@ -50,7 +51,7 @@ def main(argv=None):
                           f"{h['val_accuracy'][e]:.1%}"] for e in shown])
     counts = confusion_matrix(y_test, model.predict(X_test), 10)
     per_class = counts.diagonal() / counts.sum(axis=1)
-    print(f"\n{len(X_train)} training images, {len(X_test)} held out, {epochs} epochs in {clock.seconds:.1f} s")
+    print(f"\n{len(X_train)} training images, {len(X_test)} held out, {epochs} epochs in {duration(clock.seconds)}")
     _common.print_table(["digit"] + [str(d) for d in range(10)], [["held-out accuracy"]
                                                                    + [f"{a:.0%}" for a in per_class]])
 

@@ -7,7 +7,7 @@ Two runs of :class:`fastnn.classic.Perceptron` on 2-D data:
   with the misclassified sample that caused it circled; it converges;
 * XOR (the four corners of the unit square): no line separates the classes,
   so it never has a pass without a mistake and stops at max_iter; the figure
-  shows its last boundaries and the mistakes per pass.
+  shows its last four updates, one panel each, and the mistakes per pass.
 
 Prints a table (converged, passes, updates, training accuracy, margin) and
 saves perceptron_separable.png and perceptron_xor.png in DIR. ``--small``
@@ -74,28 +74,48 @@ def plot_updates(p, X, y, title, out_dir):
     return _common.save(fig, out_dir, "perceptron_separable.png", dpi=110)
 
 
+def _shade_class_1(ax, w, b, limits, resolution=200):
+    """Shade where w . x + b > 0 (the perceptron says class 1) inside the box ``limits``."""
+    (x_lo, x_hi), (y_lo, y_hi) = limits
+    gx, gy = np.meshgrid(np.linspace(x_lo, x_hi, resolution), np.linspace(y_lo, y_hi, resolution))
+    positive = (w[0] * gx + w[1] * gy + b > 0).astype(float)
+    ax.contourf(gx, gy, positive, levels=[0.5, 1.5], colors=["tab:blue"], alpha=0.15)
+
+
 def plot_xor(p, out_dir):
-    limits = (-0.5, 1.5), (-0.5, 1.5)
-    fig = _common.figure(figsize=(9, 4))
-    left, right = fig.subplots(1, 2)
-    _common.scatter_classes(left, XOR_X, XOR_Y)
+    """The last updates on XOR, one panel each (boundary and the side called class 1), and the mistakes per pass.
+
+    A panel per update, not one panel for all: on XOR the perceptron cycles
+    through weights that include w = 0, which draws no line (every point is
+    then on one side), and lines that cross the box only at a corner; the
+    shaded side shows each of them.
+    """
+    limits = (-1.25, 1.75), (-1.25, 1.75)
     last = p.updates_[-4:]
-    for k, (_, w, b) in enumerate(last):
-        # label every update, also those whose w = 0 draws no line (XOR makes the perceptron cycle through them)
-        _draw_boundary(left, w, b, limits, color=f"C{k + 2}", linewidth=1.5,
-                       label=f"w = ({w[0]:.2g}, {w[1]:.2g}), b = {b:.2g}")
-        if not np.any(w):
-            left.plot([], [], color=f"C{k + 2}", label=f"w = (0, 0), b = {b:.2g}: no line")
-    left.set_xlim(limits[0])
-    left.set_ylim(limits[1])
-    left.set_title(f"XOR: the boundaries of the last {len(last)} updates", fontsize=9)
-    left.legend(fontsize=7, loc="center")
+    first = len(p.updates_) - len(last)
+    fig = _common.figure(figsize=(3.0 * len(last), 6.0))
+    grid = fig.add_gridspec(2, len(last))
+    for k, (index, w, b) in enumerate(last):
+        ax = fig.add_subplot(grid[0, k])
+        _shade_class_1(ax, w, b, limits)
+        _common.scatter_classes(ax, XOR_X, XOR_Y)
+        ax.scatter(*XOR_X[index], s=160, facecolors="none", edgecolors="black", linewidths=1.2)
+        _draw_boundary(ax, w, b, limits, color="black", linewidth=1.5)
+        ax.set_xlim(limits[0])
+        ax.set_ylim(limits[1])
+        ax.set_aspect("equal")
+        ax.tick_params(labelsize=7)
+        side = "" if np.any(w) else (": all class 1" if b > 0 else ": all class 0")
+        ax.set_title(f"update {first + k + 1}: w = ({w[0]:.2g}, {w[1]:.2g}), b = {b:.2g}{side}", fontsize=8)
     counts = p.updates_per_pass_
+    right = fig.add_subplot(grid[1, :])
     right.plot(np.arange(1, len(counts) + 1), counts, marker=".")
     right.set_xlabel("pass over the data")
     right.set_ylabel("updates (mistakes) in the pass")
     right.set_ylim(bottom=0)
     right.set_title(f"no pass without a mistake in {p.n_iter_} passes", fontsize=9)
+    fig.suptitle("Perceptron on XOR: the last updates (shaded: the side called class 1; circled: the sample "
+                 "that caused the update)", fontsize=9)
     fig.tight_layout()
     return _common.save(fig, out_dir, "perceptron_xor.png", dpi=110)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from fastnn import Dense, Sequential, Sigmoid, Tanh, optim
+from fastnn._text import duration
 from fastnn.examples import _common
 from fastnn.examples._common import XOR_X, XOR_Y
 
@@ -78,7 +79,7 @@ def main(argv=None):
             model, losses = train(label == "the slides' weights", epochs)
         output = model.predict(XOR_X)[:, 0]
         results[label] = (model, losses, output)
-        print(f"\n{label}: {epochs} full-batch epochs in {clock.seconds:.2f} s, final loss {losses[-1]:.3g}")
+        print(f"\n{label}: {epochs} full-batch epochs in {duration(clock.seconds)}, final loss {losses[-1]:.3g}")
         _common.print_table(["x1", "x2", "y", "output"],
                             [[int(a), int(b), t, f"{o:.3f}"] for (a, b), t, o in zip(XOR_X, XOR_Y, output)])
 

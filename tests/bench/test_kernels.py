@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import fastnn
 from conftest import assert_close
 from fastnn import ops
 from fastnn.bench import kernels
@@ -95,3 +96,21 @@ def test_a_fused_dense_forward_is_used_and_named_when_the_build_has_it(monkeypat
     [(_, fused)] = kernels.case_competitors(case, "float64", backends=["c"])
     fused()
     assert calls == ["relu"]
+
+
+def test_numpys_probe_judges_only_the_matrix_products(monkeypatch):
+    """The reference's elementwise kernels do not run on NumPy's BLAS threads, which its probe measures."""
+    from fastnn.bench import kernels, timing
+
+    def fake_sampling(competitors, probes, **options):
+        return ({name: [1.0, 1.0, 1.0] for name, _ in competitors},
+                {name: [5.0, 5.0, 5.0] for name, _ in probes}, [0, 0, 0])
+
+    monkeypatch.setattr(kernels, "sample_with_probes", fake_sampling)
+    probes = [("c", None), ("numpy", None)]
+    floors = timing.ProbeFloors()
+    product = kernels.run_case(kernels.Case("linear_forward", (8, 16, 4)), "float64", 0, 1, probes, floors)
+    elementwise = kernels.run_case(kernels.Case("batchnorm", (8, 16)), "float64", 0, 1, probes, floors)
+    assert set(product.probes) == {"c", "numpy"} and set(elementwise.probes) == {"c"}
+    assert floors.floor == {"c": 5.0, "numpy": 5.0}
+    assert product.runnable == [0, 0, 0] and product.threads == fastnn.get_num_threads()
