@@ -10,9 +10,20 @@ are per epoch also in a fit with ``eval_every``, whose finer rows go to the
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from . import _checks
+
+if TYPE_CHECKING:
+    import os
+
+    from matplotlib.figure import Figure
+    from numpy.typing import NDArray
+
+    from .model import Sequential
 
 __all__ = ["Callback", "History", "EarlyStopping"]
 
@@ -28,7 +39,7 @@ class Callback:
     ...         print(epoch, round(logs["loss"], 2))
     """
 
-    def on_train_begin(self, model, logs_available):
+    def on_train_begin(self, model: Sequential, logs_available: Sequence[str]) -> None:
         """Called by ``fit`` before the first update.
 
         Raising here aborts fit before any parameter changes.
@@ -41,7 +52,7 @@ class Callback:
             The metrics fit will report at the end of each epoch.
         """
 
-    def on_epoch_end(self, model, epoch, logs):
+    def on_epoch_end(self, model: Sequential, epoch: int, logs: dict[str, float]) -> None:
         """Called by ``fit`` at the end of each epoch.
 
         Setting ``model.stop_training = True`` ends training after this epoch.
@@ -57,7 +68,7 @@ class Callback:
             as available.
         """
 
-    def on_train_end(self, model):
+    def on_train_end(self, model: Sequential) -> None:
         """Called by ``fit`` when training ends, by stopping early or after the last epoch.
 
         Parameters
@@ -123,12 +134,12 @@ class History(Callback):
     [0, 1, 1]
     """
 
-    def __init__(self, params=None):
-        self.history = {}
-        self.epoch = []
+    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
+        self.history: dict[str, list[Any]] = {}
+        self.epoch: list[int] = []
         self.params = dict(params or {})
 
-    def on_epoch_end(self, model, epoch, logs):
+    def on_epoch_end(self, model: Sequential, epoch: int, logs: dict[str, float]) -> None:
         self._append(epoch, logs)
 
     def _append(self, epoch, row):
@@ -145,7 +156,7 @@ class History(Callback):
         if not kept:
             self.history.clear()  # as a fit that recorded nothing
 
-    def plot(self, path=None, **kwargs):
+    def plot(self, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Figure:
         """Draw the curves against the update step: see :func:`fastnn.plot.history`.
 
         Parameters
@@ -171,7 +182,7 @@ class History(Callback):
 
         return plot.history(self, path, **kwargs)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"History(rows={len(self.epoch)}, columns={list(self.history)})"
 
 
@@ -205,7 +216,8 @@ class EarlyStopping(Callback):
         An argument of the wrong type or value.
     """
 
-    def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, mode="auto", restore_best=True):
+    def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0, mode: str = "auto",
+                 restore_best: bool = True) -> None:
         if not isinstance(monitor, str):
             raise TypeError(f"monitor must be a metric name (str), got {type(monitor).__name__}")
         self.monitor = monitor
@@ -216,22 +228,22 @@ class EarlyStopping(Callback):
         if self.mode == "auto":
             self.mode = "max" if "acc" in monitor else "min"
 
-    def on_train_begin(self, model, logs_available):
+    def on_train_begin(self, model: Sequential, logs_available: Sequence[str]) -> None:
         if self.monitor not in logs_available:
             raise ValueError(f"EarlyStopping monitor={self.monitor!r} is not reported by this fit; "
                              f"available: {tuple(logs_available)} (val_* needs validation_data)")
         self.wait = 0
         self.best = np.inf if self.mode == "min" else -np.inf
-        self.best_epoch = None
-        self.best_state = None
-        self.stopped_epoch = None
+        self.best_epoch: int | None = None
+        self.best_state: dict[str, dict[str, NDArray[Any]]] | None = None
+        self.stopped_epoch: int | None = None
 
     def _improved(self, value):
         if self.mode == "min":
             return value < self.best - self.min_delta
         return value > self.best + self.min_delta
 
-    def on_epoch_end(self, model, epoch, logs):
+    def on_epoch_end(self, model: Sequential, epoch: int, logs: dict[str, float]) -> None:
         value = logs[self.monitor]
         if self._improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
@@ -243,6 +255,6 @@ class EarlyStopping(Callback):
             model.stop_training = True
             self.stopped_epoch = epoch
 
-    def on_train_end(self, model):
+    def on_train_end(self, model: Sequential) -> None:
         if self.restore_best and self.best_state is not None:
             model.set_state(self.best_state)

@@ -37,7 +37,11 @@ the shape of its parameter.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, cast
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from . import _checks, columns
 from .diagnostics import relative_error
@@ -86,8 +90,11 @@ def _network(Ws, bs, gammas, betas, means=None, variances=None):
     return k, batch_norm
 
 
-def evaluate_classifier(X, Ws, bs, gammas=None, betas=None, means=None, variances=None, *, activation="relu",
-                        eps=1e-5, backend="c", return_cache=False):
+def evaluate_classifier(X: ArrayLike, Ws: Sequence[ArrayLike], bs: Sequence[ArrayLike],
+                        gammas: Sequence[ArrayLike] | None = None, betas: Sequence[ArrayLike] | None = None,
+                        means: Sequence[ArrayLike] | None = None, variances: Sequence[ArrayLike] | None = None, *,
+                        activation: str = "relu", eps: float = 1e-5, backend: str = "c",
+                        return_cache: bool = False) -> NDArray[Any] | tuple[NDArray[Any], dict[str, list[Any]]]:
     """The class probabilities P = softmax(s_k) of a k-layer network, one column per sample.
 
     Each hidden layer l computes s_l = W_l h_(l-1) + b_l, then (with batch norm)
@@ -159,8 +166,10 @@ def _forward(X, Ws, bs, gammas, betas, means, variances, activation, eps, backen
     return cache
 
 
-def compute_cost(X, Y, Ws, bs, lam, gammas=None, betas=None, means=None, variances=None, *, activation="relu",
-                 eps=1e-5, backend="c"):
+def compute_cost(X: ArrayLike, Y: ArrayLike, Ws: Sequence[ArrayLike], bs: Sequence[ArrayLike], lam: float,
+                 gammas: Sequence[ArrayLike] | None = None, betas: Sequence[ArrayLike] | None = None,
+                 means: Sequence[ArrayLike] | None = None, variances: Sequence[ArrayLike] | None = None, *,
+                 activation: str = "relu", eps: float = 1e-5, backend: str = "c") -> tuple[float, float]:
     """The cost J = L + lam sum_l ||W_l||^2 and the cross-entropy loss L.
 
     Parameters
@@ -195,8 +204,10 @@ def compute_cost(X, Y, Ws, bs, lam, gammas=None, betas=None, means=None, varianc
     return loss + penalty, loss
 
 
-def compute_accuracy(X, y, Ws, bs, gammas=None, betas=None, means=None, variances=None, *, activation="relu",
-                     eps=1e-5, backend="c"):
+def compute_accuracy(X: ArrayLike, y: ArrayLike, Ws: Sequence[ArrayLike], bs: Sequence[ArrayLike],
+                     gammas: Sequence[ArrayLike] | None = None, betas: Sequence[ArrayLike] | None = None,
+                     means: Sequence[ArrayLike] | None = None, variances: Sequence[ArrayLike] | None = None, *,
+                     activation: str = "relu", eps: float = 1e-5, backend: str = "c") -> float:
     """The share of samples whose most probable class is their label.
 
     Parameters
@@ -218,8 +229,9 @@ def compute_accuracy(X, y, Ws, bs, gammas=None, betas=None, means=None, variance
     TypeError, ValueError
         As :func:`evaluate_classifier`, or y does not fit the n samples.
     """
-    P = evaluate_classifier(X, Ws, bs, gammas, betas, means, variances, activation=activation, eps=eps,
-                            backend=backend)
+    # without return_cache, evaluate_classifier returns P alone
+    P = cast(NDArray[Any], evaluate_classifier(X, Ws, bs, gammas, betas, means, variances, activation=activation,
+                                               eps=eps, backend=backend))
     y = np.asarray(y)
     if y.ndim == 2:
         if y.shape != P.shape:
@@ -232,7 +244,10 @@ def compute_accuracy(X, y, Ws, bs, gammas=None, betas=None, means=None, variance
     return float(np.mean(P.argmax(axis=0) == y))
 
 
-def compute_gradients(X, Y, Ws, bs, lam, gammas=None, betas=None, *, activation="relu", eps=1e-5, backend="c"):
+def compute_gradients(X: ArrayLike, Y: ArrayLike, Ws: Sequence[ArrayLike], bs: Sequence[ArrayLike], lam: float,
+                      gammas: Sequence[ArrayLike] | None = None, betas: Sequence[ArrayLike] | None = None, *,
+                      activation: str = "relu", eps: float = 1e-5,
+                      backend: str = "c") -> dict[str, list[NDArray[Any]]]:
     """The analytic gradients of J = L + lam sum_l ||W_l||^2 with the batch's statistics.
 
     The backward pass of the lecture notes on k-layer networks: G = P - Y through the
@@ -270,7 +285,7 @@ def compute_gradients(X, Y, Ws, bs, lam, gammas=None, betas=None, *, activation=
     lam = _checks.real(lam, "lam", low=0.0)
     cache = _forward(X, Ws, bs, gammas, betas, None, None, activation, eps, backend, k, batch_norm)
     _, G = columns.softmax_cross_entropy(cache["scores"][-1], Y, backend=backend)
-    grads = {"W": [None] * k, "b": [None] * k}
+    grads: dict[str, list[Any]] = {"W": [None] * k, "b": [None] * k}
     if batch_norm:
         grads.update(gamma=[None] * (k - 1), beta=[None] * (k - 1))
     for l in range(k - 1, -1, -1):
@@ -282,6 +297,8 @@ def compute_gradients(X, Y, Ws, bs, lam, gammas=None, betas=None, *, activation=
         # back through the hidden layer below: its activation, then its batch norm
         G = columns.activation_backward(activation, dH, cache["inputs"][l], backend=backend)
         if batch_norm:
+            # _network found batch norm: gammas and betas are lists
+            gammas, betas = cast(Sequence[ArrayLike], gammas), cast(Sequence[ArrayLike], betas)
             j = l - 1
             G, dgamma, dbeta = columns.batchnorm_backward(G, cache["scores"][j], gammas[j], cache["means"][j],
                                                           cache["variances"][j], eps, backend=backend)
@@ -318,8 +335,12 @@ def _selection(params, k, batch_norm):
     return list(dict.fromkeys(chosen))  # each once, in the order asked
 
 
-def compute_gradients_numerical(X, Y, Ws, bs, lam, gammas=None, betas=None, *, h=1e-6, params=None,
-                                max_entries=None, activation="relu", eps=1e-5, backend="c"):
+def compute_gradients_numerical(X: ArrayLike, Y: ArrayLike, Ws: Sequence[ArrayLike], bs: Sequence[ArrayLike],
+                                lam: float, gammas: Sequence[ArrayLike] | None = None,
+                                betas: Sequence[ArrayLike] | None = None, *, h: float = 1e-6,
+                                params: Iterable[str] | None = None, max_entries: int | None = None,
+                                activation: str = "relu", eps: float = 1e-5,
+                                backend: str = "c") -> dict[str, list[NDArray[Any]]]:
     """Centred-difference gradients of the cost, (J(p + h) - J(p - h)) / (2 h), entry by entry.
 
     Computed in float64 on copies of the parameters (the arrays passed are not
@@ -358,8 +379,9 @@ def compute_gradients_numerical(X, Y, Ws, bs, lam, gammas=None, betas=None, *, h
     chosen = _selection(params, k, batch_norm)
     copies = {"W": [np.array(W, dtype=np.float64) for W in Ws], "b": [np.array(b, dtype=np.float64) for b in bs]}
     if batch_norm:
-        copies["gamma"] = [np.array(g, dtype=np.float64) for g in gammas]
-        copies["beta"] = [np.array(b, dtype=np.float64) for b in betas]
+        # _network found batch norm: gammas and betas are lists
+        copies["gamma"] = [np.array(g, dtype=np.float64) for g in cast(Sequence[ArrayLike], gammas)]
+        copies["beta"] = [np.array(b, dtype=np.float64) for b in cast(Sequence[ArrayLike], betas)]
     X = np.asarray(X, dtype=np.float64)
     Y = np.asarray(Y)
     if Y.ndim == 2:
@@ -385,7 +407,8 @@ def compute_gradients_numerical(X, Y, Ws, bs, lam, gammas=None, betas=None, *, h
     return grads
 
 
-def relative_errors(analytic, numerical, floor=1e-6):
+def relative_errors(analytic: Mapping[str, Sequence[ArrayLike]], numerical: Mapping[str, Sequence[ArrayLike]],
+                    floor: float = 1e-6) -> dict[str, float]:
     """The largest elementwise relative error ``|g_a - g_n| / max(floor, |g_a| + |g_n|)`` per parameter.
 
     Parameters

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -383,7 +383,7 @@ PROBE_SIZES = (3072, 50, 50, 10)
 PROBE_BATCH = 100
 
 
-def allowed_cpus():
+def allowed_cpus() -> int:
     """How many CPUs this process may run on (its affinity mask, else the CPU count)."""
     try:
         return len(os.sched_getaffinity(0))
@@ -391,7 +391,7 @@ def allowed_cpus():
         return os.cpu_count() or 1
 
 
-def probe_round_trip(runs=9, trips=2000):
+def probe_round_trip(runs: int = 9, trips: int = 2000) -> float | None:
     """The round trip of a cache line between two threads on two different CPUs, in ns.
 
     Two threads, pinned to the first two CPUs of the process's affinity mask, pass a
@@ -438,7 +438,8 @@ def probe_round_trip(runs=9, trips=2000):
     return None if result is None else float(result[0])
 
 
-def probe_step_times(threads=(1, 2), rounds=5, steps=8, seed=0):
+def probe_step_times(threads: Iterable[int] = (1, 2), rounds: int = 5, steps: int = 8,
+                     seed: int = 0) -> dict[int, float]:
     """Seconds per training step of a short step, on each thread count, timed in alternation.
 
     Trains ``fastnn.MLP([3072, 50, 50, 10], batch_norm=True, dtype="float32")`` with
@@ -495,7 +496,7 @@ def probe_step_times(threads=(1, 2), rounds=5, steps=8, seed=0):
     y = rng.integers(0, PROBE_SIZES[-1], n)
     model = fastnn.MLP(list(PROBE_SIZES), batch_norm=True, dtype="float32", seed=seed)
     before = fastnn.get_num_threads()
-    samples = {t: [] for t in counts}
+    samples: dict[int, list[float]] = {t: [] for t in counts}
 
     def one_call(t):
         fastnn.set_num_threads(t)
@@ -514,7 +515,7 @@ def probe_step_times(threads=(1, 2), rounds=5, steps=8, seed=0):
     return {t: float(np.median(v)) for t, v in samples.items()}
 
 
-def interpret_probes(round_trip_ns, step_times):
+def interpret_probes(round_trip_ns: float | None, step_times: Mapping[int, float]) -> str:
     """One line that reads the probes: whether two threads pay here, and why.
 
     Parameters

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -80,7 +80,7 @@ def save(model: Sequential, path: str | os.PathLike[str]) -> None:
     arrays.update({f"buffer/{k}": v for k, v in model.buffers().items()})
     header = json.dumps({"format": FORMAT, "version": VERSION, "config": model.to_config(),
                          "training": bool(model.training)}, sort_keys=True).encode("utf-8")
-    entries = {_HEADER: np.frombuffer(header, dtype=np.uint8),
+    entries: dict[str, Any] = {_HEADER: np.frombuffer(header, dtype=np.uint8),
                _DIGEST: _as_uint8(_digest(header, arrays)), **arrays}
     with atomic_write(name) as fh:
         np.savez(fh, **entries)

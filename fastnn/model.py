@@ -39,14 +39,18 @@ import math
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, cast
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from . import _checks, _engine, callbacks as _callbacks, layers as _layers, losses as _losses, optim as _optim
 from ._text import duration
 from .data import batch_bounds
+
+if TYPE_CHECKING:
+    import os
 
 __all__ = ["Sequential", "MLP"]
 
@@ -129,7 +133,7 @@ class Sequential:
         self.layers = layers
         self._shuffle_rng = np.random.default_rng([self.seed, 1])
         self.training = True
-        self.optimizer = None
+        self.optimizer: _optim.Optimizer | None = None
         self.stop_training = False
 
     #: the rule of each setting that fit checks again as it is then (see _checks.check_settings)
@@ -147,26 +151,26 @@ class Sequential:
     check_while_training_bytes = 1 << 24
 
     # ------------------------------------------------------------ description
-    def parameters(self):
+    def parameters(self) -> dict[str, NDArray[Any]]:
         """Trainable parameters, name -> the live array ("0.W", "0.b", "1.gamma", ...)."""
         return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params.items()}
 
-    def buffers(self):
+    def buffers(self) -> dict[str, NDArray[Any]]:
         """Non-trained state (batch-norm running statistics), name -> live array."""
         return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.buffers.items()}
 
-    def gradients(self):
+    def gradients(self) -> dict[str, NDArray[Any]]:
         """Gradients of the last layer-by-layer backward pass (``backward``, ``loss_and_gradients``,
         a fit with ``use_engine = False``), without the L2 term, keyed like parameters(). The C
         engine keeps its gradients in its own workspace and does not fill these."""
         return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.grads.items()}
 
-    def get_state(self):
+    def get_state(self) -> dict[str, dict[str, NDArray[Any]]]:
         """Copies of every parameter and buffer (see set_state)."""
         return {"params": {k: v.copy() for k, v in self.parameters().items()},
                 "buffers": {k: v.copy() for k, v in self.buffers().items()}}
 
-    def set_state(self, state):
+    def set_state(self, state: Mapping[str, Mapping[str, ArrayLike]]) -> None:
         """Copy arrays into the live parameters and buffers.
 
         Parameters
@@ -184,13 +188,13 @@ class Sequential:
             for name, arr in given.items():
                 live[name][...] = arr
 
-    def to_config(self):
+    def to_config(self) -> dict[str, Any]:
         """A JSON-able description of the architecture and settings (no parameter values)."""
         return {"layers": [layer.to_config() for layer in self.layers], "loss": self.loss.name,
                 "l2": self.l2, "dtype": self.dtype.name, "backend": self.backend, "seed": self.seed}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict[str, Any]) -> Sequential:
         """A new model from ``to_config()``, freshly initialised from its seed."""
         layer_configs = config["layers"]
         model = cls([_layers.from_config(c) for c in layer_configs], loss=config["loss"], l2=config["l2"],
@@ -201,7 +205,7 @@ class Sequential:
                     setattr(layer, key, _checks.integer(c[key], key, minimum=0))
         return model
 
-    def copy(self, dtype=None):
+    def copy(self, dtype: str | np.dtype | None = None) -> Sequential:
         """An independent copy with the same parameters and buffers.
 
         Parameters
@@ -221,7 +225,7 @@ class Sequential:
         clone.training = self.training
         return clone
 
-    def summary(self, print_fn=print):
+    def summary(self, print_fn: Callable[[str], object] = print) -> None:
         """Print a table of layers, output shapes and parameter counts.
 
         Parameters
@@ -246,13 +250,13 @@ class Sequential:
                     f"l2={self.l2}, dtype {self.dtype.name}, backend {self.backend!r}")
         print_fn("\n".join(text))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         inner = ",\n  ".join(repr(layer) for layer in self.layers)
         return (f"Sequential([\n  {inner}\n], loss={self.loss.name!r}, l2={self.l2}, "
                 f"dtype={self.dtype.name!r}, backend={self.backend!r}, seed={self.seed})")
 
     # ------------------------------------------------------------ modes
-    def train(self, mode=True):
+    def train(self, mode: bool = True) -> Sequential:
         """Switch to training mode (batch statistics, dropout on) or out of it.
 
         Parameters
@@ -268,12 +272,12 @@ class Sequential:
         self.training = _checks.boolean(mode, "mode")
         return self
 
-    def eval(self):
+    def eval(self) -> Sequential:
         """Eval mode (running statistics, no dropout); returns the model."""
         self.training = False
         return self
 
-    def to_backend(self, name):
+    def to_backend(self, name: str) -> Sequential:
         """Run every layer on another backend; the parameters are untouched.
 
         Parameters
@@ -292,7 +296,7 @@ class Sequential:
         return self
 
     # ------------------------------------------------------------ passes
-    def forward(self, X, training=None):
+    def forward(self, X: ArrayLike, training: bool | None = None) -> NDArray[Any]:
         """The network's output for X.
 
         Parameters
@@ -309,7 +313,7 @@ class Sequential:
         X = self._input(X, "X")
         return self._forward(X, self.training if training is None else _checks.boolean(training, "training"))
 
-    def backward(self, dOut):
+    def backward(self, dOut: ArrayLike) -> NDArray[Any]:
         """Backpropagate through the last forward pass; the parameters' gradients go to :meth:`gradients`.
 
         Parameters
@@ -347,7 +351,7 @@ class Sequential:
             dOut = layer.backward(dOut)
         return dOut
 
-    def l2_penalty(self):
+    def l2_penalty(self) -> float:
         """l2 * sum of ||W||^2 over the Dense and Maxout weights (0.0 when l2 == 0), each
         weight's term from the backend's ``l2_penalty``, added in layer order."""
         if self.l2 == 0.0:
@@ -374,7 +378,7 @@ class Sequential:
                 grads[f"{i}.{k}"] = g
         return float(loss) + self.l2_penalty(), O, grads
 
-    def loss_and_gradients(self, X, y):
+    def loss_and_gradients(self, X: ArrayLike, y: ArrayLike) -> tuple[float, dict[str, NDArray[Any]]]:
         """The objective of one batch and its gradients, in the current mode.
 
         Parameters are not changed (batch-norm running statistics are, in
@@ -400,7 +404,7 @@ class Sequential:
         return J, grads
 
     # ------------------------------------------------------------ input checks
-    def _input(self, X, name, finite=True):
+    def _input(self, X, name, finite=True) -> NDArray[Any]:
         X = _checks.numeric_array(X, name)
         if X.ndim != 2 or X.shape[1] != self.in_features:
             raise ValueError(f"{name} must have shape (N, {self.in_features}) for this model's "
@@ -408,7 +412,7 @@ class Sequential:
         X = X.astype(self.dtype, copy=False)
         return _checks.finite(X, name) if finite else X
 
-    def _data(self, X, y, names=("X", "y")):
+    def _data(self, X, y, names=("X", "y")) -> tuple[NDArray[Any], NDArray[Any]]:
         X = self._input(X, names[0])
         return X, self.loss.targets(y, X.shape[0], self.out_features, self.dtype, names[1])
 
@@ -421,8 +425,12 @@ class Sequential:
         return any(isinstance(layer, _layers.BatchNorm) for layer in self.layers)
 
     # ------------------------------------------------------------ training
-    def fit(self, X, y, epochs=1, batch_size=32, optimizer=None, validation_data=None, shuffle=True,
-            verbose=1, callbacks=None, lr_schedule=None, on_divergence="raise", eval_every=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, epochs: int = 1, batch_size: int = 32,
+            optimizer: _optim.Optimizer | str | None = None,
+            validation_data: tuple[ArrayLike, ArrayLike] | None = None, shuffle: bool = True,
+            verbose: int = 1, callbacks: Iterable[_callbacks.Callback] | None = None,
+            lr_schedule: Callable[[int], float] | None = None, on_divergence: str = "raise",
+            eval_every: int | None = None) -> _callbacks.History:
         """Train with mini-batches; returns a :class:`~fastnn.callbacks.History`.
 
         ``optimizer``: an optimiser from :mod:`fastnn.optim` or its name (None: see the module
@@ -626,7 +634,8 @@ class Sequential:
                 if trainer is not None:
                     trainer.close()
         except _engine.NonFiniteBatch:
-            saved.restore()
+            # raised only when check_while_training, which took the snapshot
+            cast(_Snapshot, saved).restore()
             failed = True
         except _Diverged as diverged:
             failed = False
@@ -861,7 +870,7 @@ class Sequential:
         X = self._input(X, "X")
         return self._forward(X, False)
 
-    def _one_sample(self, X):
+    def _one_sample(self, X) -> tuple[NDArray[Any], bool]:
         """(X as a batch, whether it is one sample): a 1-D X of in_features values is one sample."""
         X = _checks.numeric_array(X, "X")
         if X.ndim != 1:
@@ -871,7 +880,7 @@ class Sequential:
                              f"features, got shape {X.shape}; N samples of one feature are X.reshape(-1, 1)")
         return X.reshape(1, -1), True
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> Any:
         """Class labels (int) for classification losses, the network's outputs otherwise; eval mode.
 
         Parameters
@@ -890,10 +899,11 @@ class Sequential:
             X does not fit the model.
         """
         X, one = self._one_sample(X)
-        out = self.loss.predict(self._outputs(X))
+        # every loss of fastnn.losses defines predict; the base class leaves it to them
+        out = cast(Any, self.loss).predict(self._outputs(X))
         return out[0] if one else out
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> NDArray[Any]:
         """Class probabilities: softmax rows (N, classes), or P(y=1) as (N, 1) for the binary loss.
 
         Parameters
@@ -913,10 +923,11 @@ class Sequential:
         if not self.loss.classification:
             raise ValueError(f"predict_proba needs a classification loss; this model's loss is {self.loss.name!r}")
         X, one = self._one_sample(X)
-        P = self.loss.proba(_layers.BACKENDS[self.backend], self._outputs(X))
+        # the classification losses define proba (checked above)
+        P = cast(Any, self.loss).proba(_layers.BACKENDS[self.backend], self._outputs(X))
         return P[0] if one else P
 
-    def evaluate(self, X, y):
+    def evaluate(self, X: ArrayLike, y: ArrayLike) -> dict[str, float]:
         """{"loss": J (with the L2 term), "accuracy": ...} in eval mode ("accuracy" for classification).
 
         Parameters
@@ -957,7 +968,7 @@ class Sequential:
             result["accuracy"] = self.loss.correct(O, y) / X.shape[0]
         return result
 
-    def score(self, X, y):
+    def score(self, X: ArrayLike, y: ArrayLike) -> float:
         """The model's score on (X, y), as scikit-learn's estimators define it, in eval mode.
 
         Parameters
@@ -987,7 +998,7 @@ class Sequential:
         return _losses.r2_score(y, O)
 
     # ------------------------------------------------------------ files
-    def save(self, path):
+    def save(self, path: str | os.PathLike[str]) -> None:
         """Write the model to a file, atomically (see :func:`fastnn.io.save`).
 
         Parameters

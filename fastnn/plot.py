@@ -10,7 +10,17 @@ matplotlib, imported only when a figure is drawn.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
 from . import _plotting
+
+if TYPE_CHECKING:
+    import os
+
+    from matplotlib.figure import Figure
+
+    from .callbacks import History
 
 __all__ = ["history"]
 
@@ -18,7 +28,8 @@ __all__ = ["history"]
 CURVES = {"cost": "cost", "loss": "loss", "accuracy": "accuracy"}
 
 
-def history(history, path=None, metrics=None, title=None, dpi=100):
+def history(history: History | Mapping[str, Sequence[Any]], path: str | os.PathLike[str] | None = None,
+            metrics: str | Iterable[str] | None = None, title: str | None = None, dpi: int = 100) -> Figure:
     """Draw learning curves against the update step: one panel per metric, training and validation.
 
     Parameters

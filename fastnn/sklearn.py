@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, MultiOutputMixin, RegressorMixin, is_classifier
@@ -44,10 +46,14 @@ except ImportError as exc:
     ) from exc
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from . import layers as _layers, losses as _losses, optim as _optim
 from .callbacks import Callback
 from .model import MLP
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -149,12 +155,15 @@ class _EpochEnd(Callback):
 class _BaseMLP(BaseEstimator):
     """What the classifier and the regressor share: parameters, checks, the two kinds of solver."""
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
-                 batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
-                 max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
-                 momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 batch_norm=False, dropout=0.0, dtype="float64", backend="c", init="glorot_uniform"):
+    def __init__(self, hidden_layer_sizes: int | Sequence[int] = (100,), activation: str = "relu", *,
+                 solver: str = "adam", alpha: float = 0.0001, batch_size: int | str = "auto",
+                 learning_rate: str = "constant", learning_rate_init: float = 0.001, power_t: float = 0.5,
+                 max_iter: int = 200, shuffle: bool = True, random_state: int | np.random.RandomState | None = None,
+                 tol: float = 1e-4, verbose: bool = False, warm_start: bool = False, momentum: float = 0.9,
+                 nesterovs_momentum: bool = True, early_stopping: bool = False, validation_fraction: float = 0.1,
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8, n_iter_no_change: int = 10,
+                 max_fun: int = 15000, batch_norm: bool = False, dropout: float = 0.0, dtype: str = "float64",
+                 backend: str = "c", init: str = "glorot_uniform") -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -248,7 +257,7 @@ class _BaseMLP(BaseEstimator):
         return sizes, activation
 
     # ------------------------------------------------------------ fitting
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
         """Fit the model to data X and target(s) y.
 
         Parameters
@@ -450,14 +459,14 @@ class _BaseMLP(BaseEstimator):
         return [layer for layer in self.model_.layers if isinstance(layer, _layers.Dense)]
 
     @property
-    def coefs_(self):
+    def coefs_(self) -> list[NDArray[Any]]:
         """The Dense layers' weights in scikit-learn's orientation, (in, out): views of the model's
         live arrays (``W.T``). With ``batch_norm``, BatchNorm's scale and shift live in ``model_``."""
         check_is_fitted(self)
         return [layer.W.T for layer in self._dense_layers()]
 
     @property
-    def intercepts_(self):
+    def intercepts_(self) -> list[NDArray[Any]]:
         """The Dense layers' biases (the model's live arrays; zeros for a layer without one, as the
         hidden layers have with ``batch_norm``, where BatchNorm's shift plays that part)."""
         check_is_fitted(self)
@@ -571,7 +580,7 @@ coefs_, intercepts_, n_layers_, n_outputs_, out_activation_, n_features_in_, fea
         return accuracy_score(y, codes)
 
     @available_if(lambda est: est._check_solver())
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None) -> Self:
         """Update the model with one epoch over (X, y).
 
         Parameters
@@ -609,7 +618,7 @@ coefs_, intercepts_, n_layers_, n_outputs_, out_activation_, n_features_in_, fea
                              f"was: {self.classes_!r}")
         return self._fit(X, y, incremental=True)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray[Any]:
         """Predict class labels.
 
         Parameters
@@ -626,7 +635,7 @@ coefs_, intercepts_, n_layers_, n_outputs_, out_activation_, n_features_in_, fea
         codes = self.model_.predict(X)
         return codes if self._multilabel else self.classes_[codes]
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> NDArray[Any]:
         """Class probabilities.
 
         Parameters
@@ -645,7 +654,7 @@ coefs_, intercepts_, n_layers_, n_outputs_, out_activation_, n_features_in_, fea
             return np.hstack([1 - proba, proba])
         return proba
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: ArrayLike) -> NDArray[Any]:
         """The logarithm of :meth:`predict_proba`.
 
         Parameters
@@ -713,7 +722,7 @@ coefs_, intercepts_, n_layers_, n_outputs_, out_activation_, n_features_in_, fea
         return r2_score(y, self.model_.predict(X))
 
     @available_if(lambda est: est._check_solver())
-    def partial_fit(self, X, y):
+    def partial_fit(self, X: ArrayLike, y: ArrayLike) -> Self:
         """Update the model with one epoch over (X, y).
 
         Parameters
@@ -735,8 +744,9 @@ coefs_, intercepts_, n_layers_, n_outputs_, out_activation_, n_features_in_, fea
         """
         return self._fit(X, y, incremental=True)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray[Any]:
         """Predict targets.
+
 
         Parameters
         ----------
