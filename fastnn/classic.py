@@ -110,7 +110,7 @@ def _fitted_input(model, X) -> np.ndarray:
 
 # ---------------------------------------------------------------- margin
 
-def margin(X, y, w, b) -> float:
+def margin(X: ArrayLike, y: ArrayLike, w: ArrayLike, b: float) -> float:
     """The lecture's margin of the data (X, y) for the boundary w . x + b = 0.
 
     ``min_i y_i (w . x_i + b)`` if (w, b) separates the data, that is if every

@@ -12,12 +12,15 @@ import numbers
 import os
 import pickle
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from . import _checks
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 # what the image loaders return: uint8 pixels, one row per image, and int64 labels
 _Images = tuple[NDArray[np.uint8], NDArray[np.int64]]
@@ -30,7 +33,14 @@ __all__ = [
 
 # ------------------------------------------------------------------ scalers
 class _Scaler:
-    def _check(self, X, name="X", fitted=True):
+    if TYPE_CHECKING:
+        # what the subclasses define: their fit computes the statistics transform applies
+        offset_: NDArray[Any]
+        scale_: NDArray[Any]
+
+        def fit(self, X: ArrayLike) -> Self: ...
+
+    def _check(self, X, name="X", fitted=True) -> NDArray[Any]:
         X = _checks.numeric_array(X, name)
         if X.ndim != 2:
             raise ValueError(f"{name} must be 2-dimensional (samples are rows), got shape {X.shape}")
@@ -43,7 +53,7 @@ class _Scaler:
                                  f"got shape {X.shape}")
         return X
 
-    def fit_transform(self, X):
+    def fit_transform(self, X: ArrayLike) -> NDArray[Any]:
         """Fit to X, then transform it.
 
         Parameters
@@ -59,7 +69,7 @@ class _Scaler:
     def _out_dtype(self, X):
         return X.dtype if X.dtype.kind == "f" else np.float64
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> NDArray[Any]:
         """Scale X with the statistics of the fitted data.
 
         Parameters
@@ -82,7 +92,7 @@ class _Scaler:
         X = self._check(X)
         return ((X - self.offset_) / self.scale_).astype(self._out_dtype(X), copy=False)
 
-    def inverse_transform(self, Z):
+    def inverse_transform(self, Z: ArrayLike) -> NDArray[Any]:
         """Undo :meth:`transform`.
 
         Parameters
@@ -126,7 +136,7 @@ class Standardizer(_Scaler):
            [ 1.,  1.]])
     """
 
-    def fit(self, X):
+    def fit(self, X: ArrayLike) -> Self:
         """Compute each column's mean and standard deviation.
 
         Parameters
@@ -183,7 +193,7 @@ class MinMaxScaler(_Scaler):
             raise ValueError(f"feature_range must be (low, high) with low < high, got {feature_range}")
         self.feature_range = (lo, hi)
 
-    def fit(self, X):
+    def fit(self, X: ArrayLike) -> Self:
         """Compute each column's minimum and maximum.
 
         Parameters
@@ -554,7 +564,8 @@ CIFAR10_TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
 CIFAR10_TEST_FILE = "test_batch"
 
 
-def load_cifar10(directory):
+def load_cifar10(directory: str | os.PathLike[str]) -> tuple[NDArray[np.uint8], NDArray[np.int64],
+                                                           NDArray[np.uint8], NDArray[np.int64]]:
     """CIFAR-10 from the folder of its "python version": the five training batches and the test batch.
 
     Reads ``data_batch_1`` ... ``data_batch_5`` and ``test_batch`` in ``directory``

@@ -26,10 +26,11 @@ name                         distribution
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from . import _checks
 
@@ -57,12 +58,12 @@ class Initializer:
            [0.5, 0.5]])
     """
 
-    def __init__(self, name, draw, **params):
+    def __init__(self, name: str, draw: Callable[..., ArrayLike], **params: Any) -> None:
         self.name = name
         self._draw = draw
         self.params = params
 
-    def __call__(self, shape, rng, dtype):
+    def __call__(self, shape: Sequence[int], rng: np.random.Generator, dtype: DTypeLike) -> NDArray[Any]:
         """Draw initial values.
 
         Parameters
@@ -84,7 +85,7 @@ class Initializer:
         return np.asarray(values, dtype=np.float64).astype(dtype)
 
     @property
-    def config(self):
+    def config(self) -> dict[str, Any]:
         """The initialiser's JSON-able description (``from_config`` builds it again)."""
         return {"name": self.name, **self.params}
 

@@ -70,7 +70,7 @@ class Layer:
 
     # -- building and description ------------------------------------------------
     @property
-    def built(self):
+    def built(self) -> bool:
         """Whether :meth:`build` has created the layer's arrays."""
         return self.dtype is not None
 
@@ -413,7 +413,7 @@ class Activation(Layer):
         # the kernels take alpha only for the activations that have one
         self.alpha = alpha if self.name in _validation.DEFAULT_ALPHA else None
 
-    def check_together(self, values, prefix=""):
+    def check_together(self, values: dict[str, Any], prefix: str = "") -> None:
         """Check name and alpha as assigned now, by the constructor's rule.
 
         Parameters

@@ -25,8 +25,11 @@ the probabilities ``softmax`` and the "sigmoid" activation.
 
 from __future__ import annotations
 
+from types import ModuleType
+from typing import Any
+
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from . import _checks
 
@@ -46,7 +49,7 @@ class Loss:
     name = ""
     classification = False
 
-    def check_outputs(self, n_outputs):
+    def check_outputs(self, n_outputs: int) -> None:
         """Check that a network with ``n_outputs`` output units can use this loss.
 
         Parameters
@@ -59,7 +62,7 @@ class Loss:
             The loss needs another number of output units.
         """
 
-    def targets(self, y, n, n_outputs, dtype, name="y"):
+    def targets(self, y: ArrayLike, n: int, n_outputs: int, dtype: DTypeLike, name: str = "y") -> NDArray[Any]:
         """Check and convert the targets of ``n`` samples, before anything is trained.
 
         Parameters
@@ -87,7 +90,7 @@ class Loss:
         """
         raise NotImplementedError
 
-    def __call__(self, backend, O, y):
+    def __call__(self, backend: ModuleType, O: NDArray[Any], y: NDArray[Any]) -> tuple[float, NDArray[Any]]:
         """The loss of a batch and its gradient, from the kernels of ``backend``.
 
         Parameters
@@ -108,7 +111,7 @@ class Loss:
         """
         raise NotImplementedError
 
-    def correct(self, O, y):
+    def correct(self, O: NDArray[Any], y: NDArray[Any]) -> int:
         """The number of samples of a batch classified correctly (classification losses only).
 
         Parameters
@@ -136,7 +139,7 @@ def _first_dimension(y, n, name):
         raise ValueError(f"{name} must have {n} rows to match X's {n} samples, got shape {y.shape}")
 
 
-def _real_targets(y, dtype, name):
+def _real_targets(y, dtype, name) -> NDArray[Any]:
     """y in the model's dtype, finite before and after the cast (1e39 is finite in float64
     but becomes inf in float32, which training would take)."""
     _checks.finite(y, name)
@@ -157,12 +160,12 @@ class SoftmaxCrossEntropy(Loss):
     name = "softmax_cross_entropy"
     classification = True
 
-    def check_outputs(self, n_outputs):
+    def check_outputs(self, n_outputs: int) -> None:
         if n_outputs < 2:
             raise ValueError("loss 'softmax_cross_entropy' needs at least 2 output units, got "
                              f"{n_outputs}; use 'sigmoid_binary_cross_entropy' for one unit")
 
-    def targets(self, y, n, n_outputs, dtype, name="y"):
+    def targets(self, y: ArrayLike, n: int, n_outputs: int, dtype: DTypeLike, name: str = "y") -> NDArray[Any]:
         y = _checks.numeric_array(y, name)
         _first_dimension(y, n, name)
         if y.ndim == 2:
@@ -185,10 +188,10 @@ class SoftmaxCrossEntropy(Loss):
                              f"{n_outputs} outputs, found {bad}")
         return y.astype(np.intp)
 
-    def __call__(self, backend, O, y):
+    def __call__(self, backend: ModuleType, O: NDArray[Any], y: NDArray[Any]) -> tuple[float, NDArray[Any]]:
         return backend.softmax_cross_entropy(O, y)
 
-    def proba(self, backend, O):
+    def proba(self, backend: ModuleType, O: NDArray[Any]) -> NDArray[Any]:
         """Class probabilities: the softmax of each row of O.
 
         Parameters
@@ -204,7 +207,7 @@ class SoftmaxCrossEntropy(Loss):
         """
         return backend.softmax(O)
 
-    def predict(self, O):
+    def predict(self, O: NDArray[Any]) -> NDArray[Any]:
         """The predicted labels: the index of each row's largest score.
 
         Parameters
@@ -217,7 +220,7 @@ class SoftmaxCrossEntropy(Loss):
         """
         return O.argmax(axis=1)
 
-    def correct(self, O, y):
+    def correct(self, O: NDArray[Any], y: NDArray[Any]) -> int:
         labels = y if y.ndim == 1 else y.argmax(axis=1)
         return int((O.argmax(axis=1) == labels).sum())
 
@@ -232,11 +235,11 @@ class SigmoidBinaryCrossEntropy(Loss):
     name = "sigmoid_binary_cross_entropy"
     classification = True
 
-    def check_outputs(self, n_outputs):
+    def check_outputs(self, n_outputs: int) -> None:
         if n_outputs != 1:
             raise ValueError(f"loss 'sigmoid_binary_cross_entropy' needs exactly 1 output unit, got {n_outputs}")
 
-    def targets(self, y, n, n_outputs, dtype, name="y"):
+    def targets(self, y: ArrayLike, n: int, n_outputs: int, dtype: DTypeLike, name: str = "y") -> NDArray[Any]:
         y = _checks.numeric_array(y, name)
         _first_dimension(y, n, name)
         if not (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)):
@@ -247,10 +250,10 @@ class SigmoidBinaryCrossEntropy(Loss):
             raise ValueError(f"{name} must hold binary labels 0 or 1, found {bad}")
         return y.reshape(n, 1).astype(dtype)
 
-    def __call__(self, backend, O, y):
+    def __call__(self, backend: ModuleType, O: NDArray[Any], y: NDArray[Any]) -> tuple[float, NDArray[Any]]:
         return backend.sigmoid_binary_cross_entropy(O, y)
 
-    def proba(self, backend, O):
+    def proba(self, backend: ModuleType, O: NDArray[Any]) -> NDArray[Any]:
         """P(y = 1) of each unit: the sigmoid of the output.
 
         Parameters
@@ -268,7 +271,7 @@ class SigmoidBinaryCrossEntropy(Loss):
         with np.errstate(over="ignore"):
             return backend.activation_forward("sigmoid", O)
 
-    def predict(self, O):
+    def predict(self, O: NDArray[Any]) -> NDArray[Any]:
         """The predicted labels: 1 where the score is positive, else 0.
 
         Parameters
@@ -281,7 +284,7 @@ class SigmoidBinaryCrossEntropy(Loss):
         """
         return (O[:, 0] > 0).astype(np.intp)
 
-    def correct(self, O, y):
+    def correct(self, O: NDArray[Any], y: NDArray[Any]) -> int:
         return int((self.predict(O) == y[:, 0]).sum())
 
 
@@ -293,7 +296,7 @@ class MSE(Loss):
     """
     name = "mse"
 
-    def targets(self, y, n, n_outputs, dtype, name="y"):
+    def targets(self, y: ArrayLike, n: int, n_outputs: int, dtype: DTypeLike, name: str = "y") -> NDArray[Any]:
         y = _checks.numeric_array(y, name)
         _first_dimension(y, n, name)
         if y.ndim == 1 and n_outputs == 1:
@@ -303,10 +306,10 @@ class MSE(Loss):
                              f"{n_outputs} outputs, got shape {y.shape}")
         return _real_targets(y, dtype, name)
 
-    def __call__(self, backend, O, y):
+    def __call__(self, backend: ModuleType, O: NDArray[Any], y: NDArray[Any]) -> tuple[float, NDArray[Any]]:
         return backend.mse(O, y)
 
-    def predict(self, O):
+    def predict(self, O: NDArray[Any]) -> NDArray[Any]:
         """The predictions: the output itself.
 
         Parameters

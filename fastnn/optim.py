@@ -78,7 +78,7 @@ class Optimizer:
         self.iterations = 0
         self.state: dict[str, dict[str, NDArray[Any]]] = {}
 
-    def check_together(self, values, prefix=""):
+    def check_together(self, values: dict[str, Any], prefix: str = "") -> None:
         """Check the rules that join several settings; raise ValueError if one fails.
 
         Parameters
@@ -205,7 +205,7 @@ class SGD(Optimizer):
         self.momentum, self.dampening, self.nesterov = momentum, dampening, nesterov
         _checks.apply_settings(self)
 
-    def check_together(self, values, prefix=""):
+    def check_together(self, values: dict[str, Any], prefix: str = "") -> None:
         if values["nesterov"] and (values["momentum"] == 0.0 or values["dampening"] != 0.0):
             raise ValueError(f"{prefix}nesterov=True needs {prefix}momentum > 0 and {prefix}dampening = 0")
 
@@ -261,7 +261,7 @@ class AdaGrad(Optimizer):
 
     state_keys = ("sum",)
 
-    def init_state(self, p):
+    def init_state(self, p: NDArray[Any]) -> dict[str, NDArray[Any]]:
         return {"sum": np.full_like(p, self.initial_accumulator_value)}
 
     def _update(self, kernels, p, g, state, step):
@@ -311,7 +311,7 @@ class RMSProp(Optimizer):
 
     state_keys = ("square_avg", "grad_avg", "momentum")
 
-    def init_state(self, p):
+    def init_state(self, p: NDArray[Any]) -> dict[str, NDArray[Any]]:
         state = {"square_avg": np.zeros_like(p)}
         if self.centered:
             state["grad_avg"] = np.zeros_like(p)
@@ -372,7 +372,7 @@ class Adam(Optimizer):
 
     state_keys = ("m", "v")
 
-    def init_state(self, p):
+    def init_state(self, p: NDArray[Any]) -> dict[str, NDArray[Any]]:
         return {"m": np.zeros_like(p), "v": np.zeros_like(p)}
 
     def _update(self, kernels, p, g, state, step):

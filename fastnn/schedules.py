@@ -54,7 +54,7 @@ class Constant(Schedule):
     def __init__(self, lr: float) -> None:
         self.lr = _checks.real(lr, "lr", low=0.0)
 
-    def __call__(self, t):
+    def __call__(self, t: int) -> float:
         return self.lr
 
 
@@ -85,7 +85,7 @@ class StepDecay(Schedule):
         self.factor = _checks.real(factor, "factor", low=0.0)
         self.step_size = _checks.integer(step_size, "step_size", minimum=1)
 
-    def __call__(self, t):
+    def __call__(self, t: int) -> float:
         return self.lr * self.factor ** (int(t) // self.step_size)
 
 
@@ -120,7 +120,7 @@ class Cyclical(Schedule):
         self.eta_max = _checks.real(eta_max, "eta_max", low=self.eta_min)
         self.step_size = _checks.integer(step_size, "step_size", minimum=1)
 
-    def __call__(self, t):
+    def __call__(self, t: int) -> float:
         n_s = self.step_size
         cycle = math.floor(t / (2 * n_s))
         x = abs(t / n_s - 2 * cycle - 1)  # 1 at the cycle's ends, 0 at its peak

@@ -16,6 +16,8 @@ uses fewer points and passes (for tests).
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from fastnn.classic import Perceptron, margin
@@ -130,8 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     separable = Perceptron(max_iter=1000, record_updates=True).fit(X, y)
     xor = Perceptron(max_iter=xor_passes, record_updates=True).fit(XOR_X, XOR_Y)
 
-    rows = [("separable", len(X), separable, margin(X, y, separable.w, separable.b), separable.score(X, y)),
-            ("XOR", 4, xor, margin(XOR_X, XOR_Y, xor.w, xor.b), xor.score(XOR_X, XOR_Y))]
+    # fit has set w and b (None only before it)
+    sw, sb = cast(np.ndarray, separable.w), cast(float, separable.b)
+    xw, xb = cast(np.ndarray, xor.w), cast(float, xor.b)
+    rows = [("separable", len(X), separable, margin(X, y, sw, sb), separable.score(X, y)),
+            ("XOR", 4, xor, margin(XOR_X, XOR_Y, xw, xb), xor.score(XOR_X, XOR_Y))]
     print(f"{'data':<10} {'samples':>7} {'converged':>9} {'passes':>6} {'updates':>7} {'accuracy':>8} {'margin':>8}")
     for name, count, p, m, accuracy in rows:
         print(f"{name:<10} {count:>7} {str(p.converged_):>9} {p.n_iter_:>6} {p.n_updates_:>7} "
