@@ -10,6 +10,8 @@ are written in numpydoc's format; numpydoc renders them and validates their
 sections. The prose pages are Markdown (MyST).
 """
 
+import sphinx.util.inspect
+
 import fastnn
 
 project = "fastnn"
@@ -44,6 +46,10 @@ autodoc_typehints = "signature"
 # numpy.typing's aliases by their names, not expanded into the unions they stand for
 autodoc_type_aliases = {"ArrayLike": "numpy.typing.ArrayLike", "DTypeLike": "numpy.typing.DTypeLike",
                         "NDArray": "numpy.typing.NDArray"}
+# Inside another type (Sequence[ArrayLike], tuple[ArrayLike, ...]) Sphinx writes such an alias
+# with the repr of its placeholder, "TypeAliasForwardRef('numpy.typing.ArrayLike')": the
+# placeholder's repr is the alias's name instead.
+sphinx.util.inspect.TypeAliasForwardRef.__repr__ = lambda self: self.name  # type: ignore[method-assign]
 autodoc_typehints_format = "short"
 
 # numpydoc: the class pages list their methods through autodoc, not again
