@@ -247,10 +247,12 @@ def test_version_falls_back_to_the_package_version_in_a_source_tree(capsys, monk
 
 
 def test_the_fastnn_command_prints_its_version_and_bare_help_in_a_fresh_interpreter():
+    # from outside the source tree, so that an installed fastnn is not shadowed by it
     version = subprocess.run([sys.executable, "-m", "fastnn", "--version"], capture_output=True, text=True,
-                             timeout=60)
+                             timeout=60, cwd=tempfile.gettempdir())
     assert version.returncode == 0 and version.stdout.startswith("fastnn ") and version.stdout.count("\n") == 1
-    bare = subprocess.run([sys.executable, "-m", "fastnn"], capture_output=True, text=True, timeout=60)
+    bare = subprocess.run([sys.executable, "-m", "fastnn"], capture_output=True, text=True, timeout=60,
+                          cwd=tempfile.gettempdir())
     assert bare.returncode == 0 and "usage: fastnn" in bare.stdout and "COMMAND" in bare.stdout
 
 

@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+import fastnn
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
 BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)
@@ -27,7 +29,9 @@ def test_each_python_example_runs(index, tmp_path):
     if "load_digits" in code:
         pytest.importorskip("sklearn")
     # a fresh interpreter in an empty folder, as a reader pasting the example
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))}
+    # the fastnn these tests import (the installed one, or a tree built in place)
+    where = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [where, os.environ.get("PYTHONPATH")]))}
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300,
                          env=env)
     assert out.returncode == 0, out.stderr
