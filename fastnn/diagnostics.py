@@ -446,7 +446,9 @@ def probe_step_times(threads: Iterable[int] = (1, 2), rounds: int = 5, steps: in
     ``fit`` (SGD, batches of 100, ``steps`` steps per call) on random data, one call per
     thread count per round, the counts alternating so that a change of the machine's
     state hits them alike; the thread count is set with :func:`fastnn.set_num_threads`
-    and restored afterwards. A step of this network is short (a fraction of a
+    and restored afterwards. The measured thread choice is pinned to all threads while
+    the probe runs (so a count of 2 really runs on 2 threads) and set back afterwards,
+    which starts the engines' choosers again. A step of this network is short (a fraction of a
     millisecond), so the cost of the threads' synchronisations shows in it.
 
     Parameters
@@ -496,6 +498,9 @@ def probe_step_times(threads: Iterable[int] = (1, 2), rounds: int = 5, steps: in
     y = rng.integers(0, PROBE_SIZES[-1], n)
     model = fastnn.MLP(list(PROBE_SIZES), batch_norm=True, dtype="float32", seed=seed)
     before = fastnn.get_num_threads()
+    # the measured thread choice would run some "2-thread" steps on one thread; the probe
+    # times what each thread count costs, so it pins the choice to every thread asked for
+    choice_before = fastnn._ops.thread_choice()
     samples: dict[int, list[float]] = {t: [] for t in counts}
 
     def one_call(t):
@@ -505,12 +510,14 @@ def probe_step_times(threads: Iterable[int] = (1, 2), rounds: int = 5, steps: in
         return (time.perf_counter() - start) / steps
 
     try:
+        fastnn._ops.set_thread_choice("all")
         for t in counts:  # untimed: buffers, thread pools and caches warm
             one_call(t)
         for _ in range(rounds):
             for t in counts:
                 samples[t].append(one_call(t))
     finally:
+        fastnn._ops.set_thread_choice(choice_before)
         fastnn.set_num_threads(before)
     return {t: float(np.median(v)) for t, v in samples.items()}
 

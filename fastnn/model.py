@@ -1,6 +1,6 @@
 """Sequential models and the MLP() shortcut: forward, backward, fit, evaluate, predict, save/load.
 
-Behaviours chosen where the specification is silent (also on the documentation's Models page):
+Behaviours chosen where the specification is silent (also on the documentation's "Models and training" page):
 
 - A new model is in training mode (as in PyTorch). ``fit`` trains in training
   mode and puts the model back in the mode it was in; ``predict``,

@@ -82,3 +82,17 @@ def test_interpretation_names_the_cause(trip, times, words):
     assert "\n" not in line
     for word in words:
         assert word in line
+
+
+def test_probe_step_times_pins_the_thread_choice_and_sets_it_back():
+    # the 2-thread figure must be 2 threads' cost, not the measured choice's
+    seen = []
+    original = fastnn._ops.set_thread_choice
+    before = fastnn._ops.thread_choice()
+    try:
+        fastnn._ops.set_thread_choice = lambda mode: (seen.append(mode), original(mode))[1]
+        fastnn.diagnostics.probe_step_times(threads=(1, 2), rounds=1, steps=2)
+    finally:
+        fastnn._ops.set_thread_choice = original
+    assert seen == ["all", before]
+    assert fastnn._ops.thread_choice() == before
