@@ -34,6 +34,17 @@
 /* with several threads, every (jc, pc) step gets its own B panel up to this total */
 #define FNN_B_RING_BYTES (32 * 1024 * 1024)
 
+/* In the static split, a product of at most this many row slivers (a mini-batch) gets one
+   column group per thread when B has at least two slivers per thread: each thread then
+   packs and reads only its own columns of B, and no packed panel crosses between cores. */
+#define FNN_STATIC_COLUMNS_MAX_ROW_SLIVERS 16
+
+/* In the static split with one column group, each thread packs the whole B panel for
+   itself when the panel stays in L2 (FNN_PANEL_IN_L2) or the product has at most this
+   many row slivers per thread: the duplicated packing then costs less than the barrier
+   and than reading the other thread's half of the panel from its core. */
+#define FNN_PRIVATE_PANEL_MAX_ROW_SLIVERS 16
+
 /* columns of a small-batch product per claim, in dot kernel widths */
 #define FNN_DOT_CHUNK_WIDTHS 4
 
@@ -197,6 +208,7 @@ typedef struct {
     fnn_index m_chunks;     /* row chunks per group */
     fnn_index units;        /* units per step: groups x m_chunks */
     fnn_index ring;         /* B panel buffers, used by the steps in turn */
+    int private_panels;     /* static split, one group: each thread packs all of B itself */
     fnn_index per_step;     /* fnn_index slots of a step's counters */
     REAL *b_ring;
     fnn_index *sync;        /* the steps' counters (fnn_gemm_step_sync) */
@@ -218,6 +230,8 @@ static inline REAL *FN(b_ring_slot)(const FN(blocked_job) *job, fnn_index step)
  * step, so the C tiles a unit adds to were written by the same thread. A panel buffer
  * of column groups used again (ring shorter than the steps) waits for a barrier first. Every thread
  * passes every barrier, a thread without its A block too (the product then fails).
+ * With private panels (job->private_panels) each thread packs every step's whole panel
+ * into its own buffer, one panel long, and no barrier is passed at all.
  */
 static void FN(blocked_team_static)(const FN(blocked_job) *job)
 {
@@ -231,11 +245,17 @@ static void FN(blocked_team_static)(const FN(blocked_job) *job)
     const fnn_index kc = plan->kc, groups = job->groups, chunk_rows = job->chunk_rows;
     const fnn_index m_chunks = job->m_chunks, ring = job->ring;
     const int T = fnn_team_size(), t = fnn_team_rank();
+    const int shared = T > 1 && !job->private_panels;
     REAL *a_pack = (REAL *)fnn_scratch(FNN_SCRATCH_A_BLOCK, plan->a_bytes);
-    if (!a_pack) {
+    /* the caller's private panel is the ring it took; another thread's is its own slot */
+    REAL *own_panel = job->private_panels && t != 0
+                          ? (REAL *)fnn_scratch(FNN_SCRATCH_B_PANELS, plan->panel * sizeof(REAL))
+                          : job->b_ring;
+    if (!a_pack || !own_panel) {
         FNN_COUNT_SYNC(FNN_SYNC_ATOMICS);
 #pragma omp atomic update
         *job->failed += 1;
+        a_pack = NULL;
     }
     fnn_index step = 0;
     for (fnn_index jc = 0; jc < n; jc += bl.nc) {
@@ -243,10 +263,10 @@ static void FN(blocked_team_static)(const FN(blocked_job) *job)
         const fnn_index n_slivers = (nc + NR - 1) / NR;
         for (fnn_index pc = 0; pc < k; pc += kc, ++step) {
             const fnn_index kcur = FNN_MIN(kc, k - pc);
-            REAL *b_pack = FN(b_ring_slot)(job, step);
+            REAL *b_pack = shared ? FN(b_ring_slot)(job, step) : own_panel;
             /* one group: the previous step's barrier came after every unit of the step
                that used this buffer */
-            if (T > 1 && groups > 1 && step >= ring) {
+            if (shared && groups > 1 && step >= ring) {
                 FNN_COUNT_SYNC_ONCE(t, FNN_SYNC_BARRIERS);
 #pragma omp barrier
             }
@@ -254,11 +274,13 @@ static void FN(blocked_team_static)(const FN(blocked_job) *job)
             for (fnn_index g = 0; g < groups; ++g) {
                 const int own = groups > 1 ? (int)(g % T) == t : 1;
                 if (!own) continue;
+                if (!a_pack && !shared) continue;
                 const fnn_index sj0 = n_slivers * g / groups, sj1 = n_slivers * (g + 1) / groups;
                 const fnn_index g_pieces = (sj1 - sj0) * pieces;
-                /* one group: thread t packs its fixed share of the panel's pieces */
-                const fnn_index u0 = groups > 1 ? 0 : g_pieces * t / T;
-                const fnn_index u1 = groups > 1 ? g_pieces : g_pieces * (t + 1) / T;
+                /* one shared group: thread t packs its fixed share of the panel's pieces */
+                const int whole = groups > 1 || !shared;
+                const fnn_index u0 = whole ? 0 : g_pieces * t / T;
+                const fnn_index u1 = whole ? g_pieces : g_pieces * (t + 1) / T;
                 for (fnn_index u = u0; u < u1; ++u) {
                     const fnn_index s = sj0 + u / pieces, p0 = u % pieces * FNN_PACK_PIECE;
                     const fnn_index j0 = jc + s * NR;
@@ -268,7 +290,7 @@ static void FN(blocked_team_static)(const FN(blocked_job) *job)
                                       nr_cur, nr_fill, B + (pc + p0) * rs_b + j0 * cs_b, cs_b,
                                       rs_b, b_pack + s * NR * kcur + p0 * NR);
                 }
-                if (groups == 1 && T > 1) {
+                if (groups == 1 && shared) {
                     FNN_COUNT_SYNC_ONCE(t, FNN_SYNC_BARRIERS);
 #pragma omp barrier
                 }
@@ -399,8 +421,11 @@ int FN(fnn_gemm_blocked)(const FN(fnn_gemm_operands) *op)
      * stays in L2 anyway, larger (up to MC) when it does not; one thread takes MC.
      */
     const fnn_index m_sl = plan.m_slivers, n_sl = plan.n_slivers;
-    const int split_cols = nthreads > 1 && n_sl > m_sl
-                           && (m_sl <= 4 * (fnn_index)nthreads || n_sl >= 4 * m_sl);
+    const int fixed = nthreads > 1 && fnn_step_static();
+    const int split_cols = nthreads > 1
+                           && ((n_sl > m_sl && (m_sl <= 4 * (fnn_index)nthreads || n_sl >= 4 * m_sl))
+                               || (fixed && m_sl <= FNN_STATIC_COLUMNS_MAX_ROW_SLIVERS
+                                   && n_sl >= 2 * (fnn_index)nthreads));
     const fnn_index groups = split_cols ? nthreads : 1;
     fnn_index chunk_sl = plan.mc_max / MR;
     if (nthreads > 1)
@@ -411,8 +436,12 @@ int FN(fnn_gemm_blocked)(const FN(fnn_gemm_operands) *op)
     const fnn_index m_chunks = (m + chunk_rows - 1) / chunk_rows;
     const fnn_index units = groups * m_chunks;
     const fnn_index steps = (n_blk + bl.nc - 1) / bl.nc * plan.k_slices;
-    /* one B panel per step when they all fit, else two in turn (one thread: one) */
-    const fnn_index ring = nthreads == 1 ? 1
+    const int private_panels = fixed && groups == 1
+                               && (m_sl <= FNN_PRIVATE_PANEL_MAX_ROW_SLIVERS * (fnn_index)nthreads
+                                   || plan.panel * sizeof(REAL) <= FNN_PANEL_IN_L2);
+    /* one B panel per step when they all fit, else two in turn (one thread, or private
+       panels: one) */
+    const fnn_index ring = nthreads == 1 || private_panels ? 1
                            : (size_t)steps * plan.panel * sizeof(REAL) <= FNN_B_RING_BYTES ? steps
                                                                                           : 2;
     const fnn_index per_step = fnn_gemm_step_slots(groups, units);
@@ -424,14 +453,14 @@ int FN(fnn_gemm_blocked)(const FN(fnn_gemm_operands) *op)
     int failed = 0, team = 1;
     fnn_index helped = 0;
 
-    FN(blocked_job) job = {&plan, groups, chunk_rows, m_chunks, units, ring, per_step,
-                           b_ring, sync, &helped, &failed, &team};
+    FN(blocked_job) job = {&plan, groups, chunk_rows, m_chunks, units, ring, private_panels,
+                           per_step, b_ring, sync, &helped, &failed, &team};
     if (nthreads == 1) {
         /* one thread: the static split without barriers, nothing claimed */
         FN(blocked_team_static)(&job);
         return failed ? FNN_ENOMEM : FNN_OK;
     }
-    if (fnn_step_static()) {
+    if (fixed) {
         FNN_COUNT_SYNC(FNN_SYNC_REGIONS);
 #pragma omp parallel num_threads(nthreads)
         FN(blocked_team_static)(&job);

@@ -24,14 +24,16 @@ import os as _os
 # said (OMP_WAIT_POLICY or GOMP_SPINCOUNT). libgomp's default spin (300,000
 # pause instructions, milliseconds) keeps a core busy long after a kernel ends:
 # another process or another library's thread pool then waits for it, and our
-# own next parallel region waits for a descheduled worker. 2,000 spins (tens of
-# microseconds) cover the gap between consecutive kernels of a training step,
-# about as long as waking a sleeping worker costs. libgomp
+# own next parallel region waits for a descheduled worker. 10,000 spins (a pause
+# takes 3 to 40 ns, depending on the CPU: 30 to 400 microseconds) cover the
+# one-thread kernels between two parallel ones of a training step (a small last
+# layer takes tens of microseconds); a worker that sleeps there costs more to wake
+# than that on a virtual machine. libgomp
 # reads the variable once, when it is loaded (by _ops, just below, unless
 # something loaded it first), so it is set only around that import and then
 # removed again: child processes and other libraries see the environment the
 # user gave.
-GOMP_DEFAULT_SPINCOUNT = "2000"
+GOMP_DEFAULT_SPINCOUNT = "10000"
 _spin_set_here = not ({"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"} & set(_os.environ))
 if _spin_set_here:
     _os.environ["GOMP_SPINCOUNT"] = GOMP_DEFAULT_SPINCOUNT

@@ -137,7 +137,7 @@ print(json.dumps({"idle_cpu_ms": cpu_ms(workers) - cpu,
 
 def test_idle_workers_stop_spinning_soon_and_the_environment_is_left_alone():
     # libgomp's own default spins ~8 ms after each region (burning that much CPU
-    # while the main thread sleeps); fastnn's default is ~50 us.
+    # while the main thread sleeps); fastnn's default is 30 to 400 us.
     # On a busy machine a worker that started late does its share of the product during
     # the sleep; that is work, not spinning, so the quietest of three probes is judged.
     results = []

@@ -66,18 +66,21 @@ def test_switching_threads_at_every_step_equals_one_thread(dtype, choice_mode):
 
 
 # Products that take each static path of the GEMM inside a step: a first layer deeper than
-# one KC slice (rows split, a shared B panel per slice), weight gradients much wider than
-# tall (column groups), a last batch of at most 8 rows (the small-batch path), and
-# products whose panels use the buffers again.
+# one KC slice (a mini-batch's rows split, each thread packing every panel itself), weight
+# gradients much wider than tall (column groups), a mini-batch's products with B wide
+# enough for column groups, a last batch of at most 8 rows (the small-batch path), and
+# products whose shared panels use the buffers again.
 STATIC_PATH_CASES = {
     "deep_first_layer": {"sizes": (2100, 64, 10), "samples": 300, "batch": 100, "batch_norm": True,
                          "dropout": 0.0},
+    "mini_batch_columns": {"sizes": (300, 512, 512, 10), "samples": 300, "batch": 100,
+                           "batch_norm": True, "dropout": 0.0},
     "small_last_batch": {"sizes": (1400, 96, 10), "samples": 205, "batch": 40, "batch_norm": False,
                          "dropout": 0.0},
     # a 3072 x 3072 layer: its forward product's packed B panels outgrow the ring, so
-    # panel buffers are used again (float32 splits the 200 rows; float64's narrower
-    # slivers and the 16-row batches take column groups)
-    "panel_ring_rows": {"sizes": (3072, 3072, 10), "samples": 400, "batch": 200, "batch_norm": False,
+    # panel buffers are used again (600 rows share the panels; the 16-row batches take
+    # column groups)
+    "panel_ring_rows": {"sizes": (3072, 3072, 10), "samples": 600, "batch": 600, "batch_norm": False,
                         "dropout": 0.0},
     "panel_ring_columns": {"sizes": (3072, 3072, 10), "samples": 32, "batch": 16, "batch_norm": False,
                            "dropout": 0.0},
