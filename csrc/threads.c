@@ -42,6 +42,9 @@ int fnn_sync_counts(int64_t *out, int reset)
 /* ---- the engine's step mode, per calling thread (threads.h) ---- */
 
 static _Thread_local int step_static = 0, step_max_threads = 0;
+/* the thread count a call chooser gave the running kernel call (0: none), and whether
+   that call is one of its measurement */
+static _Thread_local int call_max_threads = 0, call_measuring = 0;
 
 void fnn_step_mode_set(int static_split, int max_threads)
 {
@@ -310,8 +313,9 @@ int fnn_threads_for(double work)
     int n = fnn_get_num_threads();
     /* inside an engine step the measured choice stands in for the solo rule */
     if (step_max_threads > 0) n = FNN_MIN(n, step_max_threads);
+    else if (call_max_threads > 0) n = FNN_MIN(n, call_max_threads);
     if (n <= 1 || work < FNN_PARALLEL_MIN_WORK) return 1;
-    if (step_max_threads > 0) return n;
+    if (step_max_threads > 0 || call_measuring) return n;
     const int mode = fnn_get_thread_choice();
     if (mode == FNN_CHOICE_ONE) return 1;
     if (mode != FNN_CHOICE_ALL && solo_take()) return 1;
@@ -418,9 +422,16 @@ void fnn_parallel_for(int nthreads, fnn_index n, fnn_index piece, fnn_range_body
 /* choosers kept, the least recently used replaced first */
 #define FNN_CHOICE_KEPT 16
 
+/* A table of choosers, the least recently used replaced first. */
+typedef struct {
+    fnn_thread_choice *rows;
+    int capacity, count;
+} choice_table;
+
 static pthread_mutex_t choice_lock = PTHREAD_MUTEX_INITIALIZER;
-static fnn_thread_choice kept[FNN_CHOICE_KEPT];
-static int n_kept = 0;
+static fnn_thread_choice engine_rows[FNN_CHOICE_KEPT], call_rows[FNN_CALL_CHOICES_KEPT];
+static choice_table engine_table = {engine_rows, FNN_CHOICE_KEPT, 0};
+static choice_table call_table = {call_rows, FNN_CALL_CHOICES_KEPT, 0};
 static int64_t choice_clock = 0;
 /* enum fnn_thread_choice_mode, -1 before FASTNN_THREAD_CHOICE is read */
 static int choice_mode = -1;
@@ -450,7 +461,8 @@ int fnn_set_thread_choice(int mode)
     if (mode < FNN_CHOICE_MEASURE || mode > FNN_CHOICE_ALTERNATE) return FNN_EINVAL;
     pthread_mutex_lock(&choice_lock);
     __atomic_store_n(&choice_mode, mode, __ATOMIC_RELAXED);
-    n_kept = 0;
+    engine_table.count = 0;
+    call_table.count = 0;
     pthread_mutex_unlock(&choice_lock);
     solo_reset();
     return FNN_OK;
@@ -474,15 +486,21 @@ static void choice_apply_mode(fnn_thread_choice *c, int all)
     }
 }
 
-void fnn_choice_load(uint64_t key, const char *name, fnn_thread_choice *c)
+/* the row of `key` in t, or -1 (choice_lock held) */
+static int table_find(const choice_table *t, uint64_t key)
 {
-    const int all = fnn_get_num_threads();
-    pthread_mutex_lock(&choice_lock);
-    int found = -1;
-    for (int i = 0; i < n_kept; ++i)
-        if (kept[i].key == key) found = i;
+    for (int i = 0; i < t->count; ++i)
+        if (t->rows[i].key == key) return i;
+    return -1;
+}
+
+/* the chooser of `key` from t, or a fresh one named `name` (choice_lock held) */
+static void table_load(choice_table *t, uint64_t key, const char *name, int all,
+                       fnn_thread_choice *c)
+{
+    const int found = table_find(t, key);
     if (found >= 0) {
-        *c = kept[found];
+        *c = t->rows[found];
     } else {
         memset(c, 0, sizeof *c);
         c->key = key;
@@ -494,32 +512,31 @@ void fnn_choice_load(uint64_t key, const char *name, fnn_thread_choice *c)
         c->decided_at = fnn_seconds();
     }
     c->last_use = ++choice_clock;
-    pthread_mutex_unlock(&choice_lock);
-    choice_apply_mode(c, all);
 }
 
-void fnn_choice_store(const fnn_thread_choice *c)
+/* keep *c in t, in place of the least recently used when t is full (choice_lock held) */
+static void table_store(choice_table *t, const fnn_thread_choice *c)
 {
-    pthread_mutex_lock(&choice_lock);
-    int slot = -1;
-    for (int i = 0; i < n_kept; ++i)
-        if (kept[i].key == c->key) slot = i;
-    if (slot < 0 && n_kept < FNN_CHOICE_KEPT) slot = n_kept++;
+    int slot = table_find(t, c->key);
+    if (slot < 0 && t->count < t->capacity) slot = t->count++;
     if (slot < 0) {
         slot = 0;
-        for (int i = 1; i < n_kept; ++i)
-            if (kept[i].last_use < kept[slot].last_use) slot = i;
+        for (int i = 1; i < t->count; ++i)
+            if (t->rows[i].last_use < t->rows[slot].last_use) slot = i;
     }
-    kept[slot] = *c;
-    pthread_mutex_unlock(&choice_lock);
+    t->rows[slot] = *c;
 }
 
-int fnn_choice_report(fnn_thread_choice *out, int capacity)
+static int table_report(const choice_table *t, fnn_thread_choice *out, int capacity)
 {
     pthread_mutex_lock(&choice_lock);
-    const int count = n_kept;
-    fnn_thread_choice sorted[FNN_CHOICE_KEPT];
-    memcpy(sorted, kept, (size_t)count * sizeof *kept);
+    const int count = t->count;
+    fnn_thread_choice *sorted = malloc((size_t)(count > 0 ? count : 1) * sizeof *sorted);
+    if (!sorted) {
+        pthread_mutex_unlock(&choice_lock);
+        return 0;
+    }
+    memcpy(sorted, t->rows, (size_t)count * sizeof *sorted);
     pthread_mutex_unlock(&choice_lock);
     for (int i = 1; i < count; ++i) /* most recently used first */
         for (int j = i; j > 0 && sorted[j].last_use > sorted[j - 1].last_use; --j) {
@@ -528,11 +545,39 @@ int fnn_choice_report(fnn_thread_choice *out, int capacity)
             sorted[j - 1] = tmp;
         }
     for (int i = 0; i < count && i < capacity; ++i) out[i] = sorted[i];
+    free(sorted);
     return count;
 }
 
-/* steps of a measurement: pairs on one thread and on all of them in turn, the first
-   step of each pair (the one that moves the data between the cores) not counted */
+void fnn_choice_load(uint64_t key, const char *name, fnn_thread_choice *c)
+{
+    const int all = fnn_get_num_threads();
+    pthread_mutex_lock(&choice_lock);
+    table_load(&engine_table, key, name, all, c);
+    pthread_mutex_unlock(&choice_lock);
+    choice_apply_mode(c, all);
+}
+
+void fnn_choice_store(const fnn_thread_choice *c)
+{
+    pthread_mutex_lock(&choice_lock);
+    table_store(&engine_table, c);
+    pthread_mutex_unlock(&choice_lock);
+}
+
+int fnn_choice_report(fnn_thread_choice *out, int capacity)
+{
+    return table_report(&engine_table, out, capacity);
+}
+
+int fnn_call_choice_report(fnn_thread_choice *out, int capacity)
+{
+    return table_report(&call_table, out, capacity);
+}
+
+/* steps of a measurement: pairs on all threads and on one in turn (all first, so that a
+   kernel called once runs as it would without a chooser), the first step of each pair
+   (the one that moves the data between the cores) not counted */
 #define FNN_CHOICE_STEPS (4 * FNN_CHOICE_SAMPLES)
 
 int fnn_choice_threads(fnn_thread_choice *c)
@@ -541,7 +586,7 @@ int fnn_choice_threads(fnn_thread_choice *c)
     if (all <= 1 || c->reason == FNN_WHY_ONE_THREAD) return 1;
     if (c->reason == FNN_WHY_ALTERNATE) return c->steps % 2 ? all : 1;
     if (c->reason == FNN_WHY_PINNED) return c->threads > 1 ? all : 1;
-    if (c->measuring >= 0) return c->measuring / 2 % 2 ? all : 1;
+    if (c->measuring >= 0) return c->measuring / 2 % 2 ? 1 : all;
     return c->threads > 1 ? all : 1;
 }
 
@@ -573,8 +618,8 @@ void fnn_choice_record(fnn_thread_choice *c, int threads, double seconds, fnn_in
     if (c->measuring >= 0) {
         const int i = c->measuring;
         if (i % 2 == 1) {
-            if (i / 2 % 2) c->sample_all[i / 4] = per_row;
-            else c->sample_one[i / 4] = per_row;
+            if (i / 2 % 2) c->sample_one[i / 4] = per_row;
+            else c->sample_all[i / 4] = per_row;
         }
         c->measuring += 1;
         if (c->measuring == FNN_CHOICE_STEPS) {
@@ -619,4 +664,57 @@ int fnn_choice_replay(fnn_index count, int all, const double *one, const double 
         fnn_choice_record(&c, threads[i], took, 1, now);
     }
     return FNN_OK;
+}
+
+/* ---- the measured choice of kernels called one by one (threads.h) ---- */
+
+void fnn_call_begin(fnn_call_choice *call, const char *name, int element_size, fnn_index a,
+                    fnn_index b, fnn_index c, double work)
+{
+    call->key = 0;
+    call->threads = 0;
+    const int all = fnn_get_num_threads();
+    if (all <= 1 || work < FNN_PARALLEL_MIN_WORK || step_max_threads > 0
+        || fnn_get_thread_choice() != FNN_CHOICE_MEASURE)
+        return;
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a over the name and the sizes */
+    for (const char *p = name; *p; ++p) h = (h ^ (uint64_t)(unsigned char)*p) * 1099511628211ULL;
+    const int64_t fields[5] = {element_size, all, a, b, c};
+    for (int i = 0; i < 5; ++i) h = (h ^ (uint64_t)fields[i]) * 1099511628211ULL;
+    h |= 1; /* never 0, which means no chooser */
+    fnn_thread_choice chooser;
+    pthread_mutex_lock(&choice_lock);
+    if (table_find(&call_table, h) < 0) {
+        char label[FNN_CHOICE_NAME];
+        snprintf(label, sizeof label, "%s %s %lldx%lldx%lld on %d threads", name,
+                 element_size == 4 ? "float32" : "float64", (long long)a, (long long)b,
+                 (long long)c, all);
+        table_load(&call_table, h, label, all, &chooser);
+    } else {
+        table_load(&call_table, h, "", all, &chooser);
+    }
+    const int threads = fnn_choice_threads(&chooser);
+    table_store(&call_table, &chooser);
+    pthread_mutex_unlock(&choice_lock);
+    call->key = h;
+    call->threads = threads;
+    call_max_threads = threads;
+    call_measuring = chooser.measuring >= 0;
+    call->start = fnn_seconds();
+}
+
+void fnn_call_end(fnn_call_choice *call)
+{
+    if (call->key == 0) return;
+    const double now = fnn_seconds();
+    call_max_threads = 0;
+    call_measuring = 0;
+    pthread_mutex_lock(&choice_lock);
+    /* another calling thread may have made the table forget it: then the time is dropped */
+    const int row = table_find(&call_table, call->key);
+    if (row >= 0) {
+        fnn_choice_record(&call_table.rows[row], call->threads, now - call->start, 1, now);
+        call_table.rows[row].last_use = ++choice_clock;
+    }
+    pthread_mutex_unlock(&choice_lock);
 }

@@ -230,6 +230,32 @@ int fnn_choice_replay(fnn_index count, int all, const double *one, const double 
 
 /* The kept choosers, most recent first, into out[0 .. capacity); returns how many are kept. */
 int fnn_choice_report(fnn_thread_choice *out, int capacity);
+
+/*
+ * The same measured choice for a kernel called on its own (from Python, through
+ * fastnn.ops): a chooser per call site and shape (key), its calls timed on one thread
+ * and on all of them in alternating pairs like the engine's steps. fnn_call_begin
+ * before the call sets the calling thread's thread count for the kernel's regions;
+ * fnn_call_end after it records the call's time. A call whose work is below
+ * FNN_PARALLEL_MIN_WORK, or made with one thread, inside an engine step or with the
+ * choice pinned, has no chooser (call->key is 0) and follows fnn_threads_for's rules.
+ * Outside a measurement, a call the chooser gives all threads still follows the solo
+ * rule, which answers a late helper within a few calls.
+ */
+typedef struct {
+    uint64_t key;     /* 0: no chooser for this call */
+    int threads;      /* the threads the chooser gave it */
+    double start;     /* fnn_seconds() at fnn_call_begin */
+} fnn_call_choice;
+
+/* `name` and the sizes a, b, c (with the element size) make the key and the chooser's
+   readable name; `work` is the call's work in fnn_threads_for's units. */
+void fnn_call_begin(fnn_call_choice *call, const char *name, int element_size, fnn_index a,
+                    fnn_index b, fnn_index c, double work);
+void fnn_call_end(fnn_call_choice *call);
+/* The kept call choosers, most recent first (as fnn_choice_report). */
+int fnn_call_choice_report(fnn_thread_choice *out, int capacity);
+#define FNN_CALL_CHOICES_KEPT 64
 /* Pin (or free, FNN_CHOICE_MEASURE) the choice and forget every chooser; FNN_EINVAL for an
    unknown mode. */
 int fnn_set_thread_choice(int mode);

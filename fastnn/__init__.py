@@ -204,7 +204,9 @@ def thread_report() -> dict:
     and measures again every few seconds or when steps suddenly take longer.
     Results are the same bit for bit either way. Kernels called one by one (through
     ``fastnn.ops`` or the layer-by-layer path) run on one thread while their work is
-    small, and on one thread for a while after helper threads came late twice in a
+    small; above that, a chooser per kernel and shape times their calls on one
+    thread and on all threads in the same way and keeps the faster. A call given all
+    threads still runs on one for a while after helper threads came late twice in a
     row (the solo rule; ``FASTNN_SOLO=0`` turns it off).
 
     The environment variable ``FASTNN_THREAD_CHOICE``, read once, pins the choice:
@@ -221,15 +223,17 @@ def thread_report() -> dict:
         ``"one thread"``), ``measuring`` (a measurement is under way),
         ``seconds_per_row_one`` and ``seconds_per_row_all`` (the medians of the last
         measurement, or the last step's time on that setting when pinned), ``steps``,
-        ``measurements``, ``switches``, ``seconds_since_decision``) and ``kernels``
-        (the rule for kernels called one by one).
+        ``measurements``, ``switches``, ``seconds_since_decision``), ``calls`` (one
+        dict per kernel and shape called one by one recently, most recent first: the
+        same fields with ``call`` in place of ``network``, the seconds per call) and
+        ``kernels`` (the rule for kernels called one by one).
 
     Examples
     --------
     >>> import fastnn
     >>> report = fastnn.thread_report()
     >>> sorted(report)
-    ['choice', 'engines', 'kernels', 'threads_available']
+    ['calls', 'choice', 'engines', 'kernels', 'threads_available']
     """
     choice = _ops.thread_choice()
     if choice == "1":
@@ -237,11 +241,13 @@ def thread_report() -> dict:
     elif choice == "all":
         kernels = "all threads above the smallest work (pinned)"
     else:
-        kernels = "all threads above the smallest work; the solo rule while helper threads come late"
+        kernels = ("above the smallest work, measured per kernel and shape (see calls); "
+                   "the solo rule while helper threads come late")
     return {
         "threads_available": _ops.get_num_threads(),
         "choice": choice,
         "engines": _ops.engine_choices(),
+        "calls": _ops.call_choices(),
         "kernels": kernels,
     }
 

@@ -360,6 +360,15 @@ cdef extern from "threads.h" nogil:
         int64_t measurements
         int64_t switches
     int fnn_choice_report(fnn_thread_choice *out, int capacity)
+    ctypedef struct fnn_call_choice:
+        uint64_t key
+        int threads
+        double start
+    void fnn_call_begin(fnn_call_choice *call, const char *name, int element_size, fnn_index a,
+                        fnn_index b, fnn_index c, double work) noexcept nogil
+    void fnn_call_end(fnn_call_choice *call) noexcept nogil
+    int fnn_call_choice_report(fnn_thread_choice *out, int capacity)
+    enum: FNN_CALL_CHOICES_KEPT
     int fnn_choice_replay(fnn_index count, int all, const double *one, const double *all_seconds,
                           int *threads)
     int fnn_set_thread_choice(int mode)

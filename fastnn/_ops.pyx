@@ -232,17 +232,12 @@ def set_thread_choice(str mode):
     _check(fnn_set_thread_choice(_THREAD_CHOICES.index(mode)))
 
 
-def engine_choices():
-    """The training engines' thread choosers, most recently used first: a list of dicts
-    (network, threads, reason, measuring, seconds per row on one thread and on all,
-    steps, measurements, switches, seconds since the last decision)."""
-    cdef fnn_thread_choice out[16]
-    cdef int count = fnn_choice_report(out, 16)
+cdef list _choice_rows(fnn_thread_choice *out, int count, str label):
     cdef double now = fnn_seconds()
     rows = []
-    for i in range(min(count, 16)):
+    for i in range(count):
         rows.append({
-            "network": out[i].name.decode(),
+            label: out[i].name.decode(),
             "threads": out[i].threads,
             "reason": _CHOICE_REASONS[out[i].reason],
             "measuring": out[i].measuring >= 0,
@@ -254,6 +249,24 @@ def engine_choices():
             "seconds_since_decision": now - out[i].decided_at,
         })
     return rows
+
+
+def engine_choices():
+    """The training engines' thread choosers, most recently used first: a list of dicts
+    (network, threads, reason, measuring, seconds per row on one thread and on all,
+    steps, measurements, switches, seconds since the last decision)."""
+    cdef fnn_thread_choice out[16]
+    cdef int count = fnn_choice_report(out, 16)
+    return _choice_rows(out, min(count, 16), "network")
+
+
+def call_choices():
+    """The thread choosers of kernels called one by one, most recently used first: a list
+    of dicts as engine_choices gives, with "call" (kernel, type, sizes and thread count)
+    in place of "network"; the seconds are per call."""
+    cdef fnn_thread_choice out[FNN_CALL_CHOICES_KEPT]
+    cdef int count = fnn_call_choice_report(out, FNN_CALL_CHOICES_KEPT)
+    return _choice_rows(out, min(count, FNN_CALL_CHOICES_KEPT), "call")
 
 
 def choice_replay(one, all, int threads=2):
@@ -297,6 +310,8 @@ def gemm(const floating[:, :] A, const floating[:, :] B):
     out = np.empty((m, n), dtype=_dtype(<floating *>NULL))
     cdef floating[:, ::1] C = out
     cdef int status
+    cdef fnn_call_choice call
+    fnn_call_begin(&call, b"gemm", sizeof(floating), m, k, n, m * <double>k * n / 16)
     with nogil:
         if floating is float:
             status = fnn_gemm_f32(m, n, k, &A[0, 0], _rs(A), _cs(A), &B[0, 0], _rs(B), _cs(B),
@@ -304,6 +319,7 @@ def gemm(const floating[:, :] A, const floating[:, :] B):
         else:
             status = fnn_gemm_f64(m, n, k, &A[0, 0], _rs(A), _cs(A), &B[0, 0], _rs(B), _cs(B),
                                   &C[0, 0], n, NULL, 0)
+    fnn_call_end(&call)
     _check(status)
     return out
 
@@ -314,6 +330,8 @@ def linear_forward(const floating[:, :] X, const floating[:, :] W, const floatin
     out = np.empty((n, d_out), dtype=_dtype(<floating *>NULL))
     cdef floating[:, ::1] S = out
     cdef int status
+    cdef fnn_call_choice call
+    fnn_call_begin(&call, b"linear_forward", sizeof(floating), n, d_in, d_out, n * <double>d_in * d_out / 16)
     with nogil:
         if floating is float:
             status = fnn_linear_forward_f32(n, d_in, d_out, &X[0, 0], _rs(X), _cs(X),
@@ -321,6 +339,7 @@ def linear_forward(const floating[:, :] X, const floating[:, :] W, const floatin
         else:
             status = fnn_linear_forward_f64(n, d_in, d_out, &X[0, 0], _rs(X), _cs(X),
                                             &W[0, 0], _rs(W), _cs(W), &b[0], &S[0, 0], d_out)
+    fnn_call_end(&call)
     _check(status)
     return out
 
@@ -341,6 +360,8 @@ def dense_forward(int code, const floating[:, :] X, const floating[:, :] W,
     if b is not None:
         bias = &b[0]
     cdef int status
+    cdef fnn_call_choice call
+    fnn_call_begin(&call, b"dense_forward", sizeof(floating), n, d_in, d_out, n * <double>d_in * d_out / 16)
     with nogil:
         if floating is float:
             status = fnn_dense_forward_f32(n, d_in, d_out, &X[0, 0], _rs(X), _cs(X),
@@ -350,6 +371,7 @@ def dense_forward(int code, const floating[:, :] X, const floating[:, :] W,
             status = fnn_dense_forward_f64(n, d_in, d_out, &X[0, 0], _rs(X), _cs(X),
                                            &W[0, 0], _rs(W), _cs(W), bias, code, alpha,
                                            &S[0, 0], d_out, &H[0, 0], d_out)
+    fnn_call_end(&call)
     _check(status)
     return S_arr, H_arr
 
@@ -366,6 +388,8 @@ def linear_backward(const floating[:, :] dS, const floating[:, :] X, const float
     cdef floating[:, ::1] dW = dW_arr
     cdef floating[::1] db = db_arr
     cdef int status
+    cdef fnn_call_choice call
+    fnn_call_begin(&call, b"linear_backward", sizeof(floating), n, d_in, d_out, n * <double>d_in * d_out / 8)
     with nogil:
         if floating is float:
             status = fnn_linear_backward_f32(n, d_in, d_out, &dS[0, 0], _rs(dS), _cs(dS),
@@ -375,6 +399,7 @@ def linear_backward(const floating[:, :] dS, const floating[:, :] X, const float
             status = fnn_linear_backward_f64(n, d_in, d_out, &dS[0, 0], _rs(dS), _cs(dS),
                                              &X[0, 0], _rs(X), _cs(X), &W[0, 0], _rs(W), _cs(W),
                                              &dX[0, 0], &dW[0, 0], &db[0])
+    fnn_call_end(&call)
     _check(status)
     return dX_arr, dW_arr, db_arr
 
@@ -386,12 +411,15 @@ def activation_forward(int code, const floating[:, :] S, double alpha):
     out = np.empty((n, d), dtype=_dtype(<floating *>NULL))
     cdef floating[:, ::1] H = out
     cdef int status
+    cdef fnn_call_choice call
+    fnn_call_begin(&call, b"activation_forward", sizeof(floating), n, d, code, <double>n * d)
     with nogil:
         if floating is float:
             status = fnn_activation_forward_f32(code, n, d, &S[0, 0], _rs(S), &H[0, 0], d,
                                                 <float>alpha)
         else:
             status = fnn_activation_forward_f64(code, n, d, &S[0, 0], _rs(S), &H[0, 0], d, alpha)
+    fnn_call_end(&call)
     _check(status)
     return out
 
@@ -404,6 +432,8 @@ def activation_backward(int code, const floating[:, :] dH, const floating[:, :] 
     out = np.empty((n, d), dtype=_dtype(<floating *>NULL))
     cdef floating[:, ::1] dS = out
     cdef int status
+    cdef fnn_call_choice call
+    fnn_call_begin(&call, b"activation_backward", sizeof(floating), n, d, code, <double>n * d)
     with nogil:
         if floating is float:
             status = fnn_activation_backward_f32(code, n, d, &dH[0, 0], _rs(dH), &H[0, 0], _rs(H),
@@ -411,6 +441,7 @@ def activation_backward(int code, const floating[:, :] dH, const floating[:, :] 
         else:
             status = fnn_activation_backward_f64(code, n, d, &dH[0, 0], _rs(dH), &H[0, 0], _rs(H),
                                                  &dS[0, 0], d, alpha)
+    fnn_call_end(&call)
     _check(status)
     return out
 
@@ -429,6 +460,8 @@ def batchnorm_forward(const floating[:, :] S, const floating[::1] gamma,
     cdef floating[::1] mean = mean_arr
     cdef floating[::1] var = var_arr
     cdef int status
+    cdef fnn_call_choice call
+    fnn_call_begin(&call, b"batchnorm_forward", sizeof(floating), n, d, 0, <double>n * d)
     with nogil:
         if floating is float:
             status = fnn_batchnorm_forward_f32(n, d, &S[0, 0], _rs(S), &gamma[0], &beta[0],
@@ -436,6 +469,7 @@ def batchnorm_forward(const floating[:, :] S, const floating[::1] gamma,
         else:
             status = fnn_batchnorm_forward_f64(n, d, &S[0, 0], _rs(S), &gamma[0], &beta[0],
                                                eps, &Y[0, 0], d, &mean[0], &var[0])
+    fnn_call_end(&call)
     _check(status)
     return Y_arr, mean_arr, var_arr
 
@@ -457,6 +491,8 @@ def batchnorm_backward(const floating[:, :] dY, const floating[:, :] S,
     cdef floating[::1] dgamma = dgamma_arr
     cdef floating[::1] dbeta = dbeta_arr
     cdef int status
+    cdef fnn_call_choice call
+    fnn_call_begin(&call, b"batchnorm_backward", sizeof(floating), n, d, 0, <double>n * d)
     with nogil:
         if floating is float:
             status = fnn_batchnorm_backward_f32(n, d, &dY[0, 0], _rs(dY), &S[0, 0], _rs(S),
@@ -466,6 +502,7 @@ def batchnorm_backward(const floating[:, :] dY, const floating[:, :] S,
             status = fnn_batchnorm_backward_f64(n, d, &dY[0, 0], _rs(dY), &S[0, 0], _rs(S),
                                                 &gamma[0], &mean[0], &var[0], eps,
                                                 &dS[0, 0], d, &dgamma[0], &dbeta[0])
+    fnn_call_end(&call)
     _check(status)
     return dS_arr, dgamma_arr, dbeta_arr
 
@@ -482,6 +519,8 @@ def softmax_cross_entropy(const floating[:, :] S, const int64_t[::1] y):
     cdef floating[::1] row_loss = row_loss_arr
     cdef floating loss = 0
     cdef int status
+    cdef fnn_call_choice call
+    fnn_call_begin(&call, b"softmax_cross_entropy", sizeof(floating), n, c, 0, <double>n * c)
     with nogil:
         if floating is float:
             status = fnn_softmax_cross_entropy_f32(n, c, &S[0, 0], _rs(S), &y[0], &dS[0, 0], c,
@@ -489,6 +528,7 @@ def softmax_cross_entropy(const floating[:, :] S, const int64_t[::1] y):
         else:
             status = fnn_softmax_cross_entropy_f64(n, c, &S[0, 0], _rs(S), &y[0], &dS[0, 0], c,
                                                    &row_loss[0], &loss)
+    fnn_call_end(&call)
     _check(status)
     return dtype(loss), dS_arr
 
@@ -508,6 +548,8 @@ def softmax_cross_entropy_soft(const floating[:, :] S, const floating[:, :] Y):
     cdef floating[::1] row_loss = row_loss_arr
     cdef floating loss = 0
     cdef int status
+    cdef fnn_call_choice call
+    fnn_call_begin(&call, b"softmax_cross_entropy_soft", sizeof(floating), n, c, 0, <double>n * c)
     with nogil:
         if floating is float:
             status = fnn_softmax_cross_entropy_soft_f32(n, c, &S[0, 0], _rs(S), &Y[0, 0], _rs(Y),
@@ -515,6 +557,7 @@ def softmax_cross_entropy_soft(const floating[:, :] S, const floating[:, :] Y):
         else:
             status = fnn_softmax_cross_entropy_soft_f64(n, c, &S[0, 0], _rs(S), &Y[0, 0], _rs(Y),
                                                         &dS[0, 0], c, &row_loss[0], &loss)
+    fnn_call_end(&call)
     _check(status)
     return dtype(loss), dS_arr
 
@@ -531,6 +574,8 @@ def sigmoid_binary_cross_entropy(const floating[:, :] S, const floating[:, :] Y)
     cdef floating[::1] row_loss = row_loss_arr
     cdef floating loss = 0
     cdef int status
+    cdef fnn_call_choice call
+    fnn_call_begin(&call, b"sigmoid_binary_cross_entropy", sizeof(floating), n, k, 0, <double>n * k)
     with nogil:
         if floating is float:
             status = fnn_sigmoid_binary_cross_entropy_f32(n, k, &S[0, 0], _rs(S), &Y[0, 0], _rs(Y),
@@ -538,6 +583,7 @@ def sigmoid_binary_cross_entropy(const floating[:, :] S, const floating[:, :] Y)
         else:
             status = fnn_sigmoid_binary_cross_entropy_f64(n, k, &S[0, 0], _rs(S), &Y[0, 0], _rs(Y),
                                                           &dS[0, 0], k, &row_loss[0], &loss)
+    fnn_call_end(&call)
     _check(status)
     return dtype(loss), dS_arr
 
@@ -554,6 +600,8 @@ def mse(const floating[:, :] O, const floating[:, :] Y):
     cdef floating[::1] row_loss = row_loss_arr
     cdef floating loss = 0
     cdef int status
+    cdef fnn_call_choice call
+    fnn_call_begin(&call, b"mse", sizeof(floating), n, d, 0, <double>n * d)
     with nogil:
         if floating is float:
             status = fnn_mse_f32(n, d, &O[0, 0], _rs(O), &Y[0, 0], _rs(Y), &dO[0, 0], d,
@@ -561,6 +609,7 @@ def mse(const floating[:, :] O, const floating[:, :] Y):
         else:
             status = fnn_mse_f64(n, d, &O[0, 0], _rs(O), &Y[0, 0], _rs(Y), &dO[0, 0], d,
                                  &row_loss[0], &loss)
+    fnn_call_end(&call)
     _check(status)
     return dtype(loss), dO_arr
 
@@ -575,11 +624,14 @@ def softmax(const floating[:, :] S):
         return out
     cdef floating[:, ::1] P = out
     cdef int status
+    cdef fnn_call_choice call
+    fnn_call_begin(&call, b"softmax", sizeof(floating), n, c, 0, <double>n * c)
     with nogil:
         if floating is float:
             status = fnn_softmax_f32(n, c, &S[0, 0], _rs(S), &P[0, 0], c)
         else:
             status = fnn_softmax_f64(n, c, &S[0, 0], _rs(S), &P[0, 0], c)
+    fnn_call_end(&call)
     _check(status)
     return out
 
@@ -614,6 +666,8 @@ def sgd_update(floating[:, :] param, const floating[:, :] grad, floating[:, :] m
     if momentum_buffer is not None:
         buf, ldm = &momentum_buffer[0, 0], _rs(momentum_buffer)
     cdef int status
+    cdef fnn_call_choice call
+    fnn_call_begin(&call, b"sgd_update", sizeof(floating), n, d, 0, 4.0 * n * d)
     with nogil:
         if floating is float:
             status = fnn_sgd_update_f32(n, d, &param[0, 0], _rs(param), &grad[0, 0], _rs(grad),
@@ -621,6 +675,7 @@ def sgd_update(floating[:, :] param, const floating[:, :] grad, floating[:, :] m
         else:
             status = fnn_sgd_update_f64(n, d, &param[0, 0], _rs(param), &grad[0, 0], _rs(grad),
                                         buf, ldm, lr, momentum, dampening, nesterov, first_step, l2)
+    fnn_call_end(&call)
     _check(status)
 
 
@@ -636,6 +691,8 @@ def adagrad_update(floating[:, :] param, const floating[:, :] grad, floating[:, 
     if n == 0 or d == 0:
         return
     cdef int status
+    cdef fnn_call_choice call
+    fnn_call_begin(&call, b"adagrad_update", sizeof(floating), n, d, 0, 4.0 * n * d)
     with nogil:
         if floating is float:
             status = fnn_adagrad_update_f32(n, d, &param[0, 0], _rs(param), &grad[0, 0], _rs(grad),
@@ -645,6 +702,7 @@ def adagrad_update(floating[:, :] param, const floating[:, :] grad, floating[:, 
             status = fnn_adagrad_update_f64(n, d, &param[0, 0], _rs(param), &grad[0, 0], _rs(grad),
                                             &state_sum[0, 0], _rs(state_sum), lr, step, lr_decay,
                                             eps, l2)
+    fnn_call_end(&call)
     _check(status)
 
 
@@ -674,6 +732,8 @@ def rmsprop_update(floating[:, :] param, const floating[:, :] grad, floating[:, 
     if momentum_buffer is not None:
         buf, ldm = &momentum_buffer[0, 0], _rs(momentum_buffer)
     cdef int status
+    cdef fnn_call_choice call
+    fnn_call_begin(&call, b"rmsprop_update", sizeof(floating), n, d, 0, 4.0 * n * d)
     with nogil:
         if floating is float:
             status = fnn_rmsprop_update_f32(n, d, &param[0, 0], _rs(param), &grad[0, 0], _rs(grad),
@@ -683,6 +743,7 @@ def rmsprop_update(floating[:, :] param, const floating[:, :] grad, floating[:, 
             status = fnn_rmsprop_update_f64(n, d, &param[0, 0], _rs(param), &grad[0, 0], _rs(grad),
                                             &square_avg[0, 0], _rs(square_avg), avg, ldga, buf, ldm,
                                             lr, alpha, eps, momentum, centered, l2)
+    fnn_call_end(&call)
     _check(status)
 
 
@@ -700,6 +761,8 @@ def adam_update(floating[:, :] param, const floating[:, :] grad, floating[:, :] 
     if n == 0 or d == 0:
         return
     cdef int status
+    cdef fnn_call_choice call
+    fnn_call_begin(&call, b"adam_update", sizeof(floating), n, d, 0, 4.0 * n * d)
     with nogil:
         if floating is float:
             status = fnn_adam_update_f32(n, d, &param[0, 0], _rs(param), &grad[0, 0], _rs(grad),
@@ -709,6 +772,7 @@ def adam_update(floating[:, :] param, const floating[:, :] grad, floating[:, :] 
             status = fnn_adam_update_f64(n, d, &param[0, 0], _rs(param), &grad[0, 0], _rs(grad),
                                          &m[0, 0], _rs(m), &v[0, 0], _rs(v), lr, step, beta1, beta2,
                                          eps, l2)
+    fnn_call_end(&call)
     _check(status)
 
 
@@ -720,11 +784,14 @@ def l2_penalty(const floating[:, :] W, double l2):
     if n == 0 or d == 0:
         return l2 * 0.0
     cdef int status
+    cdef fnn_call_choice call
+    fnn_call_begin(&call, b"l2_penalty", sizeof(floating), n, d, 0, <double>n * d)
     with nogil:
         if floating is float:
             status = fnn_l2_penalty_f32(n, d, &W[0, 0], _rs(W), l2, &penalty)
         else:
             status = fnn_l2_penalty_f64(n, d, &W[0, 0], _rs(W), l2, &penalty)
+    fnn_call_end(&call)
     _check(status)
     return penalty
 
@@ -739,6 +806,8 @@ def l2_gradient(const floating[:, :] dW, const floating[:, :] W, double l2):
         return out
     cdef floating[:, ::1] O = out
     cdef int status
+    cdef fnn_call_choice call
+    fnn_call_begin(&call, b"l2_gradient", sizeof(floating), n, d, 0, <double>n * d)
     with nogil:
         if floating is float:
             status = fnn_l2_gradient_f32(n, d, &dW[0, 0], _rs(dW), &W[0, 0], _rs(W), l2,
@@ -746,6 +815,7 @@ def l2_gradient(const floating[:, :] dW, const floating[:, :] W, double l2):
         else:
             status = fnn_l2_gradient_f64(n, d, &dW[0, 0], _rs(dW), &W[0, 0], _rs(W), l2,
                                          &O[0, 0], d)
+    fnn_call_end(&call)
     _check(status)
     return out
 
@@ -833,11 +903,14 @@ def dropout_forward(const floating[:, :] H, double p, uint64_t seed, int64_t ste
     out = np.empty((n, d), dtype=_dtype(<floating *>NULL))
     cdef floating[:, ::1] Y = out
     cdef int status
+    cdef fnn_call_choice call
+    fnn_call_begin(&call, b"dropout_forward", sizeof(floating), n, d, 0, 4.0 * n * d)
     with nogil:
         if floating is float:
             status = fnn_dropout_forward_f32(n, d, &H[0, 0], _rs(H), p, seed, step, &Y[0, 0], d)
         else:
             status = fnn_dropout_forward_f64(n, d, &H[0, 0], _rs(H), p, seed, step, &Y[0, 0], d)
+    fnn_call_end(&call)
     _check(status)
     return out
 
@@ -849,6 +922,8 @@ def dropout_backward(const floating[:, :] dY, double p, uint64_t seed, int64_t s
     out = np.empty((n, d), dtype=_dtype(<floating *>NULL))
     cdef floating[:, ::1] dH = out
     cdef int status
+    cdef fnn_call_choice call
+    fnn_call_begin(&call, b"dropout_backward", sizeof(floating), n, d, 0, 4.0 * n * d)
     with nogil:
         if floating is float:
             status = fnn_dropout_backward_f32(n, d, &dY[0, 0], _rs(dY), p, seed, step,
@@ -856,6 +931,7 @@ def dropout_backward(const floating[:, :] dY, double p, uint64_t seed, int64_t s
         else:
             status = fnn_dropout_backward_f64(n, d, &dY[0, 0], _rs(dY), p, seed, step,
                                               &dH[0, 0], d)
+    fnn_call_end(&call)
     _check(status)
     return out
 
@@ -870,6 +946,8 @@ def maxout_forward(const floating[:, :] S, fnn_index k):
     cdef floating[:, ::1] H = H_arr
     cdef int64_t[:, ::1] winner = winner_arr
     cdef int status
+    cdef fnn_call_choice call
+    fnn_call_begin(&call, b"maxout_forward", sizeof(floating), n, d, k, <double>n * d * k)
     with nogil:
         if floating is float:
             status = fnn_maxout_forward_f32(n, d, k, &S[0, 0], _rs(S), &H[0, 0], d,
@@ -877,6 +955,7 @@ def maxout_forward(const floating[:, :] S, fnn_index k):
         else:
             status = fnn_maxout_forward_f64(n, d, k, &S[0, 0], _rs(S), &H[0, 0], d,
                                             &winner[0, 0], d)
+    fnn_call_end(&call)
     _check(status)
     return H_arr, winner_arr
 
@@ -894,6 +973,8 @@ def maxout_backward(const floating[:, :] dH, const int64_t[:, :] winner, fnn_ind
     cdef floating[:, ::1] dS = out
     cdef fnn_index ldw = winner.strides[0] // <fnn_index>sizeof(int64_t)
     cdef int status
+    cdef fnn_call_choice call
+    fnn_call_begin(&call, b"maxout_backward", sizeof(floating), n, d, k, <double>n * d * k)
     with nogil:
         if floating is float:
             status = fnn_maxout_backward_f32(n, d, k, &dH[0, 0], _rs(dH), &winner[0, 0], ldw,
@@ -901,6 +982,7 @@ def maxout_backward(const floating[:, :] dH, const int64_t[:, :] winner, fnn_ind
         else:
             status = fnn_maxout_backward_f64(n, d, k, &dH[0, 0], _rs(dH), &winner[0, 0], ldw,
                                              &dS[0, 0], d * k)
+    fnn_call_end(&call)
     _check(status)
     return out
 
@@ -936,6 +1018,8 @@ def batchnorm_inference_forward(const floating[:, :] S, const floating[::1] gamm
     out = np.empty((n, d), dtype=_dtype(<floating *>NULL))
     cdef floating[:, ::1] Y = out
     cdef int status
+    cdef fnn_call_choice call
+    fnn_call_begin(&call, b"batchnorm_inference_forward", sizeof(floating), n, d, 0, <double>n * d)
     with nogil:
         if floating is float:
             status = fnn_batchnorm_inference_forward_f32(n, d, &S[0, 0], _rs(S), &gamma[0],
@@ -945,6 +1029,7 @@ def batchnorm_inference_forward(const floating[:, :] S, const floating[::1] gamm
             status = fnn_batchnorm_inference_forward_f64(n, d, &S[0, 0], _rs(S), &gamma[0],
                                                          &beta[0], &running_mean[0],
                                                          &running_var[0], eps, &Y[0, 0], d)
+    fnn_call_end(&call)
     _check(status)
     return out
 
@@ -966,6 +1051,8 @@ def batchnorm_inference_backward(const floating[:, :] dY, const floating[:, :] S
     cdef floating[::1] dgamma = dgamma_arr
     cdef floating[::1] dbeta = dbeta_arr
     cdef int status
+    cdef fnn_call_choice call
+    fnn_call_begin(&call, b"batchnorm_inference_backward", sizeof(floating), n, d, 0, <double>n * d)
     with nogil:
         if floating is float:
             status = fnn_batchnorm_inference_backward_f32(
@@ -975,6 +1062,7 @@ def batchnorm_inference_backward(const floating[:, :] dY, const floating[:, :] S
             status = fnn_batchnorm_inference_backward_f64(
                 n, d, &dY[0, 0], _rs(dY), &S[0, 0], _rs(S), &gamma[0], &running_mean[0],
                 &running_var[0], eps, &dS[0, 0], d, &dgamma[0], &dbeta[0])
+    fnn_call_end(&call)
     _check(status)
     return dS_arr, dgamma_arr, dbeta_arr
 

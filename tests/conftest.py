@@ -239,11 +239,16 @@ class ThreadCount:
 
 @pytest.fixture
 def thread_count():
+    """Sets fastnn's thread count for a test. The thread choice is pinned to all threads
+    meanwhile, so that a kernel asked for 2 threads runs on 2 (a measuring chooser would
+    run some calls on one, and the solo rule after a late helper)."""
     tc = ThreadCount()
+    _ops.set_thread_choice("all")
     try:
         yield tc
     finally:
         fastnn.set_num_threads(tc.original)
+        _ops.set_thread_choice("measure")
 
 
 @pytest.fixture(params=[1, 2], ids=lambda n: f"threads{n}")

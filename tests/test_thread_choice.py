@@ -20,7 +20,7 @@ import pytest
 from conftest import DTYPES
 
 import fastnn
-from fastnn import _ops, optim
+from fastnn import _ops, ops, optim
 
 
 @pytest.fixture
@@ -138,7 +138,7 @@ def test_one_thread_has_nothing_to_choose(choice_mode):
 
 def test_report_keys_and_build_info():
     report = fastnn.thread_report()
-    assert set(report) == {"threads_available", "choice", "engines", "kernels"}
+    assert set(report) == {"threads_available", "choice", "engines", "calls", "kernels"}
     assert report["threads_available"] == fastnn.get_num_threads()
     assert fastnn.build_info()["max_threads"] == fastnn.get_num_threads()
 
@@ -194,7 +194,7 @@ def test_without_a_pin_the_engine_measures(value):
 
 # ------------------------------------------------------------------ the chooser's decisions
 # The replay's clock advances by the steps' times only; times are exact binary fractions.
-MEASURE = [1, 1, 2, 2] * 3  # pairs on one thread and on two, the first of each pair not counted
+MEASURE = [2, 2, 1, 1] * 3  # pairs on two threads and on one, the first of each pair not counted
 ONE, TWO = 0.25, 0.125  # the measurement then ends at 6 * ONE + 6 * TWO = 2.25 s
 
 
@@ -210,8 +210,8 @@ def test_chooser_keeps_all_threads_when_they_are_faster():
 
 def test_chooser_ignores_the_first_step_of_each_pair():
     # the counted steps say two threads are faster; the uncounted first ones say the opposite
-    one = [1e-3 if i % 4 == 0 else 3e-3 for i in range(20)]
-    two = [9e-3 if i % 4 == 2 else 1e-3 for i in range(20)]
+    one = [1e-3 if i % 4 == 2 else 3e-3 for i in range(20)]
+    two = [9e-3 if i % 4 == 0 else 1e-3 for i in range(20)]
     assert _ops.choice_replay(one, two)[len(MEASURE):] == [2] * (20 - len(MEASURE))
 
 
@@ -226,8 +226,8 @@ def test_chooser_measures_again_after_a_few_seconds():
 def test_chooser_measures_again_when_steps_jump():
     # two threads win, then become five times slower from step 20: after three slow steps
     # in a row (more than a second after the decision) the chooser measures again and
-    # keeps one thread
-    steps = 50
+    # keeps one thread (until the next check, three seconds later: after step 47)
+    steps = 48
     one = [ONE] * steps
     two = [TWO] * 20 + [5 * TWO] * (steps - 20)
     got = _ops.choice_replay(one, two)
@@ -255,3 +255,77 @@ def test_chooser_with_one_thread_has_nothing_to_measure():
 def test_choice_replay_refuses_mismatched_lengths():
     with pytest.raises(ValueError, match="same length"):
         _ops.choice_replay([1e-3] * 3, [1e-3] * 2)
+
+
+# ------------------------------------------------------------------ kernels called one by one
+def _with_threads(threads, call):
+    before = fastnn.get_num_threads()
+    fastnn.set_num_threads(threads)
+    try:
+        return call()
+    finally:
+        fastnn.set_num_threads(before)
+
+
+def _linear_inputs(rng, n=100, d_in=784, d_out=512):
+    return (rng.standard_normal((n, d_in)).astype(np.float32),
+            rng.standard_normal((d_out, d_in)).astype(np.float32),
+            rng.standard_normal(d_out).astype(np.float32))
+
+
+def test_kernel_calls_get_a_measured_choice_per_shape(choice_mode, rng):
+    choice_mode("measure")
+    X, W, b = _linear_inputs(rng)
+    outs = _with_threads(2, lambda: [ops.linear_forward(X, W, b) for _ in range(30)])
+    for out in outs[1:]:  # one thread or two, the same bits
+        assert np.array_equal(out, outs[0])
+    calls = fastnn.thread_report()["calls"]
+    assert [c["call"] for c in calls] == ["linear_forward float32 100x784x512 on 2 threads"]
+    chooser = calls[0]
+    assert chooser["steps"] == 30 and chooser["measurements"] >= 1
+    assert chooser["reason"] == "measured" and chooser["threads"] in (1, 2)
+    assert chooser["seconds_per_row_one"] > 0 and chooser["seconds_per_row_all"] > 0
+    # another shape, another chooser, reported first
+    _with_threads(2, lambda: ops.linear_forward(X[:50], W, b))
+    assert fastnn.thread_report()["calls"][0]["call"] == "linear_forward float32 50x784x512 on 2 threads"
+
+
+def test_kernel_calls_without_a_choice_to_make_have_no_chooser(choice_mode, rng):
+    choice_mode("measure")
+    X, W, b = _linear_inputs(rng)
+    small = rng.standard_normal((4, 8)).astype(np.float32)
+    _with_threads(2, lambda: ops.activation_forward("relu", small))  # below the least work
+    _with_threads(1, lambda: ops.linear_forward(X, W, b))  # one thread: nothing to choose
+    assert fastnn.thread_report()["calls"] == []
+    choice_mode("all")  # pinned
+    _with_threads(2, lambda: ops.linear_forward(X, W, b))
+    assert fastnn.thread_report()["calls"] == []
+
+
+def test_call_choosers_keep_the_most_recently_used(choice_mode, rng):
+    choice_mode("measure")
+    S = rng.standard_normal((200, 1024))
+    rows = list(range(100, 170))
+    _with_threads(2, lambda: [ops.activation_forward("tanh", S[:r]) for r in rows])
+    calls = fastnn.thread_report()["calls"]
+    assert len(calls) == 64
+    assert calls[0]["call"].startswith("activation_forward float64 169x1024x")
+    assert not any(c["call"].startswith("activation_forward float64 100x") for c in calls)
+
+
+def test_kernel_calls_from_several_threads_keep_their_results(choice_mode, rng):
+    import concurrent.futures
+
+    choice_mode("measure")
+    X, W, b = _linear_inputs(rng, n=64, d_in=256, d_out=256)
+    want = _with_threads(1, lambda: ops.linear_forward(X, W, b))
+
+    def worker(_):
+        return all(np.array_equal(ops.linear_forward(X, W, b), want) for _ in range(40))
+
+    def run():
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            return list(pool.map(worker, range(4)))
+
+    assert all(_with_threads(2, run))
+    assert fastnn.thread_report()["calls"][0]["steps"] == 160
