@@ -31,11 +31,12 @@ def choice_mode():
 
 
 def _fit(threads, dtype, sizes=(300, 256, 128, 10), samples=600, batch=128, batch_norm=True,
-         dropout=0.2, epochs=2):
+         dropout=0.2, epochs=2, activation="relu"):
     rng = np.random.default_rng(3)
     X = rng.standard_normal((samples, sizes[0])).astype(dtype)
     y = rng.integers(0, sizes[-1], size=samples)
-    model = fastnn.MLP(list(sizes), batch_norm=batch_norm, dropout=dropout, dtype=dtype, seed=5)
+    model = fastnn.MLP(list(sizes), activation=activation, batch_norm=batch_norm, dropout=dropout,
+                       dtype=dtype, seed=5)
     before = fastnn.get_num_threads()
     fastnn.set_num_threads(threads)
     try:
@@ -75,6 +76,9 @@ STATIC_PATH_CASES = {
                          "dropout": 0.0},
     "mini_batch_columns": {"sizes": (300, 512, 512, 10), "samples": 300, "batch": 100,
                            "batch_norm": True, "dropout": 0.0},
+    # batch norm split by column blocks, the last one narrower than a block
+    "batchnorm_columns_tanh": {"sizes": (40, 100, 230, 10), "samples": 200, "batch": 50,
+                               "batch_norm": True, "dropout": 0.0, "activation": "tanh"},
     "small_last_batch": {"sizes": (1400, 96, 10), "samples": 205, "batch": 40, "batch_norm": False,
                          "dropout": 0.0},
     # a 3072 x 3072 layer: its forward product's packed B panels outgrow the ring, so
