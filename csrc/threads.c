@@ -640,7 +640,7 @@ void fnn_choice_record(fnn_thread_choice *c, int threads, double seconds, fnn_in
     c->slow_steps = per_row > FNN_CHOICE_JUMP * reference ? c->slow_steps + 1 : 0;
     const double since = now - c->decided_at;
     if ((c->slow_steps >= FNN_CHOICE_JUMP_STEPS && since >= FNN_CHOICE_MIN_SECONDS)
-        || since > FNN_CHOICE_RECHECK_SECONDS) {
+        || since > (c->threads > 1 ? FNN_CHOICE_RECHECK_SECONDS : FNN_CHOICE_RECHECK_ONE_SECONDS)) {
         c->measuring = 0;
         c->slow_steps = 0;
     }

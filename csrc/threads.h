@@ -164,7 +164,8 @@ int fnn_step_static(void);
  * The measured thread choice of the training engine (threads.c). A chooser per
  * network shape (key, with a readable name) times steps on one thread and on all of
  * them in alternating pairs, keeps the faster, and measures again every
- * FNN_CHOICE_RECHECK_SECONDS, or when FNN_CHOICE_JUMP_STEPS steps in a row take more than
+ * FNN_CHOICE_RECHECK_SECONDS (FNN_CHOICE_RECHECK_ONE_SECONDS after choosing one thread),
+ * or when FNN_CHOICE_JUMP_STEPS steps in a row take more than
  * FNN_CHOICE_JUMP times the chosen setting's measured time per row and the last decision
  * is at least FNN_CHOICE_MIN_SECONDS old (so that noise under load costs at most one
  * measurement per FNN_CHOICE_MIN_SECONDS). FASTNN_THREAD_CHOICE
@@ -187,6 +188,9 @@ enum fnn_choice_reason {
 #define FNN_CHOICE_NAME 96
 #define FNN_CHOICE_SAMPLES 3
 #define FNN_CHOICE_RECHECK_SECONDS 3.0
+/* ... and after a decision for one thread, which a passing disturbance of the other
+   cores during the measurement can cause and which costs the most when wrong */
+#define FNN_CHOICE_RECHECK_ONE_SECONDS 1.0
 #define FNN_CHOICE_JUMP 1.5
 #define FNN_CHOICE_JUMP_STEPS 3
 #define FNN_CHOICE_MIN_SECONDS 1.0

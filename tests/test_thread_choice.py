@@ -230,15 +230,19 @@ def test_chooser_measures_again_after_a_few_seconds():
 def test_chooser_measures_again_when_steps_jump():
     # two threads win, then become five times slower from step 20: after three slow steps
     # in a row (more than a second after the decision) the chooser measures again and
-    # keeps one thread (until the next check, three seconds later: after step 47)
-    steps = 48
+    # keeps one thread, until the next check a second later (one thread chosen): the
+    # fourth step after the decision ends exactly then, the fifth past it
+    steps = 60
     one = [ONE] * steps
     two = [TWO] * 20 + [5 * TWO] * (steps - 20)
     got = _ops.choice_replay(one, two)
     assert got[:20] == MEASURE + [2] * 8
     assert got[20:23] == [2, 2, 2]
     assert got[23:23 + len(MEASURE)] == MEASURE
-    assert got[23 + len(MEASURE):] == [1] * (steps - 23 - len(MEASURE))
+    assert got[35:40] == [1] * 5
+    assert got[40:52] == MEASURE
+    assert got[52:57] == [1] * 5
+    assert got[57:] == MEASURE[:3]
 
 
 def test_chooser_waits_a_second_after_a_decision_before_a_jump_counts():
