@@ -633,6 +633,13 @@ void fnn_choice_record(fnn_thread_choice *c, int threads, double seconds, fnn_in
             c->measuring = -1;
             c->slow_steps = 0;
             c->decided_at = now;
+            /* the steps of the slower setting in a measurement, each this much slower */
+            const double lost = 2.0 * FNN_CHOICE_SAMPLES * (double)(rows > 0 ? rows : 1)
+                                * (c->seconds_one > c->seconds_all ? c->seconds_one - c->seconds_all
+                                                                   : c->seconds_all - c->seconds_one);
+            c->recheck_after = FNN_MAX(c->threads > 1 ? FNN_CHOICE_RECHECK_SECONDS
+                                                      : FNN_CHOICE_RECHECK_ONE_SECONDS,
+                                       lost / FNN_CHOICE_MEASURING_SHARE);
         }
         return;
     }
@@ -640,7 +647,7 @@ void fnn_choice_record(fnn_thread_choice *c, int threads, double seconds, fnn_in
     c->slow_steps = per_row > FNN_CHOICE_JUMP * reference ? c->slow_steps + 1 : 0;
     const double since = now - c->decided_at;
     if ((c->slow_steps >= FNN_CHOICE_JUMP_STEPS && since >= FNN_CHOICE_MIN_SECONDS)
-        || since > (c->threads > 1 ? FNN_CHOICE_RECHECK_SECONDS : FNN_CHOICE_RECHECK_ONE_SECONDS)) {
+        || since > c->recheck_after) {
         c->measuring = 0;
         c->slow_steps = 0;
     }

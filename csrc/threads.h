@@ -191,6 +191,9 @@ enum fnn_choice_reason {
 /* ... and after a decision for one thread, which a passing disturbance of the other
    cores during the measurement can cause and which costs the most when wrong */
 #define FNN_CHOICE_RECHECK_ONE_SECONDS 1.0
+/* ... but never more often than keeps the time lost to measuring (the steps a
+   measurement runs on the slower setting) under this share of the time between */
+#define FNN_CHOICE_MEASURING_SHARE 0.01
 #define FNN_CHOICE_JUMP 1.5
 #define FNN_CHOICE_JUMP_STEPS 3
 #define FNN_CHOICE_MIN_SECONDS 1.0
@@ -205,6 +208,7 @@ typedef struct {
     double sample_one[FNN_CHOICE_SAMPLES], sample_all[FNN_CHOICE_SAMPLES]; /* its samples, seconds per row */
     double seconds_one, seconds_all; /* the last measurement's medians, seconds per row */
     double decided_at;      /* monotonic seconds of the last decision */
+    double recheck_after;   /* seconds after the decision before measuring again */
     int slow_steps;         /* chosen steps in a row slower than the jump */
     int64_t steps, measurements, switches;
     int64_t last_use;

@@ -220,18 +220,39 @@ def test_chooser_ignores_the_first_step_of_each_pair():
 
 
 def test_chooser_measures_again_after_a_few_seconds():
-    # decided at 2.25 s; the 24th step after that ends exactly 3 s later, the 25th past it
-    steps = 60
+    # steps of 2^-8 s on one thread and 2^-9 s on two: a measurement loses 6 * 2^-9 s,
+    # less than 1% of 3 s, so it measures again 3 s after the decision: the 1536th step
+    # after it ends exactly then, the 1537th past it
+    one, two = 2.0**-8, 2.0**-9
+    steps = 12 + 1537 + 12
+    got = _ops.choice_replay([one] * steps, [two] * steps)
+    assert got[:12 + 1537] == MEASURE + [2] * 1537
+    assert got[12 + 1537:] == MEASURE
+
+
+def test_chooser_measures_less_often_when_measuring_costs_more():
+    # a measurement of steps of 0.25 s and 0.125 s loses 6 * 0.125 s, 1% of 75 s: after
+    # the decision at 2.25 s the 600th step ends exactly 75 s later, the 601st past it
+    steps = 12 + 601 + 12
     got = _ops.choice_replay([ONE] * steps, [TWO] * steps)
-    assert got[:37] == MEASURE + [2] * 25
-    assert got[37:37 + len(MEASURE)] == MEASURE
+    assert got[:12 + 601] == MEASURE + [2] * 601
+    assert got[12 + 601:] == MEASURE
+
+
+def test_chooser_measures_again_a_second_after_choosing_one_thread():
+    # two threads just slower: a measurement loses 6 * 2^-12 s, so the next comes 1 s
+    # after the decision: the 512th step of 2^-9 s after it ends exactly then
+    one, two = 2.0**-9, 2.0**-9 + 2.0**-12
+    steps = 12 + 513 + 12
+    got = _ops.choice_replay([one] * steps, [two] * steps)
+    assert got[:12 + 513] == MEASURE + [1] * 513
+    assert got[12 + 513:] == MEASURE
 
 
 def test_chooser_measures_again_when_steps_jump():
     # two threads win, then become five times slower from step 20: after three slow steps
     # in a row (more than a second after the decision) the chooser measures again and
-    # keeps one thread, until the next check a second later (one thread chosen): the
-    # fourth step after the decision ends exactly then, the fifth past it
+    # keeps one thread (measuring again would lose 6 * 0.375 s, so not for 225 s)
     steps = 60
     one = [ONE] * steps
     two = [TWO] * 20 + [5 * TWO] * (steps - 20)
@@ -239,10 +260,7 @@ def test_chooser_measures_again_when_steps_jump():
     assert got[:20] == MEASURE + [2] * 8
     assert got[20:23] == [2, 2, 2]
     assert got[23:23 + len(MEASURE)] == MEASURE
-    assert got[35:40] == [1] * 5
-    assert got[40:52] == MEASURE
-    assert got[52:57] == [1] * 5
-    assert got[57:] == MEASURE[:3]
+    assert got[23 + len(MEASURE):] == [1] * (steps - 23 - len(MEASURE))
 
 
 def test_chooser_waits_a_second_after_a_decision_before_a_jump_counts():

@@ -341,14 +341,16 @@ def _bind(fn, args):
 
 # ---------------------------------------------------------------- runs
 
-#: the probe of each library: a small float32 product on its threads, timed after every round of a kernel case
-PROBE_CASE = Case("linear_forward", (8, *SCALING_LAYER), group="probe")
+#: the probe of each library: a small float32 product on its threads, timed after every round of a kernel case;
+#: 9 rows, a size no case times, so that fastnn's thread chooser for the probe's scattered calls is not the
+#: one of a case's steady run of calls
+PROBE_CASE = Case("linear_forward", (9, *SCALING_LAYER), group="probe")
 
 
 def probe_competitors() -> list[Competitor]:
     """The probes of :mod:`fastnn.bench.timing`, one per backend, built once per run.
 
-    The same small product (8 rows, 784->512, float32) through each library:
+    The same small product (9 rows, 784->512, float32) through each library:
     it runs on the library's threads, so a core taken by another process
     slows it as it slows the case being timed, and it is short enough to add
     little to a round.
