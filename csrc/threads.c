@@ -633,6 +633,7 @@ void fnn_choice_record(fnn_thread_choice *c, int threads, double seconds, fnn_in
             c->measuring = -1;
             c->slow_steps = 0;
             c->decided_at = now;
+            c->run_since = 0.0;
             /* the steps of the slower setting in a measurement, each this much slower */
             const double lost = 2.0 * FNN_CHOICE_SAMPLES * (double)(rows > 0 ? rows : 1)
                                 * (c->seconds_one > c->seconds_all ? c->seconds_one - c->seconds_all
@@ -646,8 +647,9 @@ void fnn_choice_record(fnn_thread_choice *c, int threads, double seconds, fnn_in
     const double reference = threads > 1 ? c->seconds_all : c->seconds_one;
     c->slow_steps = per_row > FNN_CHOICE_JUMP * reference ? c->slow_steps + 1 : 0;
     const double since = now - c->decided_at;
+    c->run_since += seconds;
     if ((c->slow_steps >= FNN_CHOICE_JUMP_STEPS && since >= FNN_CHOICE_MIN_SECONDS)
-        || since > c->recheck_after) {
+        || c->run_since > c->recheck_after) {
         c->measuring = 0;
         c->slow_steps = 0;
     }

@@ -163,8 +163,9 @@ int fnn_step_static(void);
 /*
  * The measured thread choice of the training engine (threads.c). A chooser per
  * network shape (key, with a readable name) times steps on one thread and on all of
- * them in alternating pairs, keeps the faster, and measures again every
- * FNN_CHOICE_RECHECK_SECONDS (FNN_CHOICE_RECHECK_ONE_SECONDS after choosing one thread),
+ * them in alternating pairs, keeps the faster, and measures again after
+ * FNN_CHOICE_RECHECK_SECONDS of its steps (FNN_CHOICE_RECHECK_ONE_SECONDS after choosing
+ * one thread, longer when measuring costs more: FNN_CHOICE_MEASURING_SHARE),
  * or when FNN_CHOICE_JUMP_STEPS steps in a row take more than
  * FNN_CHOICE_JUMP times the chosen setting's measured time per row and the last decision
  * is at least FNN_CHOICE_MIN_SECONDS old (so that noise under load costs at most one
@@ -192,7 +193,8 @@ enum fnn_choice_reason {
    cores during the measurement can cause and which costs the most when wrong */
 #define FNN_CHOICE_RECHECK_ONE_SECONDS 1.0
 /* ... but never more often than keeps the time lost to measuring (the steps a
-   measurement runs on the slower setting) under this share of the time between */
+   measurement runs on the slower setting) under this share of the time between. These
+   times count the chooser's own steps only, not the time the process spends elsewhere. */
 #define FNN_CHOICE_MEASURING_SHARE 0.01
 #define FNN_CHOICE_JUMP 1.5
 #define FNN_CHOICE_JUMP_STEPS 3
@@ -208,7 +210,8 @@ typedef struct {
     double sample_one[FNN_CHOICE_SAMPLES], sample_all[FNN_CHOICE_SAMPLES]; /* its samples, seconds per row */
     double seconds_one, seconds_all; /* the last measurement's medians, seconds per row */
     double decided_at;      /* monotonic seconds of the last decision */
-    double recheck_after;   /* seconds after the decision before measuring again */
+    double recheck_after;   /* seconds of steps after the decision before measuring again */
+    double run_since;       /* seconds of steps recorded since the decision */
     int slow_steps;         /* chosen steps in a row slower than the jump */
     int64_t steps, measurements, switches;
     int64_t last_use;
