@@ -606,8 +606,8 @@ static int FN(train_step)(const FN(engine_run) *run, fnn_index s)
 static uint64_t FN(choice_key)(const fnn_net *net, const fnn_optimizer *opt, char *name,
                                size_t size)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a over the fields */
-#define FNN_MIX(v) (h = (h ^ (uint64_t)(v)) * 1099511628211ULL)
+    uint64_t h = FNN_CHOICE_KEY_START;
+#define FNN_MIX(v) (h = fnn_choice_key_mix(h, (uint64_t)(v)))
     FNN_MIX(sizeof(REAL));
     FNN_MIX(fnn_get_num_threads());
     FNN_MIX(net->batch_max);

@@ -686,10 +686,10 @@ void fnn_call_begin(fnn_call_choice *call, const char *name, int element_size, f
     if (all <= 1 || work < FNN_PARALLEL_MIN_WORK || step_max_threads > 0
         || fnn_get_thread_choice() != FNN_CHOICE_MEASURE)
         return;
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a over the name and the sizes */
-    for (const char *p = name; *p; ++p) h = (h ^ (uint64_t)(unsigned char)*p) * 1099511628211ULL;
+    uint64_t h = FNN_CHOICE_KEY_START; /* over the name and the sizes */
+    for (const char *p = name; *p; ++p) h = fnn_choice_key_mix(h, (unsigned char)*p);
     const int64_t fields[5] = {element_size, all, a, b, c};
-    for (int i = 0; i < 5; ++i) h = (h ^ (uint64_t)fields[i]) * 1099511628211ULL;
+    for (int i = 0; i < 5; ++i) h = fnn_choice_key_mix(h, (uint64_t)fields[i]);
     h |= 1; /* never 0, which means no chooser */
     fnn_thread_choice chooser;
     pthread_mutex_lock(&choice_lock);

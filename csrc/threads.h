@@ -229,6 +229,13 @@ void fnn_choice_record(fnn_thread_choice *c, int threads, double seconds, fnn_in
 /* Monotonic seconds. */
 double fnn_seconds(void);
 
+/* The choosers' keys: FNV-1a, started at FNN_CHOICE_KEY_START and fed one value at a time. */
+#define FNN_CHOICE_KEY_START 1469598103934665603ULL
+static inline uint64_t fnn_choice_key_mix(uint64_t h, uint64_t v)
+{
+    return (h ^ v) * 1099511628211ULL;
+}
+
 /*
  * Test hook: a fresh measuring chooser for `all` threads (whatever the pinned mode),
  * fed `count` steps of one row each: a step on one thread takes one[i] seconds, on all

@@ -201,7 +201,8 @@ def thread_report() -> dict:
 
     Training with ``fit`` runs each step on one thread or on all of them: per network
     shape, the engine times steps on both in alternating pairs, keeps the faster,
-    and measures again every few seconds or when steps suddenly take longer.
+    and measures again after a few seconds of its steps (later when measuring would
+    cost more than 1% of the time between) or when steps suddenly take longer.
     Results are the same bit for bit either way. Kernels called one by one (through
     ``fastnn.ops`` or the layer-by-layer path) run on one thread while their work is
     small; above that, a chooser per kernel and shape times their calls on one
